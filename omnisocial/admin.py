@@ -1,0 +1,95 @@
+from django.contrib import admin, messages
+
+from omnisocial import services
+from omnisocial.models import ApiKey, Campaign, Membership, Post, PostMetrics, Workspace
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "slug",
+        "reporting_currency",
+        "time_zone",
+        "lookback_days",
+        "created_at",
+    ]
+    list_filter = ["reporting_currency", "revenue_basis"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "workspace", "role", "created_at"]
+    list_filter = ["role", "workspace"]
+    search_fields = ["user__username", "user__email", "workspace__name"]
+    autocomplete_fields = ["user", "workspace"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "workspace", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["workspace"]
+    search_fields = ["name", "prefix"]
+    readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
+    fields = ["workspace", "name", "prefix", "key_hash", "created_by", "revoked_at", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        key, raw_key = services.api_key_create(
+            workspace=obj.workspace, name=obj.name, created_by=request.user
+        )
+        obj.pk = key.pk
+        messages.warning(request, f"Copy the key now, it is not shown again: {raw_key}")
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "workspace", "created_at"]
+    list_filter = ["workspace"]
+    search_fields = ["name", "slug"]
+
+
+class PostMetricsInline(admin.TabularInline):
+    model = PostMetrics
+    extra = 0
+    ordering = ["-day"]
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__", "workspace", "platform", "content_type", "campaign", "reference",
+        "published_at", "boosted_spend",
+    ]  # fmt: skip
+    list_filter = ["workspace", "platform", "content_type"]
+    search_fields = ["caption", "reference", "external_id"]
+    date_hierarchy = "published_at"
+    list_select_related = ["workspace", "campaign"]
+    inlines = [PostMetricsInline]
+
+    def save_model(self, request, obj, form, change):
+        # The same path as the API and the demo data, so links are tagged the same way.
+        services.post_save(
+            workspace=obj.workspace,
+            post=obj,
+            **{field: getattr(obj, field) for field in services.POST_FIELDS},
+        )
+
+
+@admin.register(PostMetrics)
+class PostMetricsAdmin(admin.ModelAdmin):
+    list_display = ["post", "day", "impressions", "reach", "engagements", "link_clicks", "spend"]
+    list_filter = ["post__workspace", "post__platform"]
+    search_fields = ["post__caption", "post__reference"]
+    date_hierarchy = "day"
+    list_select_related = ["post"]

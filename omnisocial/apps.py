@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OmnisocialConfig(AppConfig):
+    name = "omnisocial"
+    verbose_name = "Workspaces and posts"

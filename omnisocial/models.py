@@ -1,0 +1,237 @@
+"""The shared core: workspaces (tenants), people, API keys, campaigns, posts and their metrics."""
+
+import hashlib
+import secrets
+import zoneinfo
+from functools import cached_property
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from omnisocial.money import MONEY_FIELD, ZERO
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/Paris.")
+
+
+def validate_currency(value: str) -> None:
+    if len(value) != 3 or not value.isalpha() or not value.isupper():
+        raise ValidationError(f"{value!r} is not a three-letter ISO 4217 code such as USD.")
+
+
+class Platform(models.TextChoices):
+    INSTAGRAM = "instagram", "Instagram"
+    FACEBOOK = "facebook", "Facebook"
+    TIKTOK = "tiktok", "TikTok"
+
+
+class Workspace(models.Model):
+    """A tenant: one brand's posts, stores, orders and reports. Nothing crosses workspaces."""
+
+    class RevenueBasis(models.TextChoices):
+        TOTAL = "total", "Order total"
+        NET = "net", "Net of tax and shipping"
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    reporting_currency = models.CharField(
+        max_length=3, default="USD", validators=[validate_currency]
+    )
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    # 30 days is the common default of ad platforms' click windows and covers most consideration
+    # cycles of social shoppers; longer windows over-credit old posts.
+    lookback_days = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
+    revenue_basis = models.CharField(
+        max_length=8, choices=RevenueBasis.choices, default=RevenueBasis.TOTAL
+    )
+    utm_medium = models.CharField(max_length=40, default="social")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(lookback_days__gte=1) & Q(lookback_days__lte=365),
+                name="workspace_lookback_days_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @cached_property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ANALYST = "analyst", "Analyst"
+        VIEWER = "viewer", "Viewer"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.ANALYST)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workspace__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "workspace"], name="membership_unique_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} ({self.role})"
+
+
+class ApiKey(models.Model):
+    """A workspace's key for API clients. The secret is shown once; only its SHA-256 is kept.
+
+    Keys are 32 random bytes, so a fast hash is enough: there is nothing to brute-force.
+    """
+
+    PREFIX_LENGTH = 8
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} (osk_{self.prefix}…)"
+
+    @staticmethod
+    def hash_secret(raw_key: str) -> str:
+        return hashlib.sha256(raw_key.encode()).hexdigest()
+
+    @classmethod
+    def generate(cls) -> tuple[str, str, str]:
+        """Returns (raw key, prefix, hash); the raw key is `osk_<prefix>_<secret>`."""
+        prefix = secrets.token_hex(cls.PREFIX_LENGTH // 2)
+        raw_key = f"osk_{prefix}_{secrets.token_urlsafe(32)}"
+        return raw_key, prefix, cls.hash_secret(raw_key)
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Campaign(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "slug"], name="campaign_unique_slug"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Post(models.Model):
+    """A published social post. Its `reference` is the utm_content its links carry."""
+
+    class ContentType(models.TextChoices):
+        PRODUCT = "product", "Product"
+        LIFESTYLE = "lifestyle", "Lifestyle"
+        UGC = "ugc", "User-generated"
+        PROMO = "promo", "Promotion"
+        EDUCATIONAL = "educational", "Educational"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="posts")
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    external_id = models.CharField(max_length=100, blank=True, default="")
+    reference = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The utm_content value of this post's links. Generated when left blank.",
+    )
+    caption = models.TextField(blank=True, default="")
+    link_url = models.URLField(max_length=2000, blank=True, default="")
+    content_type = models.CharField(
+        max_length=16, choices=ContentType.choices, default=ContentType.PRODUCT
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts"
+    )
+    boosted_spend = models.DecimalField(**MONEY_FIELD, default=ZERO)
+    boosted_currency = models.CharField(max_length=3, default="USD", validators=[validate_currency])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(boosted_spend__gte=0), name="post_spend_not_negative"
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "reference"],
+                condition=~Q(reference=""),
+                name="post_unique_reference",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "platform", "external_id"],
+                condition=~Q(external_id=""),
+                name="post_unique_external_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["workspace", "published_at"])]
+
+    def __str__(self) -> str:
+        excerpt = (self.caption[:40] + "…") if len(self.caption) > 40 else self.caption
+        return f"{self.get_platform_display()}: {excerpt or self.reference}"
+
+    @property
+    def is_boosted(self) -> bool:
+        return self.boosted_spend > 0
+
+
+class PostMetrics(models.Model):
+    """Daily figures the platform reports for a post (the day is in the workspace's time zone)."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="metrics")
+    day = models.DateField()
+    impressions = models.PositiveIntegerField(default=0)
+    reach = models.PositiveIntegerField(default=0)
+    engagements = models.PositiveIntegerField(default=0)
+    link_clicks = models.PositiveIntegerField(default=0)
+    spend = models.DecimalField(**MONEY_FIELD, default=ZERO)
+
+    class Meta:
+        ordering = ["post", "day"]
+        verbose_name_plural = "post metrics"
+        constraints = [
+            models.UniqueConstraint(fields=["post", "day"], name="postmetrics_unique_day"),
+            models.CheckConstraint(
+                condition=Q(spend__gte=0), name="postmetrics_spend_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} on {self.day}"

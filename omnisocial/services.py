@@ -1,0 +1,124 @@
+"""Writes to the shared core. Each function is one transaction."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils.text import slugify
+
+from omnisocial.models import ApiKey, Campaign, Membership, Post, Workspace
+
+
+@transaction.atomic
+def workspace_create(
+    *,
+    name: str,
+    owner_email: str,
+    owner_password: str | None = None,
+    reporting_currency: str = "USD",
+    time_zone: str = "UTC",
+) -> Workspace:
+    """Creates a workspace and its owner (or adds an existing user as owner)."""
+    owner_email = owner_email.strip().lower()
+    validate_email(owner_email)
+    name = name.strip()
+    if not name:
+        raise ValidationError("A workspace needs a name.")
+    if Workspace.objects.filter(name__iexact=name).exists():
+        raise ValidationError(f"A workspace named {name!r} already exists.")
+    slug = _unique_slug(name)
+    workspace = Workspace(
+        name=name, slug=slug, reporting_currency=reporting_currency.upper(), time_zone=time_zone
+    )
+    workspace.full_clean()
+    workspace.save()
+
+    user_model = get_user_model()
+    user = user_model.objects.filter(username=owner_email).first()
+    if user is None:
+        user = user_model(username=owner_email, email=owner_email)
+        if owner_password:
+            user.set_password(owner_password)
+        else:
+            user.set_unusable_password()
+        user.save()
+    elif owner_password:
+        user.set_password(owner_password)
+        user.save(update_fields=["password"])
+    Membership.objects.create(user=user, workspace=workspace, role=Membership.Role.OWNER)
+    return workspace
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "workspace"
+    slug, n = base, 2
+    while Workspace.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def api_key_create(*, workspace: Workspace, name: str, created_by=None) -> tuple[ApiKey, str]:
+    """Creates an API key; returns it with the raw secret, which is never stored or shown again."""
+    raw_key, prefix, key_hash = ApiKey.generate()
+    key = ApiKey.objects.create(
+        workspace=workspace, name=name, prefix=prefix, key_hash=key_hash, created_by=created_by
+    )
+    return key, raw_key
+
+
+def campaign_get_or_create(*, workspace: Workspace, name: str, slug: str = "") -> Campaign:
+    campaign, _ = Campaign.objects.get_or_create(
+        workspace=workspace, slug=slug or slugify(name)[:100], defaults={"name": name}
+    )
+    return campaign
+
+
+POST_FIELDS = [
+    "platform", "caption", "link_url", "external_id", "reference", "content_type",
+    "published_at", "campaign", "boosted_spend", "boosted_currency",
+]  # fmt: skip
+
+
+@transaction.atomic
+def post_save(
+    *,
+    workspace: Workspace,
+    post: Post | None = None,
+    platform: str,
+    caption: str = "",
+    link_url: str = "",
+    external_id: str = "",
+    reference: str = "",
+    content_type: str = Post.ContentType.PRODUCT,
+    published_at: datetime | None = None,
+    campaign: Campaign | None = None,
+    boosted_spend: Decimal = Decimal("0.00"),
+    boosted_currency: str | None = None,
+) -> Post:
+    """Creates or updates a post. Every path (admin, API, demo data) saves posts through here.
+
+    A post without a reference gets `post-<id>`, which then never changes: links already shared
+    carry it as utm_content, so orders keep matching the post after edits.
+    """
+    if campaign is not None and campaign.workspace_id != workspace.pk:
+        raise ValidationError("The campaign belongs to another workspace.")
+    post = post or Post(workspace=workspace)
+    post.platform = platform
+    post.caption = caption
+    post.link_url = link_url
+    post.external_id = external_id
+    post.reference = reference.strip() or post.reference
+    post.content_type = content_type
+    post.published_at = published_at
+    post.campaign = campaign
+    post.boosted_spend = boosted_spend
+    post.boosted_currency = boosted_currency or workspace.reporting_currency
+    post.full_clean(exclude=["workspace", "reference"])
+    post.save()
+    if not post.reference:
+        post.reference = f"post-{post.pk}"
+        post.save(update_fields=["reference"])
+    return post

@@ -1,0 +1,145 @@
+"""The one mechanism that hands every page and API view its workspace.
+
+A request's workspace comes from the API key it authenticated with, or else from the session
+user's memberships (the one chosen with the switcher, else their first). Views start every queryset
+from it, so another workspace's object is simply not found: 404, never 403 and never its data.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from omnisocial.models import ApiKey, Membership, Workspace
+
+SESSION_KEY = "workspace_id"
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    """The `request.user` of a request authenticated with a workspace API key."""
+
+    key: ApiKey
+    is_authenticated: bool = True
+    is_anonymous: bool = False
+    is_staff: bool = False
+    is_superuser: bool = False
+
+    @property
+    def pk(self) -> str:
+        return f"apikey:{self.key.pk}"
+
+    def __str__(self) -> str:
+        return str(self.key)
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer osk_<prefix>_<secret>`: a workspace key, looked up by its hash."""
+
+    keyword = "bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1").split()
+        if not header or header[0].lower() != self.keyword:
+            return None
+        if len(header) != 2 or not header[1].startswith("osk_"):
+            raise exceptions.AuthenticationFailed("Malformed API key: expected 'Bearer osk_…'.")
+        key = (
+            ApiKey.objects.select_related("workspace")
+            .filter(key_hash=ApiKey.hash_secret(header[1]), revoked_at__isnull=True)
+            .first()
+        )
+        if key is None:
+            raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
+        now = timezone.now()
+        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        return ApiClient(key=key), key
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'
+
+
+def memberships_of(user) -> list[Membership]:
+    if not getattr(user, "is_authenticated", False) or isinstance(user, ApiClient):
+        return []
+    return list(Membership.objects.filter(user=user).select_related("workspace"))
+
+
+def workspace_for(request: HttpRequest) -> Workspace | None:
+    """The request's workspace, or None when it has none. Cached on the request."""
+    cached = getattr(request, "_omnisocial_workspace", False)
+    if cached is not False:
+        return cached
+    auth = getattr(request, "auth", None)
+    if isinstance(auth, ApiKey):
+        workspace = auth.workspace
+    else:
+        memberships = memberships_of(request.user)
+        chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+        workspace = next((m.workspace for m in memberships if m.workspace_id == chosen), None)
+        if workspace is None and memberships:
+            workspace = memberships[0].workspace
+    request._omnisocial_workspace = workspace
+    return workspace
+
+
+def workspace_context(request: HttpRequest) -> dict:
+    """Template context: the current workspace and the ones the switcher offers."""
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    memberships = memberships_of(request.user)
+    return {
+        "workspace": workspace_for(request),
+        "workspaces": [m.workspace for m in memberships],
+        "nav_items": _nav_items(),
+    }
+
+
+# The navigation, in order; an entry shows once its page exists.
+NAVIGATION = [
+    ("Analytics › Revenue", "analytics:revenue"),
+    ("Posts", "post-list"),
+    ("Orders", "analytics:orders"),
+    ("Stores", "commerce:store-list"),
+    ("KPIs", "analytics:kpi-list"),
+]
+
+
+def _nav_items() -> list[tuple[str, str]]:
+    items = []
+    for label, name in NAVIGATION:
+        try:
+            items.append((label, reverse(name)))
+        except NoReverseMatch:
+            continue
+    return items
+
+
+class WorkspaceViewMixin(LoginRequiredMixin):
+    """For pages: login required, `self.workspace` set, querysets start from it."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and workspace_for(request) is None:
+            raise PermissionDenied("Your account is not a member of any workspace yet.")
+        return super().dispatch(request, *args, **kwargs)
+
+    @cached_property
+    def workspace(self) -> Workspace:
+        return workspace_for(self.request)
+
+
+class WorkspaceAPIMixin:
+    """For DRF views: `self.workspace` from the API key or the session user's membership."""
+
+    @cached_property
+    def workspace(self) -> Workspace:
+        workspace = workspace_for(self.request)
+        if workspace is None:
+            raise exceptions.PermissionDenied("This account is not a member of any workspace.")
+        return workspace

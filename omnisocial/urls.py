@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from omnisocial import api, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("workspaces/switch/", views.workspace_switch, name="workspace-switch"),
+    path("posts/", views.PostListView.as_view(), name="post-list"),
+    path("posts/<int:pk>/", views.PostDetailView.as_view(), name="post-detail"),
+    path("api/workspace", api.WhoAmIView.as_view(), name="api-whoami"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "omnisocial.errors.not_found"

@@ -1,0 +1,85 @@
+"""factory-boy factories. Posts go through the post service, the path real posts take."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from omnisocial import services
+from omnisocial.models import Campaign, Membership, Post, PostMetrics, Workspace
+
+
+class WorkspaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Workspace
+
+    name = factory.Sequence(lambda n: f"Workspace {n}")
+    slug = factory.Sequence(lambda n: f"workspace-{n}")
+    reporting_currency = "USD"
+    time_zone = "UTC"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+
+    username = factory.Sequence(lambda n: f"user{n}@example.com")
+    email = factory.SelfAttribute("username")
+    password = factory.django.Password("correct horse battery")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    workspace = factory.SubFactory(WorkspaceFactory)
+    role = Membership.Role.OWNER
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    slug = factory.Sequence(lambda n: f"campaign-{n}")
+
+
+class PostFactory(factory.Factory):
+    """Builds posts through `services.post_save`."""
+
+    class Meta:
+        model = Post
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    platform = "instagram"
+    caption = factory.Sequence(lambda n: f"Post number {n}")
+    link_url = ""
+    external_id = factory.Sequence(lambda n: f"media-{n}")
+    reference = ""
+    content_type = Post.ContentType.PRODUCT
+    published_at = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    campaign = None
+    boosted_spend = Decimal("0.00")
+
+    @classmethod
+    def _create(cls, model_class, workspace, **kwargs):
+        return services.post_save(workspace=workspace, **kwargs)
+
+    @classmethod
+    def _build(cls, model_class, **kwargs):
+        return model_class(**kwargs)
+
+
+class PostMetricsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PostMetrics
+
+    post = factory.SubFactory(PostFactory)
+    day = datetime(2026, 11, 1, tzinfo=UTC).date()
+    impressions = 1000
+    reach = 700
+    engagements = 50
+    link_clicks = 10
