@@ -1,7 +1,15 @@
 """Recurring work, declared in code and synced into django-q2 by `manage.py sync_schedules`.
 
-Each entry: (name, dotted function, schedule type, minutes between runs for MINUTES schedules).
+Each entry holds a django_q Schedule's fields (name, func, schedule_type, minutes...).
 Later features append theirs here; the sync is idempotent and removes schedules no longer declared.
 """
 
-SCHEDULES: list[dict] = []
+SCHEDULES: list[dict] = [
+    # Clicks spooled while the database was unavailable (on the worker's host).
+    {
+        "name": "flush-click-spool",
+        "func": "attribution.tasks.click_spool_flush",
+        "schedule_type": "I",
+        "minutes": 1,
+    },
+]

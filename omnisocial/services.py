@@ -9,6 +9,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.text import slugify
 
+from attribution.services import post_links_tag
 from omnisocial.models import ApiKey, Campaign, Membership, Post, Workspace
 
 
@@ -101,7 +102,8 @@ def post_save(
     """Creates or updates a post. Every path (admin, API, demo data) saves posts through here.
 
     A post without a reference gets `post-<id>`, which then never changes: links already shared
-    carry it as utm_content, so orders keep matching the post after edits.
+    carry it as utm_content, so orders keep matching the post after edits. Every URL of the
+    caption and the link field is then tagged (`post.tagging` says which were refused and why).
     """
     if campaign is not None and campaign.workspace_id != workspace.pk:
         raise ValidationError("The campaign belongs to another workspace.")
@@ -121,4 +123,5 @@ def post_save(
     if not post.reference:
         post.reference = f"post-{post.pk}"
         post.save(update_fields=["reference"])
+    post.tagging = post_links_tag(post=post)
     return post

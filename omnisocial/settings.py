@@ -166,6 +166,18 @@ if os.environ.get("Q_BROKER_URL", "").startswith("redis"):
 else:
     Q_CLUSTER["orm"] = "default"
 
+# Public origin of short links (`https://go.brand.example`); by default the request's own host.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+# Clicks that the database could not take are appended here and stored by `flush_click_spool`.
+CLICK_SPOOL_DIR = os.environ.get("CLICK_SPOOL_DIR", str(BASE_DIR / "var" / "spool"))
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

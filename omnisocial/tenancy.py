@@ -107,6 +107,7 @@ NAVIGATION = [
     ("Posts", "post-list"),
     ("Orders", "analytics:orders"),
     ("Stores", "commerce:store-list"),
+    ("Tracking", "attribution:tracking"),
     ("KPIs", "analytics:kpi-list"),
 ]
 

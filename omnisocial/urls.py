@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
+from attribution.views import click_redirect
 from omnisocial import api, views
 
 urlpatterns = [
@@ -11,6 +12,8 @@ urlpatterns = [
     path("workspaces/switch/", views.workspace_switch, name="workspace-switch"),
     path("posts/", views.PostListView.as_view(), name="post-list"),
     path("posts/<int:pk>/", views.PostDetailView.as_view(), name="post-detail"),
+    path("r/<str:code>", click_redirect, name="click-redirect"),
+    path("attribution/", include("attribution.urls")),
     path("api/workspace", api.WhoAmIView.as_view(), name="api-whoami"),
     path("admin/", admin.site.urls),
 ]

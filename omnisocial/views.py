@@ -1,5 +1,6 @@
 """Pages of the shared core: home, posts, the workspace switcher."""
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -7,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView
 
+from attribution.selectors import links_of, posts_with_click_counts, untagged_urls
 from omnisocial.models import Membership, Platform, Post
 from omnisocial.tenancy import SESSION_KEY, WorkspaceViewMixin
 
@@ -40,7 +42,7 @@ class PostListView(WorkspaceViewMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self):
-        posts = self.workspace.posts.select_related("campaign")
+        posts = posts_with_click_counts(self.workspace.posts.select_related("campaign"))
         platform = self.request.GET.get("platform")
         if platform in Platform.values:
             posts = posts.filter(platform=platform)
@@ -63,4 +65,11 @@ class PostDetailView(WorkspaceViewMixin, DetailView):
             raise Http404("No such post in this workspace.") from exc
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(metrics=self.object.metrics.order_by("-day")[:30], **kwargs)
+        links = list(links_of(self.object))
+        return super().get_context_data(
+            metrics=self.object.metrics.order_by("-day")[:30],
+            links=links,
+            untagged=untagged_urls(self.object, links),
+            short_base=settings.PUBLIC_BASE_URL or self.request.build_absolute_uri("/").rstrip("/"),
+            **kwargs,
+        )

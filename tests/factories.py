@@ -83,3 +83,11 @@ class PostMetricsFactory(factory.django.DjangoModelFactory):
     reach = 700
     engagements = 50
     link_clicks = 10
+
+
+class AllowedDomainFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "attribution.AllowedDomain"
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    domain = "shop.example"
