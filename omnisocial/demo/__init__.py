@@ -13,6 +13,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from attribution import demo as attribution_demo
+from attribution import services as attribution_services
 from omnisocial import services
 from omnisocial.models import Membership, Platform, Post, PostMetrics, Workspace
 
@@ -46,13 +48,16 @@ CAPTIONS = {
 def seed_demo(*, log: Callable[[str], None] = print, today=None) -> str:
     rng = random.Random(20261125)
     workspace = _workspace()
+    attribution_services.domain_allow(workspace=workspace, domain=DEMO_SHOP)
     campaigns = [
         services.campaign_get_or_create(workspace=workspace, name=name, slug=slug)
         for name, slug in CAMPAIGNS
     ]
     posts = _posts(workspace, campaigns, rng)
     metrics = _metrics(workspace, posts, rng, today or timezone.localdate(timezone=workspace.zone))
+    clicks = attribution_demo.seed_clicks(workspace=workspace, posts=posts, rng=rng)
     log(f"demo workspace {workspace.slug}: {len(campaigns)} campaigns, {len(posts)} posts")
+    log(f"{clicks} new demo clicks")
     return (
         f"Demo ready: {len(posts)} posts, {metrics} daily metric rows. "
         f"Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}."
@@ -90,7 +95,10 @@ def _posts(workspace, campaigns, rng) -> list[Post]:
         platform = Platform.values[index % 3]
         external_id = f"demo-{platform}-{index:03d}"
         if external_id in existing:
-            posts.append(existing[external_id])
+            post = existing[external_id]
+            if not post.links.exists():  # demo data from before its store domain was allowed
+                attribution_services.post_links_tag(post=post)
+            posts.append(post)
             continue
         product = PRODUCTS[index % len(PRODUCTS)]
         content_type = content_types[index % len(content_types)]
