@@ -1,0 +1,128 @@
+"""Shared benchmark plumbing: a fresh PostgreSQL database, gunicorn on loopback, wrk as the load.
+
+Everything stays on 127.0.0.1 and every load run is bounded in time.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+PYTHON = sys.executable
+
+
+def database_url(name: str) -> str:
+    return f"{PG_ADMIN_URL}/{name}"
+
+
+def fresh_database(name: str) -> str:
+    """Drops and creates `name`, migrates it, adds the baseline table; returns its URL."""
+    import psycopg
+
+    with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = database_url(name)
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=server_env(url), check=True
+    )
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, at timestamptz, body text)"
+        )
+    return url
+
+
+def server_env(url: str) -> dict:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "CONN_MAX_AGE": "600",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def setup_django(url: str) -> None:
+    os.environ.update(server_env(url))
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+@contextmanager
+def gunicorn(url: str, port: int, workers: int = 4):
+    """gunicorn on 127.0.0.1:port with sync workers (one request per process at a time)."""
+    process = subprocess.Popen(
+        [
+            str(Path(PYTHON).parent / "gunicorn"), "omnisocial.wsgi:application",
+            "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+            "--worker-class", "sync", "--backlog", "2048", "--log-level", "warning",
+        ],
+        cwd=ROOT,
+        env=server_env(url),
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("gunicorn did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def ensure_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("wrk is needed for the HTTP benchmarks: apt-get install wrk")
+    return wrk
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url: str, *, seconds: int, connections: int = 32, threads: int = 2, script=None,
+        headers: dict | None = None) -> dict:  # fmt: skip
+    """Runs wrk and returns requests, rate, p50/p99 (ms), errors and non-2xx/3xx answers."""
+    command = [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    if script:
+        command += ["-s", str(script)]
+    out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "requests": requests,
+        "rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": _ms(latency["50"]),
+        "p99_ms": _ms(latency["99"]),
+        "socket_errors": sum(int(n) for n in errors.groups()) if errors else 0,
+        "bad_status": int(bad.group(1)) if bad else 0,
+        "raw": out,
+    }
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+    return float(number) * _UNITS[unit]
