@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from omnisocial import api, views
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("posts/", views.PostListView.as_view(), name="post-list"),
     path("posts/<int:pk>/", views.PostDetailView.as_view(), name="post-detail"),
     path("api/workspace", api.WhoAmIView.as_view(), name="api-whoami"),
+    path("commerce/", include(("commerce.urls", "commerce"))),
     path("admin/", admin.site.urls),
 ]
 
