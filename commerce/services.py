@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.datastructures import CaseInsensitiveMapping
 from django_q.tasks import async_task
 
 from commerce import signals
@@ -201,7 +202,9 @@ def delivery_process(*, delivery: WebhookDelivery) -> WebhookDelivery:
     try:
         with transaction.atomic():
             payload = json.loads(bytes(delivery.raw_body))
-            envelope = module.describe(store=store, payload=payload, headers=delivery.headers)
+            # Header names arrive in any case; stored ones are read case-insensitively too.
+            headers = CaseInsensitiveMapping(delivery.headers)
+            envelope = module.describe(store=store, payload=payload, headers=headers)
             if envelope.kind == ORDER:
                 order = order_record(store=store, payload=payload)
                 delivery.order = order
