@@ -33,7 +33,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 # Behind a TLS-terminating proxy set SECURE_SSL_REDIRECT=true. Webhook URLs are exempt: a store
 # counts a 3xx as delivered and would drop the order (SECURE_REDIRECT_EXEMPT below).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_REDIRECT_EXEMPT = [r"^commerce/stores/\d+/webhooks/"]
+SECURE_REDIRECT_EXEMPT = [r"^commerce/stores/\d+/webhooks(/|$)"]
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", False) else None
 )
@@ -184,3 +184,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Webhook bodies above this size answer 413 (a large Shopify order is a few hundred kB).
+COMMERCE_WEBHOOK_MAX_BYTES = int(os.environ.get("COMMERCE_WEBHOOK_MAX_BYTES", str(1024 * 1024)))

@@ -15,6 +15,7 @@ urlpatterns = [
     path("r/<str:code>", click_redirect, name="click-redirect"),
     path("attribution/", include("attribution.urls")),
     path("api/workspace", api.WhoAmIView.as_view(), name="api-whoami"),
+    path("commerce/", include(("commerce.urls", "commerce"))),
     path("admin/", admin.site.urls),
 ]
 

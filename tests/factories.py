@@ -91,3 +91,37 @@ class AllowedDomainFactory(factory.django.DjangoModelFactory):
 
     workspace = factory.SubFactory(WorkspaceFactory)
     domain = "shop.example"
+
+# Commerce ----------------------------------------------------------------------------------------
+
+from commerce.models import Coupon, ExchangeRate, StoreConnection  # noqa: E402
+
+
+class StoreConnectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StoreConnection
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    platform = "shopify"
+    name = "Demo Boutique"
+    shop_domain = "demo-boutique.myshopify.com"
+    currency = "USD"
+    webhook_secret = "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"
+
+
+class ExchangeRateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ExchangeRate
+
+    day = datetime(2026, 11, 20, tzinfo=UTC).date()
+    from_currency = "EUR"
+    to_currency = "USD"
+    rate = Decimal("1.0800000000")
+
+
+class CouponFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Coupon
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    code = factory.Sequence(lambda n: f"code{n}")

@@ -1,0 +1,129 @@
+"""Store API: connect a store, read its UTM health, rotate its secret. JSON keys in camelCase."""
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from commerce import selectors, services
+from commerce.models import StoreConnection, StorePlatform
+from commerce.views import tracking_snippet, webhook_url
+from omnisocial.tenancy import WorkspaceAPIMixin
+
+
+class StoreInput(serializers.Serializer):
+    platform = serializers.ChoiceField(choices=StorePlatform.choices)
+    shopDomain = serializers.CharField(max_length=255)
+    currency = serializers.CharField(max_length=3, required=False, allow_blank=True, default="")
+    webhookSecret = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default=""
+    )
+    name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+
+
+class RotateInput(serializers.Serializer):
+    webhookSecret = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default=""
+    )
+    graceMinutes = serializers.IntegerField(min_value=0, max_value=7 * 24 * 60, default=60)
+
+
+def health_output(health: selectors.StoreHealth) -> dict:
+    return {
+        "ordersLast7Days": health.orders_last_7_days,
+        "ordersWithSignal": health.orders_with_signal,
+        "signalShare": None if health.signal_share is None else round(health.signal_share, 4),
+        "lastOrderAt": health.last_order_at,
+        "lastDeliveryAt": health.last_delivery_at,
+        "usualGapSeconds": None if health.usual_gap is None else health.usual_gap.total_seconds(),
+        "warnings": health.warnings,
+    }
+
+
+def store_output(request, store: StoreConnection, *, with_secret: bool = False) -> dict:
+    data = {
+        "id": store.pk,
+        "platform": store.platform,
+        "name": store.name,
+        "shopDomain": store.shop_domain,
+        "currency": store.currency,
+        "isActive": store.is_active,
+        "createdAt": store.created_at,
+        "webhookUrl": webhook_url(request, store),
+        "snippet": tracking_snippet(request, store),
+        "previousSecretExpiresAt": store.previous_secret_expires_at,
+        "health": health_output(selectors.store_health(store=store)),
+    }
+    # A generated secret is shown when it is created (the custom store must copy it); a pasted
+    # one is never echoed back.
+    if with_secret and store.platform == StorePlatform.CUSTOM:
+        data["webhookSecret"] = store.webhook_secret
+    return data
+
+
+def _validation_response(exc: ValidationError) -> Response:
+    detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+    return Response(detail, status=status.HTTP_400_BAD_REQUEST)
+
+
+class StoreListCreateApi(WorkspaceAPIMixin, APIView):
+    """GET /commerce/stores: the workspace's stores. POST: connect one."""
+
+    def get(self, request):
+        stores = selectors.store_list(workspace=self.workspace)
+        return Response({"results": [store_output(request, store) for store in stores]})
+
+    def post(self, request):
+        data = StoreInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        try:
+            store = services.store_connect(
+                workspace=self.workspace,
+                platform=values["platform"],
+                shop_domain=values["shopDomain"],
+                currency=values["currency"],
+                webhook_secret=values["webhookSecret"],
+                name=values["name"],
+            )
+        except ValidationError as exc:
+            return _validation_response(exc)
+        return Response(
+            store_output(request, store, with_secret=True), status=status.HTTP_201_CREATED
+        )
+
+
+class _StoreApi(WorkspaceAPIMixin, APIView):
+    def get_store(self, pk: int) -> StoreConnection:
+        try:
+            return selectors.store_get(workspace=self.workspace, store_id=pk)
+        except StoreConnection.DoesNotExist as exc:
+            raise Http404("No such store in this workspace.") from exc
+
+
+class StoreDetailApi(_StoreApi):
+    """GET /commerce/stores/<id>: one store with its UTM health."""
+
+    def get(self, request, pk: int):
+        return Response(store_output(request, self.get_store(pk)))
+
+
+class StoreSecretRotateApi(_StoreApi):
+    """POST /commerce/stores/<id>/rotate-secret: new secret, the old one valid for a while."""
+
+    def post(self, request, pk: int):
+        store = self.get_store(pk)
+        data = RotateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            store = services.store_secret_rotate(
+                store=store,
+                new_secret=data.validated_data["webhookSecret"],
+                grace=timedelta(minutes=data.validated_data["graceMinutes"]),
+            )
+        except ValidationError as exc:
+            return _validation_response(exc)
+        return Response(store_output(request, store, with_secret=True))

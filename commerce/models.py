@@ -1,0 +1,348 @@
+"""Stores, the webhook inbox, orders with their lines and refunds, coupons and exchange rates."""
+
+import base64
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from omnisocial.models import Campaign, Post, Workspace, validate_currency
+from omnisocial.money import MONEY_FIELD, ZERO, round_money
+
+
+class StorePlatform(models.TextChoices):
+    SHOPIFY = "shopify", "Shopify"
+    WOOCOMMERCE = "woocommerce", "WooCommerce"
+    CUSTOM = "custom", "Custom store"
+
+
+def custom_store_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 24 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+class StoreConnection(models.Model):
+    """A store that sends its orders to us by signed webhooks.
+
+    The webhook secret is the one the store signs with: Shopify's app client secret, the
+    WooCommerce webhook secret, or one we generate for a custom store. After a rotation the
+    previous secret stays valid until `previous_secret_expires_at`, because the platforms keep
+    signing in-flight retries with the old one for a while.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="stores")
+    platform = models.CharField(max_length=16, choices=StorePlatform.choices)
+    name = models.CharField(max_length=120, blank=True, default="")
+    shop_domain = models.CharField(
+        max_length=255, help_text="e.g. my-shop.myshopify.com or shop.example.com"
+    )
+    currency = models.CharField(max_length=3, default="USD", validators=[validate_currency])
+    webhook_secret = models.CharField(max_length=255)
+    previous_webhook_secret = models.CharField(max_length=255, blank=True, default="")
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workspace", "shop_domain"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "platform", "shop_domain"], name="store_unique_domain"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.shop_domain} ({self.get_platform_display()})"
+
+    def valid_secrets(self, *, now=None) -> list[str]:
+        """The secrets a delivery may be signed with right now, the current one first."""
+        now = now or timezone.now()
+        found = [self.webhook_secret]
+        if (
+            self.previous_webhook_secret
+            and self.previous_secret_expires_at
+            and self.previous_secret_expires_at > now
+        ):
+            found.append(self.previous_webhook_secret)
+        return found
+
+
+class WebhookDelivery(models.Model):
+    """The inbox: every request a store's webhook URL receives, kept as it arrived.
+
+    The raw body is kept byte for byte (the signature covers those bytes), so a delivery can be
+    verified again and replayed after a fix. `event_key` is what identifies the event across
+    re-deliveries (Shopify's event id, WooCommerce's order id and modification time, the
+    Standard Webhooks message id).
+    """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        DUPLICATE = "duplicate", "Duplicate"
+        IGNORED = "ignored", "Ignored (topic not handled)"
+        WAITING = "waiting", "Waiting for its order"
+        FAILED = "failed", "Failed"
+        REJECTED = "rejected", "Rejected"
+
+    store = models.ForeignKey(StoreConnection, on_delete=models.CASCADE, related_name="deliveries")
+    topic = models.CharField(max_length=80, blank=True, default="")
+    delivery_id = models.CharField(max_length=120, blank=True, default="")
+    event_key = models.CharField(max_length=200, blank=True, default="")
+    order_external_id = models.CharField(max_length=64, blank=True, default="")
+    raw_body = models.BinaryField()
+    headers = models.JSONField(default=dict)
+    received_at = models.DateTimeField(default=timezone.now)
+    verified = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    processed_at = models.DateTimeField(null=True, blank=True)
+    order = models.ForeignKey(
+        "CommerceOrder", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["store", "event_key"]),
+            models.Index(fields=["store", "received_at"]),
+            models.Index(fields=["status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic or 'delivery'} {self.delivery_id or self.pk} ({self.status})"
+
+
+class CommerceOrder(models.Model):
+    """An order as the store last described it, with the attribution signals it carried.
+
+    Amounts are in the store's currency (`currency`); `exchange_rate` converts them to the
+    workspace's reporting currency and is null when no rate is known (`is_converted` False):
+    such an order is kept and shown, never counted 1:1.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CANCELLED = "cancelled", "Cancelled"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="orders")
+    store = models.ForeignKey(StoreConnection, on_delete=models.CASCADE, related_name="orders")
+    external_id = models.CharField(max_length=64)
+    order_number = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(help_text="When the buyer placed the order.")
+    updated_at_source = models.DateTimeField(
+        help_text="The store's updated_at / date_modified of the version kept here."
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    currency = models.CharField(max_length=3)
+    presentment_currency = models.CharField(max_length=3, blank=True, default="")
+    total_price = models.DecimalField(**MONEY_FIELD)
+    subtotal = models.DecimalField(**MONEY_FIELD, default=ZERO)
+    total_tax = models.DecimalField(**MONEY_FIELD, default=ZERO)
+    total_shipping = models.DecimalField(**MONEY_FIELD, default=ZERO)
+    total_discounts = models.DecimalField(**MONEY_FIELD, default=ZERO)
+    refunded_amount = models.DecimalField(**MONEY_FIELD, default=ZERO)
+    financial_status = models.CharField(max_length=32, blank=True, default="")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+
+    reporting_currency = models.CharField(max_length=3)
+    exchange_rate = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    reporting_total = models.DecimalField(**MONEY_FIELD, null=True, blank=True)
+    is_converted = models.BooleanField(default=False)
+
+    # The documented attribution fields (utmSource ... landingPage), normalised.
+    utm_source = models.CharField(max_length=200, blank=True, default="")
+    utm_medium = models.CharField(max_length=200, blank=True, default="")
+    utm_campaign = models.CharField(max_length=200, blank=True, default="")
+    utm_content = models.CharField(max_length=200, blank=True, default="")
+    utm_term = models.CharField(max_length=200, blank=True, default="")
+    referrer_url = models.CharField(max_length=2000, blank=True, default="")
+    landing_page = models.CharField(max_length=2000, blank=True, default="")
+    osc_click = models.CharField(max_length=64, blank=True, default="")
+    fbclid = models.CharField(max_length=255, blank=True, default="")
+    gclid = models.CharField(max_length=255, blank=True, default="")
+    ttclid = models.CharField(max_length=255, blank=True, default="")
+    visitor_id = models.CharField(max_length=64, blank=True, default="")
+    coupon_codes = models.JSONField(default=list, blank=True)
+
+    # Who bought: never the plain email (see commerce.attribution_values.customer_key).
+    customer_key = models.CharField(max_length=80, blank=True, default="")
+    is_returning_customer = models.BooleanField(default=False)
+    customer_tags = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "order"
+        constraints = [
+            models.UniqueConstraint(fields=["store", "external_id"], name="order_unique_per_store"),
+            models.CheckConstraint(
+                condition=Q(total_price__gte=0), name="order_total_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0), name="order_refunds_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "created_at"]),
+            models.Index(fields=["workspace", "utm_content"]),
+            models.Index(fields=["workspace", "utm_campaign"]),
+            models.Index(fields=["workspace", "osc_click"]),
+            models.Index(fields=["workspace", "visitor_id"]),
+            models.Index(fields=["workspace", "customer_key"]),
+            models.Index(fields=["store", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.order_number or self.external_id} ({self.total_price} {self.currency})"
+
+    @property
+    def is_cancelled(self) -> bool:
+        """Cancelled is known by cancelled_at, whatever the totals still say."""
+        return self.cancelled_at is not None or self.status == self.Status.CANCELLED
+
+    @property
+    def has_attribution_signal(self) -> bool:
+        return bool(
+            self.utm_source
+            or self.utm_campaign
+            or self.utm_content
+            or self.osc_click
+            or self.fbclid
+            or self.gclid
+            or self.ttclid
+            or self.coupon_codes
+        )
+
+    def revenue_in_store_currency(self, basis: str, *, net_of_refunds: bool = True) -> Decimal:
+        """The order's revenue under a workspace revenue basis, in the store's currency."""
+        if self.is_cancelled:
+            return ZERO
+        amount = self.total_price
+        if basis == Workspace.RevenueBasis.NET:
+            amount = amount - self.total_tax - self.total_shipping
+        if net_of_refunds:
+            amount -= self.refunded_amount
+        return max(amount, ZERO)
+
+    def attributable_revenue(
+        self, basis: str | None = None, *, net_of_refunds: bool = True
+    ) -> Decimal | None:
+        """What the attribution engine splits between touchpoints, in the reporting currency.
+
+        Per the workspace's revenue basis (the order total, or net of tax and shipping), net of
+        refunds, zero when cancelled. None when the order has no exchange rate: unconverted
+        orders are never counted 1:1. With `net_of_refunds=False` refunds are left for the
+        caller to book as dated events (see `Refund.reporting_amount`).
+        """
+        if self.is_cancelled:
+            return ZERO
+        if self.exchange_rate is None:
+            return None
+        basis = basis or self.workspace.revenue_basis
+        amount = self.revenue_in_store_currency(basis, net_of_refunds=net_of_refunds)
+        return round_money(amount * self.exchange_rate, self.reporting_currency)
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(CommerceOrder, on_delete=models.CASCADE, related_name="lines")
+    external_id = models.CharField(max_length=64, blank=True, default="")
+    product_id = models.CharField(max_length=64, blank=True, default="")
+    variant_id = models.CharField(max_length=64, blank=True, default="")
+    sku = models.CharField(max_length=120, blank=True, default="")
+    title = models.CharField(max_length=300, blank=True, default="")
+    quantity = models.PositiveIntegerField(default=1)
+    price = models.DecimalField(**MONEY_FIELD, default=ZERO)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.title or self.sku}"
+
+
+class Refund(models.Model):
+    """A dated refund event, recorded once by its id whichever delivery brings it first."""
+
+    order = models.ForeignKey(CommerceOrder, on_delete=models.CASCADE, related_name="refunds")
+    external_id = models.CharField(max_length=64)
+    amount = models.DecimalField(**MONEY_FIELD)
+    created_at = models.DateTimeField()
+    reason = models.CharField(max_length=300, blank=True, default="")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "external_id"], name="refund_unique_per_order"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="refund_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.external_id}: {self.amount}"
+
+    @property
+    def reporting_amount(self) -> Decimal | None:
+        """The refund in the reporting currency at the order's rate; None when unconverted."""
+        if self.order.exchange_rate is None:
+            return None
+        return round_money(self.amount * self.order.exchange_rate, self.order.reporting_currency)
+
+
+class Coupon(models.Model):
+    """A discount code and the posts that distributed it. Codes compare case-insensitively."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="coupons")
+    code = models.CharField(max_length=100, help_text="Stored lower-cased.")
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="coupons"
+    )
+    posts = models.ManyToManyField(Post, blank=True, related_name="coupons")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "code"], name="coupon_unique_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code.upper()
+
+    def save(self, *args, **kwargs):
+        self.code = self.code.strip().lower()
+        super().save(*args, **kwargs)
+
+
+class ExchangeRate(models.Model):
+    """1 unit of `from_currency` = `rate` units of `to_currency` on `day`."""
+
+    # An order uses the latest rate on or before its day, at most this stale (weekends, holidays).
+    MAX_AGE = timedelta(days=7)
+
+    day = models.DateField()
+    from_currency = models.CharField(max_length=3, validators=[validate_currency])
+    to_currency = models.CharField(max_length=3, validators=[validate_currency])
+    rate = models.DecimalField(max_digits=20, decimal_places=10)
+
+    class Meta:
+        ordering = ["-day", "from_currency", "to_currency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "from_currency", "to_currency"], name="exchangerate_unique_day"
+            ),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchangerate_positive"),
+        ]
+        indexes = [models.Index(fields=["from_currency", "to_currency", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day}: 1 {self.from_currency} = {self.rate} {self.to_currency}"

@@ -1,0 +1,103 @@
+"""Reads of the commerce app: store lists, UTM health, the inbox."""
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
+
+from commerce.models import CommerceOrder, StoreConnection, WebhookDelivery
+from omnisocial.models import Workspace
+
+HEALTH_WINDOW = timedelta(days=7)
+# A store is "quiet" after this many of its usual gaps between deliveries, and never sooner
+# than the floor: a small shop's orders come hours apart.
+QUIET_GAP_FACTOR = 4
+QUIET_GAP_FLOOR = timedelta(hours=6)
+
+SIGNAL_Q = (
+    ~Q(utm_source="")
+    | ~Q(utm_campaign="")
+    | ~Q(utm_content="")
+    | ~Q(osc_click="")
+    | ~Q(fbclid="")
+    | ~Q(gclid="")
+    | ~Q(ttclid="")
+    | ~Q(coupon_codes=[])
+)
+
+
+def store_list(*, workspace: Workspace) -> QuerySet[StoreConnection]:
+    return workspace.stores.annotate(order_count=Count("orders")).order_by("shop_domain")
+
+
+def store_get(*, workspace: Workspace, store_id: int) -> StoreConnection:
+    """The workspace's store; `StoreConnection.DoesNotExist` for another workspace's."""
+    return workspace.stores.get(pk=store_id)
+
+
+@dataclass
+class StoreHealth:
+    """Whether attribution can work for a store: orders arrive and carry signals."""
+
+    orders_last_7_days: int
+    orders_with_signal: int
+    signal_share: float | None  # 0..1, None without orders
+    last_order_at: datetime | None
+    last_delivery_at: datetime | None
+    usual_gap: timedelta | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def store_health(*, store: StoreConnection, now: datetime | None = None) -> StoreHealth:
+    now = now or timezone.now()
+    recent = store.orders.filter(created_at__gte=now - HEALTH_WINDOW)
+    counts = recent.aggregate(total=Count("pk"), signal=Count("pk", filter=SIGNAL_Q))
+    last_order_at = store.orders.aggregate(last=Max("recorded_at"))["last"]
+    arrivals = list(
+        store.deliveries.filter(verified=True)
+        .order_by("-received_at")
+        .values_list("received_at", flat=True)[:50]
+    )
+    last_delivery_at = arrivals[0] if arrivals else None
+    gaps = [a - b for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    usual_gap = statistics.median(gaps) if gaps else None
+    total, with_signal = counts["total"], counts["signal"]
+    warnings = []
+    if total and with_signal == 0:
+        warnings.append(
+            "Orders arrive but none carries a UTM, click id or coupon: check that the tracking "
+            "snippet is installed and that UTMs reach checkout."
+        )
+    if last_delivery_at is not None:
+        quiet_after = max(QUIET_GAP_FLOOR, (usual_gap or timedelta(0)) * QUIET_GAP_FACTOR)
+        if now - last_delivery_at > quiet_after:
+            warnings.append(
+                f"No delivery for {_humanise(now - last_delivery_at)}, longer than this store's "
+                "usual gap: the store may have disabled the webhook after failed deliveries."
+            )
+    elif store.is_active:
+        warnings.append("No delivery received yet: add the webhook URL to the store.")
+    return StoreHealth(
+        orders_last_7_days=total,
+        orders_with_signal=with_signal,
+        signal_share=(with_signal / total) if total else None,
+        last_order_at=last_order_at,
+        last_delivery_at=last_delivery_at,
+        usual_gap=usual_gap,
+        warnings=warnings,
+    )
+
+
+def _humanise(delta: timedelta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    return f"{hours // 24} days" if hours >= 48 else f"{hours} hours"
+
+
+def store_deliveries(*, store: StoreConnection, limit: int = 50) -> QuerySet[WebhookDelivery]:
+    return store.deliveries.defer("raw_body").order_by("-received_at", "-id")[:limit]
+
+
+def store_orders(*, store: StoreConnection, limit: int = 50) -> QuerySet[CommerceOrder]:
+    return store.orders.order_by("-created_at")[:limit]

@@ -1,0 +1,677 @@
+"""Writes of the commerce app: stores, the webhook inbox, orders, refunds, coupons, rates.
+
+Every write is one transaction. Outside effects (tasks, domain signals) run in
+`transaction.on_commit`, so nobody ever sees an order that was rolled back.
+"""
+
+import json
+import logging
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.datastructures import CaseInsensitiveMapping
+from django_q.tasks import async_task
+
+from commerce import signals
+from commerce.attribution_values import OrderData, RefundData, customer_key
+from commerce.models import (
+    CommerceOrder,
+    Coupon,
+    ExchangeRate,
+    OrderLine,
+    Refund,
+    StoreConnection,
+    StorePlatform,
+    WebhookDelivery,
+    custom_store_secret,
+)
+from commerce.platforms import ORDER, OTHER, REFUND, adapter, woocommerce
+from omnisocial.models import Campaign, Post, Workspace
+from omnisocial.money import ZERO, round_money
+
+logger = logging.getLogger(__name__)
+
+# Headers never kept in the inbox: they authenticate people, not stores.
+_DROPPED_HEADERS = {"cookie", "authorization", "proxy-authorization"}
+
+
+# Stores ------------------------------------------------------------------------------------------
+
+
+def _clean_domain(value: str) -> str:
+    value = (value or "").strip().lower()
+    for prefix in ("https://", "http://"):
+        value = value.removeprefix(prefix)
+    return value.strip("/")
+
+
+@transaction.atomic
+def store_connect(
+    *,
+    workspace: Workspace,
+    platform: str,
+    shop_domain: str,
+    currency: str = "",
+    webhook_secret: str = "",
+    name: str = "",
+) -> StoreConnection:
+    """Connects a store. Custom stores get a generated Standard Webhooks secret.
+
+    Shopify and WooCommerce sign with a secret the store owns (the app's client secret, the
+    webhook's secret), which the user pastes here.
+    """
+    if platform not in StorePlatform.values:
+        raise ValidationError({"platform": f"{platform!r} is not one of {StorePlatform.values}."})
+    domain = _clean_domain(shop_domain)
+    if not domain:
+        raise ValidationError({"shop_domain": "The store's domain is required."})
+    secret = webhook_secret.strip()
+    if platform == StorePlatform.CUSTOM and not secret:
+        secret = custom_store_secret()
+    if not secret:
+        raise ValidationError({"webhook_secret": "Paste the secret the store signs webhooks with."})
+    store = StoreConnection(
+        workspace=workspace,
+        platform=platform,
+        shop_domain=domain,
+        currency=(currency or workspace.reporting_currency).upper(),
+        webhook_secret=secret,
+        name=name.strip(),
+    )
+    store.full_clean()
+    store.save()
+    return store
+
+
+@transaction.atomic
+def store_secret_rotate(
+    *, store: StoreConnection, new_secret: str = "", grace: timedelta = timedelta(hours=1)
+) -> StoreConnection:
+    """Replaces the webhook secret; the previous one stays valid for `grace` (default one hour).
+
+    The platforms overlap old and new secrets for a while (retries of earlier deliveries are
+    signed with the old one), so cutting it at once would reject real orders.
+    """
+    store = StoreConnection.objects.select_for_update().get(pk=store.pk)
+    secret = new_secret.strip()
+    if not secret:
+        if store.platform != StorePlatform.CUSTOM:
+            raise ValidationError({"webhook_secret": "Paste the store's new secret."})
+        secret = custom_store_secret()
+    if grace < timedelta(0) or grace > timedelta(days=7):
+        raise ValidationError({"grace": "The grace period is between 0 and 7 days."})
+    store.previous_webhook_secret = store.webhook_secret
+    store.previous_secret_expires_at = timezone.now() + grace
+    store.webhook_secret = secret
+    store.save(
+        update_fields=["webhook_secret", "previous_webhook_secret", "previous_secret_expires_at"]
+    )
+    return store
+
+
+# The inbox ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reception:
+    status_code: int
+    delivery: WebhookDelivery
+    message: str = ""
+
+
+def delivery_receive(*, store: StoreConnection, body: bytes, headers) -> Reception:
+    """Stores one webhook request in the inbox and says how to answer it.
+
+    The signature is checked in constant time over the exact raw bytes before anything is
+    parsed; the body is kept as received (never re-serialised). Rejected requests are kept too,
+    marked unverified, so a wrong secret shows in the inbox. A verified order or refund delivery
+    is processed by a task once the row is committed.
+    """
+    module = adapter(store.platform)
+    delivery = WebhookDelivery(
+        store=store,
+        raw_body=body,
+        headers={k: v for k, v in headers.items() if k.lower() not in _DROPPED_HEADERS},
+    )
+
+    def reject(status_code: int, error: str) -> Reception:
+        delivery.status = WebhookDelivery.Status.REJECTED
+        delivery.error = error
+        delivery.save()
+        return Reception(status_code, delivery, error)
+
+    if store.platform == StorePlatform.WOOCOMMERCE and woocommerce.is_ping(
+        body=body, headers=headers
+    ):
+        delivery.topic = "ping"
+        delivery.status = WebhookDelivery.Status.IGNORED
+        delivery.save()
+        return Reception(200, delivery, "ping")
+
+    if not any(
+        module.verify(secret=secret, body=body, headers=headers) for secret in store.valid_secrets()
+    ):
+        return reject(401, "The signature does not match the store's webhook secret.")
+    delivery.verified = True
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return reject(400, "The body is not valid JSON.")
+    envelope = module.describe(store=store, payload=payload, headers=headers)
+    delivery.topic = envelope.topic[:80]
+    delivery.delivery_id = envelope.delivery_id[:120]
+    delivery.event_key = envelope.event_key[:200]
+    if not envelope.sender_matches:
+        return reject(401, "The sending shop is not the connected store.")
+    if envelope.kind == OTHER:
+        delivery.status = WebhookDelivery.Status.IGNORED
+    delivery.save()
+    if envelope.kind != OTHER:
+        transaction.on_commit(lambda: async_task("commerce.tasks.delivery_process", delivery.pk))
+    return Reception(200, delivery)
+
+
+def delivery_process(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Turns a verified delivery into an order, an order update or a refund. Idempotent.
+
+    A delivery whose event was already processed is marked duplicate and changes nothing. A
+    refund that arrives before its order waits, and is processed when the order is recorded. A
+    failure keeps its error on the delivery, which can be replayed after the fix.
+    """
+    Status = WebhookDelivery.Status
+    if not delivery.verified or delivery.status in {Status.PROCESSED, Status.DUPLICATE}:
+        return delivery
+    store = delivery.store
+    if (
+        delivery.event_key
+        and WebhookDelivery.objects.filter(
+            store=store, event_key=delivery.event_key, status=Status.PROCESSED
+        )
+        .exclude(pk=delivery.pk)
+        .exists()
+    ):
+        return _delivery_finish(delivery, Status.DUPLICATE)
+    module = adapter(store.platform)
+    try:
+        with transaction.atomic():
+            payload = json.loads(bytes(delivery.raw_body))
+            # Header names arrive in any case; stored ones are read case-insensitively too.
+            headers = CaseInsensitiveMapping(delivery.headers)
+            envelope = module.describe(store=store, payload=payload, headers=headers)
+            if envelope.kind == ORDER:
+                order = order_record(store=store, payload=payload)
+                delivery.order = order
+                delivery.order_external_id = order.external_id
+                status = Status.PROCESSED
+                transaction.on_commit(lambda: _deliveries_waiting_release(order=order))
+            elif envelope.kind == REFUND:
+                order_external_id, refund = module.refund_from_payload(payload)
+                delivery.order_external_id = order_external_id
+                order = refund_record(
+                    store=store, order_external_id=order_external_id, refund=refund
+                )
+                delivery.order = order
+                status = Status.PROCESSED if order else Status.WAITING
+            else:
+                status = Status.IGNORED
+    except Exception as exc:  # noqa: BLE001 - any failure must stay visible in the inbox
+        logger.exception("webhook delivery %s failed", delivery.pk)
+        delivery.error = "".join(traceback.format_exception_only(exc)).strip()[:4000]
+        return _delivery_finish(delivery, Status.FAILED)
+    delivery.error = ""
+    return _delivery_finish(delivery, status)
+
+
+def _delivery_finish(delivery: WebhookDelivery, status: str) -> WebhookDelivery:
+    delivery.status = status
+    delivery.attempts += 1
+    delivery.processed_at = timezone.now()
+    delivery.save(
+        update_fields=[
+            "status", "attempts", "processed_at", "error", "order", "order_external_id"
+        ]
+    )  # fmt: skip
+    return delivery
+
+
+def _deliveries_waiting_release(*, order: CommerceOrder) -> None:
+    waiting = WebhookDelivery.objects.filter(
+        store_id=order.store_id,
+        order_external_id=order.external_id,
+        status=WebhookDelivery.Status.WAITING,
+    ).values_list("pk", flat=True)
+    for pk in list(waiting):
+        async_task("commerce.tasks.delivery_process", pk)
+
+
+def delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Processes a failed (or waiting) delivery again, from its stored raw body."""
+    if not delivery.verified:
+        raise ValidationError("Only verified deliveries can be replayed.")
+    if delivery.status in {WebhookDelivery.Status.PROCESSED, WebhookDelivery.Status.DUPLICATE}:
+        return delivery
+    delivery.status = WebhookDelivery.Status.RECEIVED
+    return delivery_process(delivery=delivery)
+
+
+# Orders ------------------------------------------------------------------------------------------
+
+
+class RateBook:
+    """Exchange rates by (currency, day), read once per bulk run."""
+
+    def __init__(self, reporting_currency: str):
+        self.reporting_currency = reporting_currency
+        self._cache: dict[tuple[str, date], Decimal | None] = {}
+
+    def rate(self, currency: str, day: date) -> Decimal | None:
+        """The latest rate on or before the order's day, at most `ExchangeRate.MAX_AGE` old."""
+        if currency == self.reporting_currency:
+            return Decimal(1)
+        key = (currency, day)
+        if key not in self._cache:
+            self._cache[key] = (
+                ExchangeRate.objects.filter(
+                    from_currency=currency,
+                    to_currency=self.reporting_currency,
+                    day__lte=day,
+                    day__gte=day - ExchangeRate.MAX_AGE,
+                )
+                .order_by("-day")
+                .values_list("rate", flat=True)
+                .first()
+            )
+        return self._cache[key]
+
+
+_TRACKED = (
+    "currency", "total_price", "subtotal", "total_tax", "total_shipping", "total_discounts",
+    "refunded_amount", "financial_status", "cancelled_at", "status", "exchange_rate",
+)  # fmt: skip
+
+
+def _snapshot(order: CommerceOrder) -> tuple:
+    return tuple(getattr(order, name) for name in _TRACKED)
+
+
+def _order_apply(
+    order: CommerceOrder, data: OrderData, *, store: StoreConnection, rates: RateBook
+) -> None:
+    """Copies one order version onto the row (not its lines or refunds)."""
+    for name in ("order_number", "currency", "presentment_currency", "financial_status"):
+        setattr(order, name, getattr(data, name)[:64])
+    if not order.currency:
+        order.currency = store.currency
+    order.created_at = data.created_at
+    order.updated_at_source = data.updated_at
+    for name in ("total_price", "subtotal", "total_tax", "total_shipping", "total_discounts"):
+        setattr(order, name, round_money(getattr(data, name), order.currency))
+    order.cancelled_at = data.cancelled_at
+    order.status = (
+        CommerceOrder.Status.CANCELLED if data.cancelled_at else CommerceOrder.Status.OPEN
+    )
+    for name, value in vars(data.attribution).items():
+        setattr(order, name, value)
+    order.coupon_codes = data.coupon_codes
+    order.customer_key = customer_key(
+        store_id=store.pk, customer_id=data.customer_id, email=data.customer_email
+    )
+    order.customer_tags = data.customer_tags
+    if data.is_returning_customer is not None:
+        order.is_returning_customer = data.is_returning_customer
+    order.reporting_currency = rates.reporting_currency
+    order.exchange_rate = rates.rate(order.currency, data.created_at.date())
+    order.is_converted = order.exchange_rate is not None
+    order.reporting_total = (
+        round_money(order.total_price * order.exchange_rate, order.reporting_currency)
+        if order.is_converted
+        else None
+    )
+
+
+def _lines_for(order: CommerceOrder, data: OrderData) -> list[OrderLine]:
+    return [
+        OrderLine(
+            order=order,
+            external_id=line.external_id[:64],
+            product_id=line.product_id[:64],
+            variant_id=line.variant_id[:64],
+            sku=line.sku,
+            title=line.title,
+            quantity=max(line.quantity, 0),
+            price=round_money(line.price, order.currency),
+        )
+        for line in data.lines
+    ]
+
+
+def _is_returning(order: CommerceOrder) -> bool:
+    """Platforms that do not say (WooCommerce) are answered from the orders we hold."""
+    if not order.customer_key:
+        return False
+    return (
+        CommerceOrder.objects.filter(
+            workspace_id=order.workspace_id,
+            customer_key=order.customer_key,
+            created_at__lt=order.created_at,
+        )
+        .exclude(pk=order.pk)
+        .exists()
+    )
+
+
+def order_record(*, store: StoreConnection, payload: dict) -> CommerceOrder:
+    """Records an order from a store's own payload (webhook body or REST export entry)."""
+    data = adapter(store.platform).order_from_payload(payload)
+    return order_save(store=store, data=data)
+
+
+def order_save(*, store: StoreConnection, data: OrderData) -> CommerceOrder:
+    """Creates or updates one order from one version of it.
+
+    A version older than (or as old as) the stored one never overwrites it: deliveries arrive
+    unordered and more than once. Refunds are recorded by id whichever version brings them. Sends
+    `order_recorded` for a new order and `order_changed` when amounts, status or refunds moved.
+    """
+    try:
+        return _order_save(store=store, data=data)
+    except IntegrityError:
+        # Two workers created the same order at once: the loser updates the winner's row.
+        return _order_save(store=store, data=data)
+
+
+@transaction.atomic
+def _order_save(*, store: StoreConnection, data: OrderData) -> CommerceOrder:
+    if data.created_at is None:
+        raise ValueError("the order has no creation time")
+    workspace = store.workspace
+    rates = RateBook(workspace.reporting_currency)
+    order = (
+        CommerceOrder.objects.select_for_update()
+        .filter(store=store, external_id=data.external_id)
+        .first()
+    )
+    created = order is None
+    before = None if created else _snapshot(order)
+    if created:
+        order = CommerceOrder(workspace=workspace, store=store, external_id=data.external_id)
+    if created or data.updated_at > order.updated_at_source:
+        _order_apply(order, data, store=store, rates=rates)
+        if created and data.is_returning_customer is None:
+            order.is_returning_customer = _is_returning(order)
+        with transaction.atomic():
+            order.save()
+        if not created:
+            order.lines.all().delete()
+        OrderLine.objects.bulk_create(_lines_for(order, data))
+    if _refunds_add(order, data.refunds):
+        _refunded_amount_refresh(order)
+    if created:
+        transaction.on_commit(
+            lambda: signals.order_recorded.send(sender=CommerceOrder, order=order)
+        )
+    elif before != _snapshot(order):
+        transaction.on_commit(lambda: signals.order_changed.send(sender=CommerceOrder, order=order))
+    return order
+
+
+def _refunds_add(order: CommerceOrder, refunds: Iterable[RefundData]) -> bool:
+    rows = [
+        Refund(
+            order=order,
+            external_id=refund.external_id[:64],
+            amount=round_money(refund.amount, order.currency),
+            created_at=refund.created_at or order.updated_at_source,
+            reason=refund.reason,
+        )
+        for refund in refunds
+    ]
+    if not rows:
+        return False
+    known = set(
+        order.refunds.filter(external_id__in=[r.external_id for r in rows]).values_list(
+            "external_id", flat=True
+        )
+    )
+    new = [row for row in rows if row.external_id not in known]
+    Refund.objects.bulk_create(new, ignore_conflicts=True)
+    return bool(new)
+
+
+def _refunded_amount_refresh(order: CommerceOrder) -> None:
+    total = order.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
+    order.refunded_amount = total
+    CommerceOrder.objects.filter(pk=order.pk).update(refunded_amount=total)
+
+
+@transaction.atomic
+def refund_record(
+    *, store: StoreConnection, order_external_id: str, refund: RefundData
+) -> CommerceOrder | None:
+    """Records a refund by its id; None when its order has not arrived yet (the caller waits)."""
+    order = (
+        CommerceOrder.objects.select_for_update()
+        .filter(store=store, external_id=order_external_id)
+        .first()
+    )
+    if order is None:
+        return None
+    if _refunds_add(order, [refund]):
+        _refunded_amount_refresh(order)
+        transaction.on_commit(lambda: signals.order_changed.send(sender=CommerceOrder, order=order))
+    return order
+
+
+# Bulk import -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    order_ids: list[int] = field(default_factory=list)
+
+
+def order_import(
+    *, store: StoreConnection, orders: Iterable[OrderData], batch_size: int = 1000
+) -> ImportResult:
+    """Imports many orders in batches, without per-order signals.
+
+    Same rules as `order_save` (an older version never overwrites a newer one, refunds by id),
+    but rows are written with `bulk_create` / `bulk_update`. Each batch commits on its own and
+    then sends `orders_bulk_written` once with the ids it created or changed: the attribution
+    engine is run for those orders directly, not per signal. Re-importing the same file changes
+    nothing.
+    """
+    result = ImportResult()
+    rates = RateBook(store.workspace.reporting_currency)
+    batch: list[OrderData] = []
+    for data in orders:
+        batch.append(data)
+        if len(batch) >= batch_size:
+            _import_batch(store, batch, rates, result)
+            batch = []
+    if batch:
+        _import_batch(store, batch, rates, result)
+    return result
+
+
+_UPDATABLE = [
+    "order_number", "currency", "presentment_currency", "financial_status", "created_at",
+    "updated_at_source", "total_price", "subtotal", "total_tax", "total_shipping",
+    "total_discounts", "cancelled_at", "status", "utm_source", "utm_medium", "utm_campaign",
+    "utm_content", "utm_term", "referrer_url", "landing_page", "osc_click", "fbclid", "gclid",
+    "ttclid", "visitor_id", "coupon_codes", "customer_key", "customer_tags",
+    "is_returning_customer", "reporting_currency", "exchange_rate", "reporting_total",
+    "is_converted",
+]  # fmt: skip
+
+
+@transaction.atomic
+def _import_batch(store, batch: list[OrderData], rates: RateBook, result: ImportResult) -> None:
+    # The last version of an order in the batch wins, like the newest delivery does.
+    latest: dict[str, OrderData] = {}
+    for data in batch:
+        seen = latest.get(data.external_id)
+        if seen is None or data.updated_at >= seen.updated_at:
+            latest[data.external_id] = data
+    existing = {
+        order.external_id: order
+        for order in CommerceOrder.objects.filter(store=store, external_id__in=list(latest))
+    }
+    new_orders, changed, lines_of = [], [], {}
+    for external_id, data in latest.items():
+        order = existing.get(external_id)
+        if order is None:
+            order = CommerceOrder(
+                workspace_id=store.workspace_id, store=store, external_id=external_id
+            )
+            _order_apply(order, data, store=store, rates=rates)
+            new_orders.append(order)
+        elif data.updated_at > order.updated_at_source:
+            _order_apply(order, data, store=store, rates=rates)
+            changed.append(order)
+        else:
+            continue
+        lines_of[external_id] = data
+    CommerceOrder.objects.bulk_create(new_orders, batch_size=1000)
+    if changed:
+        CommerceOrder.objects.bulk_update(changed, _UPDATABLE, batch_size=500)
+        OrderLine.objects.filter(order__in=changed).delete()
+    if new_orders and new_orders[0].pk is None:  # backends that return no ids (none of ours)
+        existing_ids = dict(
+            CommerceOrder.objects.filter(store=store, external_id__in=list(lines_of)).values_list(
+                "external_id", "pk"
+            )
+        )
+        for order in new_orders:
+            order.pk = existing_ids[order.external_id]
+    lines = []
+    for order in new_orders + changed:
+        lines.extend(_lines_for(order, lines_of[order.external_id]))
+    OrderLine.objects.bulk_create(lines, batch_size=2000)
+
+    # Refunds of every order in the batch, recorded once by id.
+    orders_by_id = {o.external_id: o for o in [*existing.values(), *new_orders]}
+    wanted = [
+        (orders_by_id[ext], refund) for ext, data in latest.items() for refund in data.refunds
+    ]
+    refunded_ids = set()
+    if wanted:
+        known = set(
+            Refund.objects.filter(order__in=[o for o, _ in wanted]).values_list(
+                "order_id", "external_id"
+            )
+        )
+        rows = [
+            Refund(
+                order=order,
+                external_id=refund.external_id[:64],
+                amount=round_money(refund.amount, order.currency),
+                created_at=refund.created_at or order.updated_at_source,
+                reason=refund.reason,
+            )
+            for order, refund in wanted
+            if (order.pk, refund.external_id[:64]) not in known
+        ]
+        Refund.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+        refunded_ids = {row.order_id for row in rows}
+        for order_id in refunded_ids:
+            total = Refund.objects.filter(order_id=order_id).aggregate(t=Sum("amount"))["t"]
+            CommerceOrder.objects.filter(pk=order_id).update(refunded_amount=total or ZERO)
+
+    touched = {o.pk for o in new_orders} | {o.pk for o in changed} | refunded_ids
+    result.created += len(new_orders)
+    result.updated += len(changed)
+    result.unchanged += len(latest) - len(new_orders) - len(changed)
+    result.order_ids.extend(sorted(touched))
+    if touched:
+        ids = sorted(touched)
+        transaction.on_commit(
+            lambda: signals.orders_bulk_written.send(
+                sender=CommerceOrder, store=store, order_ids=ids
+            )
+        )
+
+
+# Coupons and exchange rates ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def coupon_save(
+    *,
+    workspace: Workspace,
+    code: str,
+    campaign: Campaign | None = None,
+    posts: Iterable[Post] = (),
+) -> Coupon:
+    """Creates or updates a coupon; codes are kept lower-cased and compared that way."""
+    code = code.strip().lower()
+    if not code:
+        raise ValidationError({"code": "A coupon needs a code."})
+    posts = list(posts)
+    if campaign is not None and campaign.workspace_id != workspace.pk:
+        raise ValidationError("The campaign belongs to another workspace.")
+    if any(post.workspace_id != workspace.pk for post in posts):
+        raise ValidationError("A post belongs to another workspace.")
+    coupon, _ = Coupon.objects.update_or_create(
+        workspace=workspace, code=code, defaults={"campaign": campaign}
+    )
+    if posts:
+        coupon.posts.add(*posts)
+    return coupon
+
+
+@transaction.atomic
+def exchange_rates_load(*, rates: Iterable[tuple[date, str, str, Decimal]]) -> int:
+    """Stores (day, from, to, rate) rows, replacing a day's earlier rate; then converts the
+    orders that were waiting for one. Returns the number of rows written."""
+    rows = [
+        ExchangeRate(day=day, from_currency=src.upper(), to_currency=dst.upper(), rate=rate)
+        for day, src, dst, rate in rates
+    ]
+    ExchangeRate.objects.bulk_create(
+        rows,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["day", "from_currency", "to_currency"],
+        update_fields=["rate"],
+    )
+    pairs = {(row.from_currency, row.to_currency) for row in rows}
+    order_conversions_refresh(pairs=pairs)
+    return len(rows)
+
+
+def order_conversions_refresh(*, pairs: set[tuple[str, str]]) -> list[int]:
+    """Converts unconverted orders whose currency pair now has a rate."""
+    changed = []
+    books: dict[str, RateBook] = {}
+    for src, dst in pairs:
+        pending = CommerceOrder.objects.filter(
+            is_converted=False, currency=src, reporting_currency=dst
+        )
+        for order in pending.iterator():
+            book = books.setdefault(dst, RateBook(dst))
+            rate = book.rate(order.currency, order.created_at.date())
+            if rate is None:
+                continue
+            order.exchange_rate = rate
+            order.is_converted = True
+            order.reporting_total = round_money(order.total_price * rate, dst)
+            order.save(update_fields=["exchange_rate", "is_converted", "reporting_total"])
+            changed.append(order.pk)
+    if changed:
+        transaction.on_commit(
+            lambda: signals.orders_bulk_written.send(
+                sender=CommerceOrder, store=None, order_ids=changed
+            )
+        )
+    return changed

@@ -1,0 +1,109 @@
+"""Pages of the commerce app and the stores' webhook endpoint."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from django.views.generic import TemplateView
+
+from commerce import selectors, services
+from commerce.models import StoreConnection, StorePlatform
+from omnisocial.tenancy import WorkspaceViewMixin
+
+
+@csrf_exempt
+@require_POST
+def webhook(request, store_id: int, platform: str):
+    """`POST /commerce/stores/<id>/webhooks/<platform>`: store first, answer fast, process later.
+
+    Never answers a redirect: stores count a 3xx as delivered and would drop the order.
+    """
+    limit = settings.COMMERCE_WEBHOOK_MAX_BYTES
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return HttpResponse("Payload too large.", status=413, content_type="text/plain")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return HttpResponse("Payload too large.", status=413, content_type="text/plain")
+    if len(body) > limit:
+        return HttpResponse("Payload too large.", status=413, content_type="text/plain")
+    store = (
+        StoreConnection.objects.filter(pk=store_id, platform=platform, is_active=True)
+        .only("id", "workspace_id", "platform", "shop_domain", "webhook_secret",
+              "previous_webhook_secret", "previous_secret_expires_at", "is_active")
+        .first()
+    )  # fmt: skip
+    if store is None:
+        return HttpResponse("No such store.", status=404, content_type="text/plain")
+    reception = services.delivery_receive(store=store, body=body, headers=request.headers)
+    return HttpResponse(
+        reception.message or "OK", status=reception.status_code, content_type="text/plain"
+    )
+
+
+def webhook_url(request, store: StoreConnection) -> str:
+    return request.build_absolute_uri(
+        reverse("commerce:webhook", kwargs={"store_id": store.pk, "platform": store.platform})
+    )
+
+
+def tracking_snippet(request, store: StoreConnection) -> str:
+    src = request.build_absolute_uri(settings.STATIC_URL + "omnisocial/track.js")
+    return f'<script src="{src}" data-store="{store.pk}" defer></script>'
+
+
+class StoreListView(WorkspaceViewMixin, TemplateView):
+    """Connect Stores: the workspace's stores, their UTM health, and the connect form."""
+
+    template_name = "commerce/store_list.html"
+
+    def get_context_data(self, **kwargs):
+        stores = list(selectors.store_list(workspace=self.workspace))
+        rows = [(store, selectors.store_health(store=store)) for store in stores]
+        return super().get_context_data(
+            rows=rows, platforms=StorePlatform.choices, form=kwargs.pop("form", {}), **kwargs
+        )
+
+    def post(self, request, *args, **kwargs):
+        try:
+            store = services.store_connect(
+                workspace=self.workspace,
+                platform=request.POST.get("platform", ""),
+                shop_domain=request.POST.get("shop_domain", ""),
+                currency=request.POST.get("currency", ""),
+                webhook_secret=request.POST.get("webhook_secret", ""),
+                name=request.POST.get("name", ""),
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return self.render_to_response(self.get_context_data(form=request.POST))
+        messages.success(request, "Store connected: paste the webhook URL below into the store.")
+        return redirect("commerce:store-detail", pk=store.pk)
+
+
+class StoreDetailView(WorkspaceViewMixin, TemplateView):
+    template_name = "commerce/store_detail.html"
+
+    def get_context_data(self, **kwargs):
+        try:
+            store = selectors.store_get(workspace=self.workspace, store_id=self.kwargs["pk"])
+        except StoreConnection.DoesNotExist as exc:
+            raise Http404("No such store in this workspace.") from exc
+        return super().get_context_data(
+            store=store,
+            health=selectors.store_health(store=store),
+            webhook_url=webhook_url(self.request, store),
+            snippet=tracking_snippet(self.request, store),
+            deliveries=selectors.store_deliveries(store=store, limit=20),
+            orders=selectors.store_orders(store=store, limit=20),
+            **kwargs,
+        )

@@ -1,0 +1,88 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from commerce import services
+from commerce.attribution_values import Attribution, OrderData
+from commerce.models import StoreConnection, WebhookDelivery
+from tests.factories import StoreConnectionFactory, WorkspaceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_connecting_a_store_through_the_api_shows_its_webhook_url_and_snippet(
+    api_client, workspace
+):
+    response = api_client.post(
+        "/commerce/stores",
+        {"platform": "shopify", "shopDomain": "https://Acme.myshopify.com/", "webhookSecret": "s3"},
+        format="json",
+    )
+    assert response.status_code == 201
+    store = StoreConnection.objects.get()
+    assert (store.workspace, store.shop_domain, store.currency) == (
+        workspace, "acme.myshopify.com", "USD",
+    )  # fmt: skip
+    body = response.json()
+    assert body["webhookUrl"] == f"http://testserver/commerce/stores/{store.pk}/webhooks/shopify"
+    assert "omnisocial/track.js" in body["snippet"]
+    assert "webhookSecret" not in body
+    assert body["health"]["warnings"] == [
+        "No delivery received yet: add the webhook URL to the store."
+    ]
+    listed = api_client.get("/commerce/stores").json()["results"]
+    assert [s["shopDomain"] for s in listed] == ["acme.myshopify.com"]
+
+
+def test_another_workspaces_store_answers_404(api_client, client, workspace):
+    theirs = StoreConnectionFactory(
+        workspace=WorkspaceFactory(), shop_domain="secret.example", name="Their Secret Shop"
+    )
+    mine = StoreConnectionFactory(workspace=workspace)
+    assert api_client.get(f"/commerce/stores/{mine.pk}").status_code == 200
+    assert api_client.get(f"/commerce/stores/{theirs.pk}").status_code == 404
+    assert api_client.post(f"/commerce/stores/{theirs.pk}/rotate-secret", {}).status_code == 404
+    assert client.get(f"/commerce/stores/{theirs.pk}/").status_code == 404
+    page = client.get("/commerce/stores/")
+    assert page.status_code == 200
+    assert b"Their Secret Shop" not in page.content
+    assert b"Demo Boutique" in page.content
+    assert [s["id"] for s in api_client.get("/commerce/stores").json()["results"]] == [mine.pk]
+
+
+def _order(n: int, when, **attribution) -> OrderData:
+    return OrderData(
+        external_id=str(n), order_number=str(n), created_at=when, updated_at=when,
+        currency="USD", total_price=Decimal("10.00"), attribution=Attribution(**attribution),
+    )  # fmt: skip
+
+
+def test_utm_health_warns_when_orders_arrive_without_signals_and_when_deliveries_stop(
+    client, workspace
+):
+    store = StoreConnectionFactory(workspace=workspace)
+    now = timezone.now()
+    services.order_import(
+        store=store,
+        orders=[_order(1, now - timedelta(days=1)), _order(2, now - timedelta(days=2))],
+    )
+    for hours in (30, 31, 32):
+        WebhookDelivery.objects.create(
+            store=store, raw_body=b"{}", verified=True, received_at=now - timedelta(hours=hours)
+        )
+    health = client.get(f"/commerce/stores/{store.pk}/")
+    assert health.status_code == 200
+    api = client.get(f"/commerce/stores/{store.pk}").json()["health"]
+    assert (api["ordersLast7Days"], api["ordersWithSignal"], api["signalShare"]) == (2, 0, 0.0)
+    assert api["usualGapSeconds"] == 3600.0
+    assert [w.split(":")[0] for w in api["warnings"]] == [
+        "Orders arrive but none carries a UTM, click id or coupon",
+        "No delivery for 30 hours, longer than this store's usual gap",
+    ]
+
+    services.order_import(store=store, orders=[_order(3, now, utm_content="post-1")])
+    WebhookDelivery.objects.create(store=store, raw_body=b"{}", verified=True, received_at=now)
+    api = client.get(f"/commerce/stores/{store.pk}").json()["health"]
+    assert (api["ordersWithSignal"], api["signalShare"], api["warnings"]) == (1, 0.3333, [])
