@@ -120,3 +120,216 @@ class Click(models.Model):
 
     def __str__(self) -> str:
         return f"{self.click_id} on {self.link_id}{' (bot)' if self.is_bot else ''}"
+
+
+# --- Attribution: journeys' touches, credited revenue, rollups ---------------------------------
+
+
+class AttributionModel(models.TextChoices):
+    """The documented names (first-touch, last-touch, multi-touch) and three more."""
+
+    FIRST_TOUCH = "first-touch", "First touch"
+    LAST_TOUCH = "last-touch", "Last touch"
+    MULTI_TOUCH = "multi-touch", "Multi-touch (linear)"
+    POSITION_BASED = "position-based", "Position-based (40/20/40)"
+    TIME_DECAY = "time-decay", "Time decay (7-day half-life)"
+    DATA_DRIVEN = "data-driven", "Data-driven (Markov)"
+
+
+class MatchedField(models.TextChoices):
+    """How a touch was matched to the order, in precedence order."""
+
+    CLICK_ID = "clickId", "Click id"
+    UTM_CONTENT = "utmContent", "utm_content"
+    UTM_CAMPAIGN = "utmCampaign", "utm_campaign"
+    COUPON_CODE = "couponCode", "Coupon code"
+    UTM_SOURCE = "utmSource", "utm_source"
+    REFERRER_URL = "referrerUrl", "Referrer"
+
+
+WEIGHT_FIELD = {"max_digits": 7, "decimal_places": 6}
+
+
+class VisitorIdentity(models.Model):
+    """Visitor ids (of the click cookie) known to belong to one customer, learnt from orders whose
+    clicks carried them. A customer's clicks from another device join their journey through it."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    customer_key = models.CharField(max_length=80)
+    visitor_id = models.CharField(max_length=40)
+    first_seen_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "visitor identities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "customer_key", "visitor_id"], name="visitoridentity_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_key} ~ {self.visitor_id}"
+
+
+class RevenueAttribution(models.Model):
+    """One touch of an order's journey under one model, with the revenue it is credited.
+
+    `revenue` is net of refunds (`gross_revenue` - `refunded`); each of the three sums exactly
+    to the order's figure across the order's rows of one model.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    order = models.ForeignKey(
+        "commerce.CommerceOrder", on_delete=models.CASCADE, related_name="attributions"
+    )
+    attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
+    position = models.PositiveSmallIntegerField(help_text="The touch's place in the journey.")
+    post = models.ForeignKey(
+        Post, null=True, blank=True, on_delete=models.CASCADE, related_name="attributions"
+    )
+    campaign = models.ForeignKey(
+        "omnisocial.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    platform = models.CharField(max_length=16, blank=True, default="")
+    click = models.ForeignKey(
+        Click, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    touched_at = models.DateTimeField()
+    matched_field = models.CharField(max_length=16, choices=MatchedField.choices)
+    matched_value = models.CharField(max_length=200)
+    attribution_weight = models.DecimalField(**WEIGHT_FIELD)
+    currency = models.CharField(max_length=3)
+    gross_revenue = models.DecimalField(max_digits=14, decimal_places=2)
+    refunded = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2)
+    units = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    order_day = models.DateField(help_text="The order's day in the workspace's time zone.")
+    is_fallback = models.BooleanField(
+        default=False, help_text="Data-driven weights fell back to multi-touch: too little data."
+    )
+
+    class Meta:
+        ordering = ["order", "attribution_model", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "attribution_model", "position"], name="attribution_unique_touch"
+            ),
+            models.CheckConstraint(
+                condition=Q(attribution_weight__gte=0) & Q(attribution_weight__lte=1),
+                name="attribution_weight_0_1",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "attribution_model", "order_day"], name="ra_day"),
+            models.Index(fields=["post", "attribution_model", "order_day"], name="ra_post_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attribution_model} {self.order_id}#{self.position}: {self.revenue}"
+
+
+class RefundAttribution(models.Model):
+    """A refund split by the order's weights, booked on the refund's day (a dated event), so past
+    days do not move when a refund arrives and the totals still net out."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    order = models.ForeignKey("commerce.CommerceOrder", on_delete=models.CASCADE, related_name="+")
+    refund = models.ForeignKey("commerce.Refund", on_delete=models.CASCADE, related_name="+")
+    attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
+    position = models.PositiveSmallIntegerField()
+    post = models.ForeignKey(
+        Post, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    campaign = models.ForeignKey(
+        "omnisocial.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    platform = models.CharField(max_length=16, blank=True, default="")
+    day = models.DateField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["refund", "attribution_model", "position"], name="refundattribution_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["workspace", "attribution_model", "day"], name="rfa_day")]
+
+    def __str__(self) -> str:
+        return f"refund {self.refund_id} {self.attribution_model}#{self.position}: {self.amount}"
+
+
+class PostRevenue(models.Model):
+    """Per post and model: the spec's figures, kept equal to the raw attribution rows."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revenue")
+    attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
+    total_revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    total_orders = models.PositiveIntegerField(default=0)
+    total_units = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    avg_order_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    unique_clicks = models.PositiveIntegerField(default=0)
+    conversion_rate = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    roas = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "post revenue"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "attribution_model"], name="postrevenue_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["workspace", "attribution_model", "-total_revenue"], name="pr_rank"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} {self.attribution_model}: {self.total_revenue}"
+
+
+class DailyRevenue(models.Model):
+    """Revenue per day (workspace time zone), platform, campaign, post and model: sales on the
+    order's day, refunds (negative) on the refund's day."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
+    day = models.DateField()
+    platform = models.CharField(max_length=16, blank=True, default="")
+    campaign = models.ForeignKey(
+        "omnisocial.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    post = models.ForeignKey(
+        Post, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    orders = models.PositiveIntegerField(default=0)
+    units = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name_plural = "daily revenue"
+        indexes = [
+            models.Index(fields=["workspace", "attribution_model", "day"], name="dr_day"),
+            models.Index(fields=["post", "attribution_model", "day"], name="dr_post_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.platform} {self.post_id} {self.attribution_model}: {self.revenue}"
+
+
+class AttributionState(models.Model):
+    """Per workspace: the data-driven model's removal effects and the recalculation watermarks."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="attribution_state"
+    )
+    removal_effects = models.JSONField(default=dict, blank=True)
+    converting_journeys = models.PositiveIntegerField(default=0)
+    full_run_at = models.DateTimeField(null=True, blank=True)
+    incremental_run_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"attribution state of {self.workspace}"

@@ -24,6 +24,12 @@ def validate_currency(value: str) -> None:
         raise ValidationError(f"{value!r} is not a three-letter ISO 4217 code such as USD.")
 
 
+def all_attribution_models() -> list[str]:
+    return [
+        "first-touch", "last-touch", "multi-touch", "position-based", "time-decay", "data-driven",
+    ]  # fmt: skip
+
+
 class Platform(models.TextChoices):
     INSTAGRAM = "instagram", "Instagram"
     FACEBOOK = "facebook", "Facebook"
@@ -52,6 +58,11 @@ class Workspace(models.Model):
         max_length=8, choices=RevenueBasis.choices, default=RevenueBasis.TOTAL
     )
     utm_medium = models.CharField(max_length=40, default="social")
+    attribution_models = models.JSONField(
+        default=all_attribution_models,
+        help_text="The attribution models computed for this workspace (all by default).",
+    )
+    default_attribution_model = models.CharField(max_length=16, default="last-touch")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -92,6 +92,7 @@ class AllowedDomainFactory(factory.django.DjangoModelFactory):
     workspace = factory.SubFactory(WorkspaceFactory)
     domain = "shop.example"
 
+
 # Commerce ----------------------------------------------------------------------------------------
 
 from commerce.models import Coupon, ExchangeRate, StoreConnection  # noqa: E402
