@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from commerce.demo import seed_commerce_demo
 from omnisocial import services
 from omnisocial.models import Membership, Platform, Post, PostMetrics, Workspace
 
@@ -53,6 +54,7 @@ def seed_demo(*, log: Callable[[str], None] = print, today=None) -> str:
     posts = _posts(workspace, campaigns, rng)
     metrics = _metrics(workspace, posts, rng, today or timezone.localdate(timezone=workspace.zone))
     log(f"demo workspace {workspace.slug}: {len(campaigns)} campaigns, {len(posts)} posts")
+    seed_commerce_demo(workspace=workspace, log=log)
     return (
         f"Demo ready: {len(posts)} posts, {metrics} daily metric rows. "
         f"Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}."
