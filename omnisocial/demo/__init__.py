@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from attribution import demo as attribution_demo
 from attribution import services as attribution_services
+from commerce.demo import seed_commerce_demo
 from omnisocial import services
 from omnisocial.models import Membership, Platform, Post, PostMetrics, Workspace
 
@@ -58,6 +59,7 @@ def seed_demo(*, log: Callable[[str], None] = print, today=None) -> str:
     clicks = attribution_demo.seed_clicks(workspace=workspace, posts=posts, rng=rng)
     log(f"demo workspace {workspace.slug}: {len(campaigns)} campaigns, {len(posts)} posts")
     log(f"{clicks} new demo clicks")
+    seed_commerce_demo(workspace=workspace, log=log)
     return (
         f"Demo ready: {len(posts)} posts, {metrics} daily metric rows. "
         f"Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}."

@@ -10,13 +10,22 @@ from tests.factories import StoreConnectionFactory
 
 pytestmark = pytest.mark.django_db
 
-CSV = """external_id,order_number,created_at,updated_at,currency,total_price,total_tax,total_shipping,refunded_amount,email,coupon_codes,utm_source,utm_campaign,utm_content
-1001,1001,2026-11-02T10:00:00Z,2026-11-02T10:00:00Z,USD,50.00,4.00,5.00,,a@example.com,SUMMER20,IG,summer-sale,post-3
-1002,1002,2026-11-02T11:00:00Z,2026-11-03T09:00:00Z,USD,80.00,0,0,10.00,b@example.com,,fb,,
-1003,1003,not a date,,USD,10.00,,,,,,,,
-1004,1004,2026-11-02T12:00:00Z,,USD,abc,,,,,,,,
-1005,1005,2026-11-02T13:00:00Z,,US,10.00,,,,,,,,
-"""
+CSV = (
+    "\n".join(
+        [
+            "external_id,order_number,created_at,updated_at,currency,total_price,total_tax,"
+            "total_shipping,refunded_amount,email,coupon_codes,utm_source,utm_campaign,utm_content",
+            "1001,1001,2026-11-02T10:00:00Z,2026-11-02T10:00:00Z,USD,50.00,4.00,5.00,,"
+            "a@example.com,SUMMER20,IG,summer-sale,post-3",
+            "1002,1002,2026-11-02T11:00:00Z,2026-11-03T09:00:00Z,USD,80.00,0,0,10.00,"
+            "b@example.com,,fb,,",
+            "1003,1003,not a date,,USD,10.00,,,,,,,,",
+            "1004,1004,2026-11-02T12:00:00Z,,USD,abc,,,,,,,,",
+            "1005,1005,2026-11-02T13:00:00Z,,US,10.00,,,,,,,,",
+        ]
+    )
+    + "\n"
+)
 
 
 def test_import_orders_reports_bad_lines_imports_good_ones_and_is_idempotent(tmp_path, capsys):
