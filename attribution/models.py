@@ -329,6 +329,9 @@ class AttributionState(models.Model):
     removal_effects = models.JSONField(default=dict, blank=True)
     converting_journeys = models.PositiveIntegerField(default=0)
     full_run_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(
+        null=True, blank=True, help_text="Held by a running recalculation (one at a time)."
+    )
     incremental_run_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

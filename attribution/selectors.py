@@ -51,7 +51,13 @@ def allowed_domains(workspace: Workspace) -> set[str]:
 
 
 def _store_domains(workspace: Workspace) -> set[str]:
-    return set()
+    from commerce.models import StoreConnection
+
+    return set(
+        StoreConnection.objects.filter(workspace=workspace, is_active=True).values_list(
+            "shop_domain", flat=True
+        )
+    )
 
 
 HUMAN = Q(clicks__is_bot=False)

@@ -1,7 +1,35 @@
-"""django-q2 entry points of the attribution app."""
+"""django-q2 entry points of the attribution app: take ids, call one service."""
 
-from attribution import services
+from attribution import engine, services
+from omnisocial.models import Workspace
 
 
 def click_spool_flush() -> int:
     return services.click_spool_flush()
+
+
+def attribute_order(order_id: int) -> int:
+    return engine.order_attribute(order_id=order_id)
+
+
+def attribute_orders(order_ids: list[int]) -> int:
+    return sum(engine.order_attribute(order_id=order_id) for order_id in order_ids)
+
+
+def attribute_changed_orders() -> int:
+    """Every few minutes: orders changed since the last pass, in every workspace."""
+    return sum(
+        engine.orders_attribute_changed(workspace=workspace)
+        for workspace in Workspace.objects.all()
+    )
+
+
+def recalculate_all_workspaces() -> dict:
+    """Nightly: a full rebuild of every workspace (a busy workspace is skipped, not waited on)."""
+    done = {}
+    for workspace in Workspace.objects.all():
+        try:
+            done[workspace.slug] = engine.workspace_recalculate(workspace=workspace)
+        except engine.RecalculationBusy:
+            done[workspace.slug] = "busy"
+    return done

@@ -162,6 +162,11 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        # The slug is the links' utm_campaign, and orders bring UTM values back lower-cased.
+        self.slug = self.slug.lower()
+        super().save(*args, **kwargs)
+
 
 class Post(models.Model):
     """A published social post. Its `reference` is the utm_content its links carry."""

@@ -12,4 +12,18 @@ SCHEDULES: list[dict] = [
         "schedule_type": "I",
         "minutes": 1,
     },
+    # Safety net behind the order signals (imports, lost tasks): orders changed since last pass.
+    {
+        "name": "attribute-changed-orders",
+        "func": "attribution.tasks.attribute_changed_orders",
+        "schedule_type": "I",
+        "minutes": 5,
+    },
+    # Nightly full rebuild: refreshes the data-driven model's removal effects and every rollup.
+    {
+        "name": "recalculate-attribution",
+        "func": "attribution.tasks.recalculate_all_workspaces",
+        "schedule_type": "D",
+        "at": "03:00",
+    },
 ]

@@ -112,7 +112,8 @@ def post_save(
     post.caption = caption
     post.link_url = link_url
     post.external_id = external_id
-    post.reference = reference.strip() or post.reference
+    # Lower-cased: orders' UTM values are normalised to lower case, and references must match them.
+    post.reference = reference.strip().lower() or post.reference
     post.content_type = content_type
     post.published_at = published_at
     post.campaign = campaign

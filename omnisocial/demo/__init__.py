@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from attribution import demo as attribution_demo
 from attribution import services as attribution_services
+from attribution.engine import workspace_recalculate
 from commerce.demo import seed_commerce_demo
 from omnisocial import services
 from omnisocial.models import Membership, Platform, Post, PostMetrics, Workspace
@@ -60,6 +61,8 @@ def seed_demo(*, log: Callable[[str], None] = print, today=None) -> str:
     log(f"demo workspace {workspace.slug}: {len(campaigns)} campaigns, {len(posts)} posts")
     log(f"{clicks} new demo clicks")
     seed_commerce_demo(workspace=workspace, log=log)
+    result = workspace_recalculate(workspace=workspace)
+    log(f"attribution: {result['orders']} orders, {result['attributions']} attribution rows")
     return (
         f"Demo ready: {len(posts)} posts, {metrics} daily metric rows. "
         f"Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}."

@@ -1,0 +1,275 @@
+"""Journeys: which touches led to an order, and how each was matched.
+
+For an order, in this order of evidence:
+1. clicks whose click id the order carries (`osc_click`);
+2. clicks by the same visitor ids, and by the other visitor ids known for the same customer
+   (`VisitorIdentity`), inside the workspace's lookback window before the order;
+3. the order's own landing UTMs when they name a post (utm_content) or a campaign (utm_campaign,
+   with a social utm_source or the workspace's medium) not already in the journey;
+4. when nothing else matched: a coupon the order used that a post or a campaign distributed;
+5. still nothing: a social utm_source alone, or else a social referrer alone, which gives a
+   platform with no post or campaign (it counts in its platform and total social revenue only).
+
+Touches after the order, bot clicks and other workspaces' clicks never count. Other platforms'
+click ids (fbclid...) are kept on the order but are not ours to match.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.db.models import Q
+
+from attribution.models import Click, MatchedField, VisitorIdentity
+from commerce.attribution_values import SOURCE_ALIASES
+from omnisocial.models import Campaign, Platform, Post, Workspace
+
+SOCIAL_PLATFORMS = frozenset(Platform.values)
+# Hosts (and their subdomains) whose referral means the buyer came from a platform's app or site.
+SOCIAL_REFERRER_HOSTS = {
+    "instagram.com": "instagram",
+    "facebook.com": "facebook",
+    "fb.com": "facebook",
+    "fb.me": "facebook",
+    "messenger.com": "facebook",
+    "tiktok.com": "tiktok",
+}
+
+
+def social_source(value: str) -> str:
+    """`ig`, `Instagram`, `l.instagram.com` -> `instagram`; "" when not a social platform."""
+    value = (value or "").strip().lower()
+    value = SOURCE_ALIASES.get(value, value)
+    return value if value in SOCIAL_PLATFORMS else ""
+
+
+def referrer_platform(url: str) -> str:
+    try:
+        host = (urlsplit(url.strip()).hostname or "").lower()
+    except ValueError:
+        return ""
+    for domain, platform in SOCIAL_REFERRER_HOSTS.items():
+        if host == domain or host.endswith("." + domain):
+            return platform
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyTouch:
+    post_id: int | None
+    campaign_id: int | None
+    platform: str
+    touched_at: datetime
+    matched_field: str
+    matched_value: str
+    click_pk: int | None = None
+    tiebreak: int = 0
+
+    @property
+    def key(self):
+        """What the data-driven model credits: the post, else the campaign, else the platform."""
+        if self.post_id is not None:
+            return self.post_id
+        if self.campaign_id is not None:
+            return ("campaign", self.campaign_id)
+        return ("platform", self.platform)
+
+
+@dataclass(frozen=True, slots=True)
+class ClickRow:
+    pk: int
+    click_id: str
+    visitor_id: str
+    post_id: int
+    clicked_at: datetime
+
+
+@dataclass
+class JourneyContext:
+    """What journeys of a batch of orders need, loaded with a handful of set-based queries."""
+
+    workspace: Workspace
+    clicks_by_click_id: dict[str, ClickRow] = field(default_factory=dict)
+    clicks_by_visitor: dict[str, list[ClickRow]] = field(default_factory=dict)
+    # customer key -> visitor id -> when that link was first seen (an order that carried it)
+    identities: dict[str, dict[str, datetime]] = field(default_factory=dict)
+    learnt: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    posts: dict[int, tuple[int | None, str]] = field(default_factory=dict)
+    posts_by_reference: dict[str, int] = field(default_factory=dict)
+    campaigns_by_slug: dict[str, int] = field(default_factory=dict)
+    coupons: dict[str, tuple[list[int], int | None]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, workspace: Workspace, orders: Sequence) -> JourneyContext:
+        context = cls(workspace=workspace)
+        if not orders:
+            return context
+        lookback = timedelta(days=workspace.lookback_days)
+        human = Click.objects.filter(workspace=workspace, is_bot=False)
+        fields = ("pk", "click_id", "visitor_id", "post_id", "clicked_at")
+
+        click_ids = {o.osc_click for o in orders if o.osc_click}
+        for row in human.filter(click_id__in=click_ids).values_list(*fields):
+            context.clicks_by_click_id[row[1]] = ClickRow(*row)
+
+        customer_keys = {o.customer_key for o in orders if o.customer_key}
+        known = VisitorIdentity.objects.filter(
+            workspace=workspace, customer_key__in=customer_keys
+        ).values_list("customer_key", "visitor_id", "first_seen_at")
+        for key, visitor, seen in known:
+            context.identities.setdefault(key, {})[visitor] = seen
+        # The batch's own orders link their customers to their clicks' visitors too.
+        for order in orders:
+            direct = context.clicks_by_click_id.get(order.osc_click) if order.osc_click else None
+            if order.customer_key and direct and direct.visitor_id:
+                links = context.identities.setdefault(order.customer_key, {})
+                seen = links.get(direct.visitor_id)
+                if seen is None or order.created_at < seen:
+                    links[direct.visitor_id] = order.created_at
+                    context.learnt[order.customer_key, direct.visitor_id] = order.created_at
+
+        visitors = {c.visitor_id for c in context.clicks_by_click_id.values() if c.visitor_id}
+        for links in context.identities.values():
+            visitors |= set(links)
+        if visitors:
+            start = min(o.created_at for o in orders) - lookback
+            end = max(o.created_at for o in orders)
+            rows = human.filter(
+                visitor_id__in=visitors, clicked_at__gte=start, clicked_at__lte=end
+            ).values_list(*fields)
+            by_visitor = defaultdict(list)
+            for row in rows:
+                by_visitor[row[2]].append(ClickRow(*row))
+            context.clicks_by_visitor = dict(by_visitor)
+
+        references = {o.utm_content for o in orders if o.utm_content}
+        slugs = {o.utm_campaign for o in orders if o.utm_campaign}
+        codes = {code for o in orders for code in (o.coupon_codes or [])}
+        context._load_coupons(codes)
+        post_ids = {c.post_id for c in context.clicks_by_click_id.values()}
+        post_ids |= {c.post_id for rows in context.clicks_by_visitor.values() for c in rows}
+        post_ids |= {pid for pids, _ in context.coupons.values() for pid in pids}
+        # References are stored lower-cased, as orders' UTM values are (see post_save).
+        posts = Post.objects.filter(workspace=workspace).filter(
+            Q(pk__in=post_ids) | Q(reference__in=references)
+        )
+        for pk, reference, campaign_id, platform in posts.values_list(
+            "pk", "reference", "campaign_id", "platform"
+        ):
+            context.posts[pk] = (campaign_id, platform)
+            if reference:
+                context.posts_by_reference[reference] = pk
+        campaigns = Campaign.objects.filter(workspace=workspace, slug__in=slugs)
+        context.campaigns_by_slug = dict(campaigns.values_list("slug", "pk"))
+        return context
+
+    def _load_coupons(self, codes: set[str]) -> None:
+        if not codes:
+            return
+        from commerce.models import Coupon
+
+        coupons = Coupon.objects.filter(workspace=self.workspace, code__in=codes).prefetch_related(
+            "posts"
+        )
+        for coupon in coupons:
+            self.coupons[coupon.code] = (
+                sorted(post.pk for post in coupon.posts.all()),
+                coupon.campaign_id,
+            )
+
+    def journey(self, order) -> list[JourneyTouch]:
+        """The order's touches, in journey order (time, then the order they were found in)."""
+        lookback = timedelta(days=self.workspace.lookback_days)
+        order_at = order.created_at
+        touches: dict[int, ClickRow] = {}
+        direct = self.clicks_by_click_id.get(order.osc_click) if order.osc_click else None
+        # Only links known by the order's time: the journey does not depend on which orders
+        # happened to be processed first, so a rebuild gives the same rows as the live path.
+        links = self.identities.get(order.customer_key, {}) if order.customer_key else {}
+        visitors = {visitor for visitor, seen in links.items() if seen <= order_at}
+        if direct is not None and direct.clicked_at <= order_at:
+            touches[direct.pk] = direct
+            if direct.visitor_id:
+                visitors.add(direct.visitor_id)
+        for visitor in visitors:
+            for click in self.clicks_by_visitor.get(visitor, ()):
+                if order_at - lookback <= click.clicked_at <= order_at:
+                    touches[click.pk] = click
+        journey = [
+            JourneyTouch(
+                post_id=click.post_id,
+                campaign_id=self.posts.get(click.post_id, (None, ""))[0],
+                platform=self.posts.get(click.post_id, (None, ""))[1],
+                touched_at=click.clicked_at,
+                matched_field=MatchedField.CLICK_ID,
+                matched_value=click.click_id,
+                click_pk=click.pk,
+                tiebreak=click.pk,
+            )
+            for click in touches.values()
+        ]
+        journey += self._landing_touches(order, journey)
+        if not journey:
+            journey = self._coupon_touches(order) or self._platform_touches(order)
+        journey.sort(key=lambda t: (t.touched_at, t.click_pk is None, t.tiebreak))
+        return journey
+
+    def _landing_touches(self, order, journey: list[JourneyTouch]) -> list[JourneyTouch]:
+        posts_in = {t.post_id for t in journey}
+        campaigns_in = {t.campaign_id for t in journey}
+        post_id = self.posts_by_reference.get(order.utm_content) if order.utm_content else None
+        if post_id is not None:
+            if post_id in posts_in:
+                return []
+            campaign_id, platform = self.posts[post_id]
+            return [
+                JourneyTouch(post_id, campaign_id, platform, order.created_at,
+                             MatchedField.UTM_CONTENT, order.utm_content, tiebreak=0)
+            ]  # fmt: skip
+        campaign_id = self.campaigns_by_slug.get(order.utm_campaign) if order.utm_campaign else None
+        platform = social_source(order.utm_source)
+        is_social = platform or order.utm_medium == self.workspace.utm_medium.lower()
+        if campaign_id is not None and is_social and campaign_id not in campaigns_in:
+            return [
+                JourneyTouch(None, campaign_id, platform, order.created_at,
+                             MatchedField.UTM_CAMPAIGN, order.utm_campaign, tiebreak=1)
+            ]  # fmt: skip
+        return []
+
+    def _coupon_touches(self, order) -> list[JourneyTouch]:
+        touches = []
+        for code in order.coupon_codes or []:
+            post_ids, campaign_id = self.coupons.get(code, ([], None))
+            for post_id in post_ids:
+                post_campaign, platform = self.posts.get(post_id, (None, ""))
+                touches.append(
+                    JourneyTouch(post_id, post_campaign, platform, order.created_at,
+                                 MatchedField.COUPON_CODE, code, tiebreak=post_id)
+                )  # fmt: skip
+            if not post_ids and campaign_id is not None:
+                touches.append(
+                    JourneyTouch(None, campaign_id, "", order.created_at,
+                                 MatchedField.COUPON_CODE, code, tiebreak=0)
+                )  # fmt: skip
+            if touches:
+                return touches
+        return touches
+
+    def _platform_touches(self, order) -> list[JourneyTouch]:
+        platform = social_source(order.utm_source)
+        if platform:
+            return [
+                JourneyTouch(None, None, platform, order.created_at,
+                             MatchedField.UTM_SOURCE, order.utm_source)
+            ]  # fmt: skip
+        platform = referrer_platform(order.referrer_url)
+        if platform:
+            return [
+                JourneyTouch(None, None, platform, order.created_at,
+                             MatchedField.REFERRER_URL, order.referrer_url[:200])
+            ]  # fmt: skip
+        return []

@@ -1,0 +1,59 @@
+from datetime import date, datetime, time
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from attribution import engine
+from attribution.models import AttributionModel
+from omnisocial.models import Workspace
+
+
+class Command(BaseCommand):
+    help = "Rebuilds attribution rows and rollups in bulk (every workspace unless --workspace)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--workspace", metavar="SLUG")
+        parser.add_argument("--since", metavar="YYYY-MM-DD", help="Only orders from this day on.")
+        parser.add_argument(
+            "--model",
+            choices=AttributionModel.values,
+            help="Compute only this model (the workspace's other models keep their rows).",
+        )
+
+    def handle(self, *args, **options):
+        workspaces = Workspace.objects.all()
+        if options["workspace"]:
+            workspaces = workspaces.filter(slug=options["workspace"])
+            if not workspaces:
+                raise CommandError(f"No workspace with slug {options['workspace']!r}.")
+        since = None
+        if options["since"]:
+            try:
+                day = date.fromisoformat(options["since"])
+            except ValueError as exc:
+                raise CommandError("--since takes a date as YYYY-MM-DD.") from exc
+        for workspace in workspaces:
+            if options["since"]:
+                since = datetime.combine(day, time.min, tzinfo=workspace.zone)
+            if options["model"] and options["model"] not in workspace.attribution_models:
+                raise CommandError(f"{workspace.slug} does not compute {options['model']}.")
+            bar = tqdm(total=0, desc=workspace.slug, unit="order", file=self.stderr)
+
+            def progress(done, total, bar=bar):
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+
+            try:
+                result = engine.workspace_recalculate(
+                    workspace=workspace, since=since, progress=progress,
+                    models=[options["model"]] if options["model"] else None,
+                )  # fmt: skip
+            except engine.RecalculationBusy as exc:
+                raise CommandError(str(exc)) from exc
+            finally:
+                bar.close()
+            self.stdout.write(
+                f"{workspace.slug}: {result['orders']} orders, "
+                f"{result['attributions']} attribution rows."
+            )

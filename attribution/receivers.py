@@ -1,0 +1,17 @@
+"""Thin receivers: each only enqueues attribution work for committed orders."""
+
+from django.dispatch import receiver
+from django_q.tasks import async_task
+
+from commerce import signals
+
+
+@receiver(signals.order_recorded, dispatch_uid="attribution.order_recorded")
+@receiver(signals.order_changed, dispatch_uid="attribution.order_changed")
+def order_attribution_enqueue(sender, order, **kwargs):
+    async_task("attribution.tasks.attribute_order", order.pk, group="attribution")
+
+
+@receiver(signals.orders_bulk_written, dispatch_uid="attribution.orders_bulk_written")
+def orders_attribution_enqueue(sender, order_ids, **kwargs):
+    async_task("attribution.tasks.attribute_orders", list(order_ids), group="attribution")
