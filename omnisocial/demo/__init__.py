@@ -118,7 +118,7 @@ def _posts(workspace, campaigns, rng) -> list[Post]:
                 content_type=content_type,
                 published_at=now
                 - timedelta(days=DAYS - index * DAYS // 36, hours=rng.randint(0, 12)),
-                campaign=campaigns[index % len(campaigns)],
+                campaign=campaigns[(index // 3) % len(campaigns)],
                 boosted_spend=Decimal(rng.choice([0, 0, 0, 50, 120, 250])).quantize(
                     Decimal("0.01")
                 ),
