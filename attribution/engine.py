@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -42,10 +42,23 @@ UNITS_PLACES = Decimal("0.000001")
 BATCH = 2000
 
 
+# Column orders of the rows `order_rows` returns: plain tuples, so a bulk rebuild of millions of
+# rows builds no model instances and can stream them to PostgreSQL with COPY.
+ATTRIBUTION_COLUMNS = (
+    "workspace_id", "order_id", "attribution_model", "position", "post_id", "campaign_id",
+    "platform", "click_id", "touched_at", "matched_field", "matched_value", "attribution_weight",
+    "currency", "gross_revenue", "refunded", "revenue", "units", "order_day", "is_fallback",
+)  # fmt: skip
+REFUND_COLUMNS = (
+    "workspace_id", "order_id", "refund_id", "attribution_model", "position", "post_id",
+    "campaign_id", "platform", "day", "amount",
+)  # fmt: skip
+
+
 @dataclass
 class OrderCredit:
-    attributions: list[RevenueAttribution]
-    refunds: list[RefundAttribution]
+    attributions: list[tuple]
+    refunds: list[tuple]
 
 
 def order_rows(
@@ -78,41 +91,48 @@ def order_rows(
         amount = min(round_money(refund.amount * order.exchange_rate, currency), remaining)
         remaining -= amount
         day = timezone.localdate(refund.created_at, workspace.zone)
-        refund_amounts.append((refund, amount, day))
+        refund_amounts.append((refund.pk, amount, day))
 
+    ws, order_id = workspace.pk, order.pk
     attributions, refund_rows = [], []
     for model, result in credits.items():
         gross_parts = result.split(gross, currency)
         refunded = [ZERO] * len(touches)
-        for refund, amount, day in refund_amounts:
+        positions = [touch.position for touch in result.touches]
+        for refund_id, amount, day in refund_amounts:
             for index, part in enumerate(result.split(amount, currency)):
                 refunded[index] += part
-                touch = journey[result.touches[index].position]
+                t = journey[positions[index]]
                 refund_rows.append(
-                    RefundAttribution(
-                        workspace=workspace, order=order, refund=refund, attribution_model=model,
-                        position=result.touches[index].position, post_id=touch.post_id,
-                        campaign_id=touch.campaign_id, platform=touch.platform, day=day,
-                        amount=part,
-                    )
+                    (ws, order_id, refund_id, model, positions[index], t.post_id,
+                     t.campaign_id, t.platform, day, part)
                 )  # fmt: skip
         for index, weight in enumerate(result.weights):
-            touch = journey[result.touches[index].position]
+            t, sold, back = journey[positions[index]], gross_parts[index], refunded[index]
             attributions.append(
-                RevenueAttribution(
-                    workspace=workspace, order=order, attribution_model=model,
-                    position=result.touches[index].position, post_id=touch.post_id,
-                    campaign_id=touch.campaign_id, platform=touch.platform,
-                    click_id=touch.click_pk, touched_at=touch.touched_at,
-                    matched_field=touch.matched_field, matched_value=touch.matched_value[:200],
-                    attribution_weight=weight, currency=currency,
-                    gross_revenue=gross_parts[index], refunded=refunded[index],
-                    revenue=gross_parts[index] - refunded[index],
-                    units=(units * weight).quantize(UNITS_PLACES), order_day=order_day,
-                    is_fallback=result.fallback,
-                )
+                (ws, order_id, model, positions[index], t.post_id, t.campaign_id, t.platform,
+                 t.click_pk, t.touched_at, t.matched_field, t.matched_value[:200], weight,
+                 currency, sold, back, sold - back, (units * weight).quantize(UNITS_PLACES),
+                 order_day, result.fallback)
             )  # fmt: skip
     return OrderCredit(attributions, refund_rows)
+
+
+def rows_write(model, columns: Sequence[str], rows: list[tuple]) -> None:
+    """Inserts rows: COPY on PostgreSQL (a bulk rebuild writes millions), bulk_create elsewhere."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        table = model._meta.db_table
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # psycopg's own cursor
+            with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    model.objects.bulk_create(
+        [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=BATCH
+    )
 
 
 def _effects(workspace: Workspace) -> dict | None:
@@ -181,11 +201,11 @@ def order_attribute(*, order_id: int) -> int:
         before |= _cells(RefundAttribution.objects.filter(order=order), "day")
         RevenueAttribution.objects.filter(order=order).delete()
         RefundAttribution.objects.filter(order=order).delete()
-        RevenueAttribution.objects.bulk_create(rows.attributions)
-        RefundAttribution.objects.bulk_create(rows.refunds)
+        rows_write(RevenueAttribution, ATTRIBUTION_COLUMNS, rows.attributions)
+        rows_write(RefundAttribution, REFUND_COLUMNS, rows.refunds)
         _identities_learn(workspace, context.learnt)
-        after = {(r.order_day, r.post_id, r.platform) for r in rows.attributions}
-        after |= {(r.day, r.post_id, r.platform) for r in rows.refunds}
+        after = {(r[17], r[4], r[6]) for r in rows.attributions}  # order_day, post_id, platform
+        after |= {(r[8], r[5], r[7]) for r in rows.refunds}  # day, post_id, platform
         rollups_refresh(workspace=workspace, cells=before | after)
     return len(rows.attributions)
 
@@ -328,6 +348,13 @@ class RecalculationBusy(Exception):
 
 
 LEASE = timedelta(minutes=30)
+# What journeys and revenue read of an order; a bulk rebuild loads nothing else.
+ORDER_FIELDS = (
+    "pk", "workspace_id", "created_at", "osc_click", "customer_key", "utm_source", "utm_medium",
+    "utm_campaign", "utm_content", "referrer_url", "coupon_codes", "total_price", "total_tax",
+    "total_shipping", "refunded_amount", "cancelled_at", "status", "exchange_rate",
+    "reporting_currency",
+)  # fmt: skip
 
 
 def workspace_recalculate(
@@ -373,9 +400,9 @@ def _recalculate(workspace, state, since, models, progress) -> dict:
     journeys: dict[int, list[JourneyTouch]] = {}
     for start in range(0, total, BATCH):
         batch = list(
-            CommerceOrder.objects.filter(pk__in=order_ids[start : start + BATCH]).order_by(
-                "created_at", "pk"
-            )
+            CommerceOrder.objects.filter(pk__in=order_ids[start : start + BATCH])
+            .only(*ORDER_FIELDS)
+            .order_by("created_at", "pk")
         )
         context = JourneyContext.load(workspace, batch)
         for order in batch:
@@ -398,7 +425,10 @@ def _recalculate(workspace, state, since, models, progress) -> dict:
         ids = order_ids[start : start + BATCH]
         with transaction.atomic():
             batch = list(
-                CommerceOrder.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+                CommerceOrder.objects.select_for_update()
+                .filter(pk__in=ids)
+                .only(*ORDER_FIELDS)
+                .order_by("pk")
             )
             refunds, units = _refunds(ids), _units(ids)
             attributions, refund_rows = [], []
@@ -413,8 +443,8 @@ def _recalculate(workspace, state, since, models, progress) -> dict:
             only = Q(order_id__in=ids, attribution_model__in=models)
             RevenueAttribution.objects.filter(only).delete()
             RefundAttribution.objects.filter(only).delete()
-            RevenueAttribution.objects.bulk_create(attributions, batch_size=BATCH)
-            RefundAttribution.objects.bulk_create(refund_rows, batch_size=BATCH)
+            rows_write(RevenueAttribution, ATTRIBUTION_COLUMNS, attributions)
+            rows_write(RefundAttribution, REFUND_COLUMNS, refund_rows)
             written += len(attributions)
         if progress:
             progress(total // 2 + min(start + BATCH, total) // 2, total)
