@@ -12,4 +12,10 @@ SCHEDULES: list[dict] = [
         "schedule_type": "I",
         "minutes": 1,
     },
+    # Revenue KPIs and outliers (analytics); alerts are raised on transitions, so hourly is quiet.
+    {
+        "name": "check-kpis",
+        "func": "analytics.tasks.evaluate_all_workspaces",
+        "schedule_type": "H",
+    },
 ]

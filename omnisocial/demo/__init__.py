@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from analytics.demo import seed_kpis
 from attribution import demo as attribution_demo
 from attribution import services as attribution_services
 from omnisocial import services
@@ -58,6 +59,7 @@ def seed_demo(*, log: Callable[[str], None] = print, today=None) -> str:
     clicks = attribution_demo.seed_clicks(workspace=workspace, posts=posts, rng=rng)
     log(f"demo workspace {workspace.slug}: {len(campaigns)} campaigns, {len(posts)} posts")
     log(f"{clicks} new demo clicks")
+    log(f"{seed_kpis(workspace=workspace)} new demo KPIs")
     return (
         f"Demo ready: {len(posts)} posts, {metrics} daily metric rows. "
         f"Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}."
