@@ -12,7 +12,7 @@ from analytics.models import Alert, KpiState, RevenueKPI
 from analytics.trajectory import KpiProgress, Period, period_of, progress_compute
 from attribution.models import DailyRevenue
 from omnisocial.models import Workspace
-from omnisocial.money import ZERO
+from omnisocial.money import ZERO, round_money
 
 # Open alerts older than this leave the insights feed and the dashboard: they describe a past
 # period or window.
@@ -146,6 +146,11 @@ def _revenue_per(workspace, attribution_model, start, end, field) -> list[Entity
         .order_by(field)
     )
     return [
-        EntityRevenue(entity_id=row[field], revenue=row["revenue"], orders=row["orders"])
+        EntityRevenue(
+            entity_id=row[field],
+            # SQLite's SUM drops the scale of decimals: round to the currency's cents again.
+            revenue=round_money(row["revenue"], workspace.reporting_currency),
+            orders=row["orders"],
+        )
         for row in rows
     ]

@@ -276,9 +276,10 @@ def _outlier_alert_raise(
         label = "Post" if entity == "post" else "Campaign"
         title = f"{label} {'over' if high else 'under'}-performing: {_subject_name(subject)}"
         median = score.median.quantize(Decimal("0.01"))
+        orders = f"{row.orders} order{'' if row.orders == 1 else 's'}"
         message = (
             f"{_money(row.revenue, currency)} in revenue from {start:%b %-d} to {end:%b %-d} "
-            f"({row.orders} orders), against a median of {_money(median, currency)} "
+            f"({orders}), against a median of {_money(median, currency)} "
             f"across {peers} other {entity}s: a robust z-score of {score.score:.2f} "
             f"(beyond ±{outliers.THRESHOLD})."
         )
