@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from attribution.models import AttributionModel
 from omnisocial.models import Campaign, Platform, Post, Workspace
@@ -186,7 +187,8 @@ class Alert(models.Model):
         Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
     )
     dedupe_key = models.CharField(max_length=200)
-    created_at = models.DateTimeField()
+    # Services pass the evaluation's `now`, so alerts raised under a controlled clock say when.
+    created_at = models.DateTimeField(default=timezone.now)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
