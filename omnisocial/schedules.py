@@ -26,4 +26,10 @@ SCHEDULES: list[dict] = [
         "schedule_type": "D",
         "at": "03:00",
     },
+    # Revenue KPIs and outliers (analytics); alerts are raised on transitions, so hourly is quiet.
+    {
+        "name": "check-kpis",
+        "func": "analytics.tasks.evaluate_all_workspaces",
+        "schedule_type": "H",
+    },
 ]

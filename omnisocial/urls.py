@@ -16,6 +16,7 @@ urlpatterns = [
     path("attribution/", include("attribution.urls")),
     path("api/workspace", api.WhoAmIView.as_view(), name="api-whoami"),
     path("commerce/", include(("commerce.urls", "commerce"))),
+    path("analytics/", include("analytics.urls")),
     path("admin/", admin.site.urls),
 ]
 

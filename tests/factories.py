@@ -126,3 +126,26 @@ class CouponFactory(factory.django.DjangoModelFactory):
 
     workspace = factory.SubFactory(WorkspaceFactory)
     code = factory.Sequence(lambda n: f"code{n}")
+
+
+# Analytics ---------------------------------------------------------------------------------------
+
+from attribution.models import DailyRevenue  # noqa: E402
+
+
+class DailyRevenueFactory(factory.django.DjangoModelFactory):
+    """A rollup row written directly. KPI and outlier checks only read `DailyRevenue`, so their
+    tests lay the rollups they need instead of running orders through the attribution engine."""
+
+    class Meta:
+        model = DailyRevenue
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    attribution_model = "last-touch"
+    day = datetime(2026, 11, 1, tzinfo=UTC).date()
+    platform = "instagram"
+    campaign = None
+    post = None
+    revenue = Decimal("100.00")
+    orders = 1
+    units = Decimal("1.00")

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from analytics.demo import seed_kpis
 from attribution import demo as attribution_demo
 from attribution import services as attribution_services
 from attribution.engine import workspace_recalculate
@@ -63,6 +64,7 @@ def seed_demo(*, log: Callable[[str], None] = print, today=None) -> str:
     seed_commerce_demo(workspace=workspace, log=log)
     result = workspace_recalculate(workspace=workspace)
     log(f"attribution: {result['orders']} orders, {result['attributions']} attribution rows")
+    log(f"{seed_kpis(workspace=workspace)} new demo KPIs")
     return (
         f"Demo ready: {len(posts)} posts, {metrics} daily metric rows. "
         f"Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}."
