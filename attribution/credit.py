@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from math import inf
 from operator import attrgetter
+from sys import float_info
 
 from omnisocial.money import minor_units, round_money
 
@@ -64,6 +66,11 @@ _POSITION_ENDS = Fraction(2, 5)
 _POSITION_MIDDLE = Fraction(1, 5)
 
 _SECONDS_PER_DAY = 86400.0
+
+#: Removal effects below this are float noise (the Markov solve's, or a subnormal), not a
+#: contribution: the data-driven model treats them as zero, and :mod:`attribution.markov` rounds
+#: them to zero. An order none of whose keys has an effect at least this large falls back.
+EFFECT_NOISE = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,41 +260,80 @@ def _data_driven_units(
 ) -> tuple[int, ...] | None:
     """Each distinct key's removal effect normalised over the order, shared evenly by its touches.
 
-    None when none of the order's keys has a positive removal effect: the caller falls back.
+    An effect counts only if it is finite and at least :data:`EFFECT_NOISE`; anything else (missing,
+    negative, NaN, a subnormal left over from float error) is zero. None when none of the order's
+    keys has an effect that counts: the caller falls back.
     """
     counts: dict[Hashable, int] = {}
     for t in ordered:
         counts[t.key] = counts.get(t.key, 0) + 1
-    effects = {key: max(float(removal_effects.get(key, 0.0)), 0.0) for key in counts}
-    if sum(effects.values()) <= 0.0:
+    effects = {}
+    usable = False
+    for key in counts:
+        effect = float(removal_effects.get(key, 0.0))
+        if EFFECT_NOISE <= effect < inf:  # also false for NaN
+            effects[key] = effect
+            usable = True
+        else:
+            effects[key] = 0.0
+    if not usable:
         return None
     return tuple(apportion([effects[t.key] / counts[t.key] for t in ordered], WEIGHT_UNITS))
 
 
 # --- largest remainder ---
 
+_MIN_NORMAL = float_info.min
+
 
 def apportion(shares: Sequence[float | Fraction | int], total: int) -> list[int]:
-    """Whole units proportional to ``shares`` (non-negative, not all zero), summing to ``total``.
+    """Whole units proportional to ``shares`` (finite, non-negative, not all zero), summing to
+    ``total`` (a non-negative int).
 
     Largest-remainder method: each share first gets the floor of its exact part; the units still
     missing go one each to the largest remainders, ties to the earlier share.
+
+    Float shares take a fast float path when their sum is a normal float and the float results are
+    consistent; otherwise (subnormal or overflowing sums, Fractions, ints) the parts are computed
+    exactly with Fractions. So any finite non-negative shares, however tiny or large, are
+    apportioned; only negative, infinite, NaN or all-zero shares raise ValueError.
     """
-    whole = sum(shares)
-    if whole <= 0:
+    if not shares:
         raise ValueError("shares must be non-negative and not all zero")
-    scale = total / whole
-    exact = [s * scale for s in shares]
-    parts = [int(e) for e in exact]  # floor: every exact part is non-negative
-    missing = total - sum(parts)
-    if not 0 <= missing <= len(parts):  # only float error could get here; never round it away
-        raise ArithmeticError(f"cannot apportion {total} units over {shares!r}")
+    whole = sum(shares)
+    if isinstance(whole, float) and _MIN_NORMAL <= whole < inf and min(shares) >= 0:
+        scale = total / whole
+        if scale < inf:
+            exact = [s * scale for s in shares]
+            parts = [int(e) for e in exact]  # floor: every exact part is non-negative
+            missing = total - sum(parts)
+            if 0 <= missing <= len(parts):  # else float error: redo it exactly below
+                _hand_out(parts, exact, missing)
+                return parts
+    return _apportion_exact(shares, total)
+
+
+def _apportion_exact(shares: Sequence[float | Fraction | int], total: int) -> list[int]:
+    try:
+        fractions = [Fraction(s) for s in shares]
+    except (ValueError, OverflowError, TypeError):  # NaN, infinity, not a number
+        raise ValueError(f"shares must be finite numbers, got {shares!r}") from None
+    whole = sum(fractions)
+    if whole <= 0 or min(fractions) < 0:
+        raise ValueError("shares must be non-negative and not all zero")
+    exact = [s * total / whole for s in fractions]
+    parts = [e.numerator // e.denominator for e in exact]
+    _hand_out(parts, exact, total - sum(parts))  # exact: 0 <= missing < len(parts)
+    return parts
+
+
+def _hand_out(parts: list[int], exact: Sequence[float | Fraction], missing: int) -> None:
+    """Gives ``missing`` units, one each, to the largest remainders; ties to the earlier share."""
     if missing:
         # Largest remainder first; sorted() is stable, so equal remainders keep journey order.
         by_remainder = sorted(range(len(parts)), key=lambda i: parts[i] - exact[i])
         for i in by_remainder[:missing]:
             parts[i] += 1
-    return parts
 
 
 _WEIGHT_EXPONENT = -WEIGHT_PLACES

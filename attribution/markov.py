@@ -31,13 +31,16 @@ import numpy as np
 from scipy.sparse import csc_matrix, identity
 from scipy.sparse.linalg import splu
 
+from attribution.credit import EFFECT_NOISE
+
 #: Below this many converting journeys a workspace's chain is noise (one journey moves a post's
 #: removal effect by several points), so :func:`removal_effects` returns nothing and every order
 #: falls back to multi-touch.
 MIN_CONVERTING_JOURNEYS = 30
 
-#: Removal effects below this are float noise from the solve, not a contribution.
-_NOISE = 1e-12
+#: Removal effects below this are float noise from the solve, not a contribution; the same
+#: threshold the data-driven credit uses.
+_NOISE = EFFECT_NOISE
 
 #: Up to this many transient states the fundamental matrix is inverted densely (about 50 MB, a
 #: fraction of a second); past it a sparse LU factorisation keeps memory in step with the journeys.
