@@ -241,50 +241,62 @@ def rollups_refresh(*, workspace: Workspace, cells: set[tuple]) -> None:
     `cells` name, from the raw rows, so rollups always equal what the raw rows say."""
     if not cells:
         return
-    days = {day for day, _, _ in cells}
-    post_ids = {post for _, post, _ in cells if post is not None}
-    platforms = {platform for _, post, platform in cells if post is None}
+    days = sorted({day for day, _, _ in cells})
+    post_ids = sorted({post for _, post, _ in cells if post is not None})
+    platforms = sorted({platform for _, post, platform in cells if post is None})
     scope = Q(post_id__in=post_ids) | Q(post__isnull=True, platform__in=platforms)
     DailyRevenue.objects.filter(scope, workspace=workspace, day__in=days).delete()
-    _daily_insert(workspace, scope & Q(order_day__in=days), scope & Q(day__in=days))
+    _daily_insert(workspace, workspace.attribution_models, days, post_ids, platforms)
     if post_ids:
-        _post_revenue_rebuild(workspace, post_ids)
+        _post_revenue_rebuild(workspace, set(post_ids))
 
 
-def _daily_insert(workspace: Workspace, sales_filter: Q, refunds_filter: Q) -> None:
-    keys = ("attribution_model", "platform", "campaign_id", "post_id")
-    cells: dict[tuple, DailyRevenue] = {}
-    sales = (
-        RevenueAttribution.objects.filter(sales_filter, workspace=workspace)
-        .values(*keys, "order_day")
-        .annotate(
-            revenue=Sum("gross_revenue"),
-            units=Sum("units"),
-            orders=Count("order_id", distinct=True, filter=Q(attribution_weight__gt=0)),
-        )
-    )
-    for row in sales:
-        key = (*(row[k] for k in keys), row["order_day"])
-        cells[key] = DailyRevenue(
-            workspace=workspace, day=row["order_day"], revenue=row["revenue"],
-            units=round_money(row["units"]), orders=row["orders"],
-            **{k: row[k] for k in keys},
-        )  # fmt: skip
-    refunds = (
-        RefundAttribution.objects.filter(refunds_filter, workspace=workspace)
-        .values(*keys, "day")
-        .annotate(amount=Sum("amount"))
-    )
-    for row in refunds:
-        key = (*(row[k] for k in keys), row["day"])
-        cell = cells.get(key)
-        if cell is None:
-            cell = cells[key] = DailyRevenue(
-                workspace=workspace, day=row["day"], revenue=ZERO, units=ZERO, orders=0,
-                **{k: row[k] for k in keys},
-            )  # fmt: skip
-        cell.revenue -= row["amount"]
-    DailyRevenue.objects.bulk_create(cells.values(), batch_size=BATCH)
+def _daily_insert(workspace, models, days=None, post_ids=None, platforms=None) -> None:
+    """Builds DailyRevenue cells in the database in one INSERT ... SELECT: sales on the order's
+    day plus refunds (negative) on the refund's day, for the workspace's `models`, limited to
+    `days` and to the cells of `post_ids` and of platform-only `platforms` when given."""
+
+    def where(day_column: str) -> tuple[str, list]:
+        sql = f"workspace_id = %s AND attribution_model IN ({_marks(models)})"
+        params = [workspace.pk, *models]
+        if days is not None:
+            sql += f" AND {day_column} IN ({_marks(days)})"
+            params += days
+            cells = [f"post_id IN ({_marks(post_ids)})"] if post_ids else []
+            if platforms:
+                cells.append(f"(post_id IS NULL AND platform IN ({_marks(platforms)}))")
+            sql += f" AND ({' OR '.join(cells) or '1 = 0'})"
+            params += [*post_ids, *platforms]
+        return sql, params
+
+    sales_where, sales_params = where("order_day")
+    refunds_where, refunds_params = where("day")
+    keys = "workspace_id, attribution_model, platform, campaign_id, post_id"
+    sql = f"""
+        INSERT INTO {DailyRevenue._meta.db_table}
+            ({keys}, day, revenue, orders, units)
+        SELECT {keys}, day, SUM(revenue), SUM(orders), ROUND(SUM(units), 2)
+        FROM (
+            SELECT {keys}, order_day AS day, SUM(gross_revenue) AS revenue,
+                   COUNT(DISTINCT CASE WHEN attribution_weight > 0 THEN order_id END) AS orders,
+                   SUM(units) AS units
+            FROM {RevenueAttribution._meta.db_table}
+            WHERE {sales_where}
+            GROUP BY {keys}, order_day
+            UNION ALL
+            SELECT {keys}, day, -SUM(amount), 0, 0
+            FROM {RefundAttribution._meta.db_table}
+            WHERE {refunds_where}
+            GROUP BY {keys}, day
+        ) AS cells
+        GROUP BY {keys}, day
+    """  # noqa: S608 - every value is a parameter; only table and column names are formatted
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*sales_params, *refunds_params])
+
+
+def _marks(values) -> str:
+    return ", ".join(["%s"] * len(values))
 
 
 def _post_revenue_rebuild(workspace: Workspace, post_ids: set[int] | None) -> None:
@@ -452,7 +464,7 @@ def _recalculate(workspace, state, since, models, progress) -> dict:
     with transaction.atomic():
         of_models = Q(attribution_model__in=models)
         DailyRevenue.objects.filter(of_models, workspace=workspace).delete()
-        _daily_insert(workspace, of_models, of_models)
+        _daily_insert(workspace, models)
         _post_revenue_rebuild(workspace, None)
     AttributionState.objects.filter(pk=state.pk).update(
         full_run_at=timezone.now(), incremental_run_at=timezone.now()
