@@ -56,7 +56,8 @@ def generate(workspace_id: int, store_id: int, post_ids: list[int], link_ids: li
                            moment, moment, "USD", "", total, total, Decimal("0"), Decimal("0"),
                            Decimal("0"), refunded, "paid", None, "open", "USD", Decimal("1"),
                            total, True, "instagram", "social", "", "", "", "", "", last_click,
-                           "", "", "", visitor, "[]", f"{store_id}:{order_pk}", False, "[]"))  # fmt: skip
+                           "", "", "", visitor, "[]", f"{store_id}:{order_pk}", False,
+                           "[]"))  # fmt: skip
             lines.append((order_pk, "", "p1", "v1", "SKU", "Item", rng.choice((1, 1, 2)), total))
             if refunded:
                 refunds.append((order_pk, f"r{order_pk}", refunded, moment + timedelta(days=3), ""))
