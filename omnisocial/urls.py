@@ -15,6 +15,8 @@ urlpatterns = [
     path("r/<str:code>", click_redirect, name="click-redirect"),
     path("attribution/", include("attribution.urls")),
     path("api/workspace", api.WhoAmIView.as_view(), name="api-whoami"),
+    # Before the commerce app's own URLs: the documented revenue endpoints live under /commerce/.
+    path("commerce/", include("analytics.revenue_urls")),
     path("commerce/", include(("commerce.urls", "commerce"))),
     path("admin/", admin.site.urls),
 ]
