@@ -302,7 +302,7 @@ def test_coupons_show_redemptions_revenue_posts_and_conversion(api, shop):
             {
                 "id": shop["coupon"].pk, "code": "tiktok10", "campaign": None, "redemptions": 1,
                 "revenue": "50.00",
-                "posts": [{"id": shop["b"].pk, "reference": "post-2", "platform": "tiktok"}],
+                "posts": [{"id": shop["b"].pk, "reference": shop["b"].reference, "platform": "tiktok"}],
                 "uniqueClicks": 0, "conversionRate": None,
             }
         ],
