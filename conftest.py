@@ -1,6 +1,7 @@
 """Fixtures shared by the whole suite: workspace -> user -> client / api_client."""
 
 import pytest
+from django.core.cache import cache
 from django_q.conf import Conf
 
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
@@ -10,6 +11,14 @@ from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 def _tasks_run_synchronously(monkeypatch):
     """django-q2 runs tasks in-process during tests, so a test sees their effects at once."""
     monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with empty throttle buckets (they live in the cache)."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

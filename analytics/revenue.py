@@ -558,3 +558,67 @@ def orders_attributed(workspace: Workspace) -> QuerySet[CommerceOrder]:
 
 def has_store(workspace: Workspace) -> bool:
     return workspace.stores.exists()
+
+
+# --- what the revenue API answers ----------------------------------------------------------------
+
+TOP_CONTENT = 10
+POSTS_RANKED = 50
+
+
+def dashboard(workspace: Workspace, f: RevenueFilters, *, compare: bool = False) -> dict:
+    """Everything GET /commerce/revenue/dashboard answers: the headline with its change against
+    the previous period, platform and post splits, top content, the funnel, and with `compare`
+    the same figures under every model the workspace keeps."""
+    by_post = revenue_by_post(workspace, f, limit=POSTS_RANKED)
+    result = {
+        "filters": report_scope(workspace, f),
+        "headline": with_change(headline(workspace, f), headline(workspace, f.previous())),
+        "by_platform": revenue_by_platform(workspace, f),
+        "by_post": by_post,
+        "top_content": by_post[:TOP_CONTENT],
+        "funnel": funnel(workspace, f),
+    }
+    if compare:
+        result["models"] = compare_models(workspace, f)
+    return result
+
+
+def report_scope(workspace: Workspace, f: RevenueFilters) -> dict:
+    return {
+        "model": f.model,
+        "start": f.start,
+        "end": f.end,
+        "platform": f.platform,
+        "campaign_id": f.campaign_id,
+        "currency": workspace.reporting_currency,
+    }
+
+
+def post_figures(workspace: Workspace, post: Post, f: RevenueFilters) -> dict:
+    """`post_revenue` shaped for the API: the chosen model's PostRevenue figures at the top, the
+    same under every model the workspace keeps (zeros where the post earned nothing yet)."""
+    found = post_revenue(workspace, post, f)
+
+    def figures(model: str) -> dict:
+        row = found["rollups"].get(model)
+        return {
+            "model": model,
+            "total_revenue": row.total_revenue if row else ZERO,
+            "total_orders": row.total_orders if row else 0,
+            "total_units": row.total_units if row else ZERO,
+            "avg_order_value": row.avg_order_value if row else None,
+            "unique_clicks": row.unique_clicks if row else 0,
+            "conversion_rate": row.conversion_rate if row else None,
+            "roas": row.roas if row else None,
+        }
+
+    return {
+        **figures(f.model),
+        "post": post,
+        "filters": report_scope(workspace, f),
+        "by_model": [figures(model) for model in workspace.attribution_models],
+        "daily": found["series"],
+        "touchpoints": found["touchpoints"],
+        "coupons": found["coupons"],
+    }

@@ -1,13 +1,326 @@
-"""API of the shared core."""
+"""API of the shared core: the workspace, its campaigns, posts and API keys.
 
+Writes go through omnisocial/services.py (posts through `post_save`, which tags their links);
+querysets start from the request's workspace, so another workspace's id answers 404 and a write
+naming another workspace's campaign is refused with 400.
+"""
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from omnisocial.tenancy import WorkspaceAPIMixin
+from attribution.api import short_url
+from attribution.models import TrackedLink
+from omnisocial import services
+from omnisocial.models import ApiKey, Campaign, Platform, Post
+from omnisocial.tenancy import ApiClient, WorkspaceAPIMixin
+
+
+def _refused(exc: ValidationError) -> ApiValidationError:
+    return ApiValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
 
 
 class WhoAmIView(WorkspaceAPIMixin, APIView):
     """The workspace this request acts for: handy to check an API key."""
 
+    @extend_schema(
+        responses=inline_serializer(
+            "WhoAmI", {"workspace": serializers.CharField(), "name": serializers.CharField()}
+        )
+    )
     def get(self, request):
         return Response({"workspace": self.workspace.slug, "name": self.workspace.name})
+
+
+# --- campaigns -----------------------------------------------------------------------------------
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    slug = serializers.SlugField(
+        max_length=100, required=False, allow_blank=True,
+        help_text="The utm_campaign of its posts' links; made from the name when blank.",
+    )  # fmt: skip
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Campaign
+        fields = ["id", "name", "slug", "createdAt"]
+
+
+class CampaignFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = Campaign
+        fields = ["slug", "name"]
+
+
+class _CampaignApi(WorkspaceAPIMixin):
+    serializer_class = CampaignSerializer
+    queryset = Campaign.objects.none()  # for the schema; get_queryset scopes it
+
+    def get_queryset(self):
+        return self.workspace.campaigns.order_by("name", "pk")
+
+    def _save(self, serializer, campaign=None) -> Campaign:
+        values = serializer.validated_data
+        try:
+            return services.campaign_save(
+                workspace=self.workspace,
+                campaign=campaign,
+                name=values.get("name", campaign.name if campaign else ""),
+                slug=values.get("slug", ""),
+            )
+        except ValidationError as exc:
+            raise _refused(exc) from exc
+
+
+class CampaignListCreateApi(_CampaignApi, generics.ListCreateAPIView):
+    """GET /api/campaigns (filters: slug, name). POST: create one."""
+
+    filterset_class = CampaignFilter
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        campaign = self._save(serializer)
+        return Response(CampaignSerializer(campaign).data, status=status.HTTP_201_CREATED)
+
+
+class CampaignDetailApi(_CampaignApi, generics.RetrieveUpdateDestroyAPIView):
+    """GET, PUT, PATCH, DELETE /api/campaigns/<id>. Deleting keeps its posts, without campaign."""
+
+    def update(self, request, *args, **kwargs):
+        campaign = self.get_object()
+        serializer = self.get_serializer(
+            campaign, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        return Response(CampaignSerializer(self._save(serializer, campaign)).data)
+
+
+# --- posts ---------------------------------------------------------------------------------------
+
+
+class TaggedLinkOutput(serializers.ModelSerializer):
+    shortUrl = serializers.SerializerMethodField()
+    destinationUrl = serializers.CharField(source="destination_url")
+    taggedUrl = serializers.CharField(source="tagged_url")
+
+    class Meta:
+        model = TrackedLink
+        fields = ["id", "code", "shortUrl", "destinationUrl", "taggedUrl", "source"]
+
+    def get_shortUrl(self, link) -> str:  # noqa: N802 - the documented camelCase key
+        return short_url(self.context["request"], link)
+
+
+class RefusedUrlOutput(serializers.Serializer):
+    url = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class PostOutput(serializers.ModelSerializer):
+    linkUrl = serializers.CharField(source="link_url")
+    externalId = serializers.CharField(source="external_id")
+    contentType = serializers.CharField(source="content_type")
+    publishedAt = serializers.DateTimeField(source="published_at", allow_null=True)
+    campaign = serializers.IntegerField(source="campaign_id", allow_null=True)
+    boostedSpend = serializers.DecimalField(source="boosted_spend", max_digits=14, decimal_places=2)
+    boostedCurrency = serializers.CharField(source="boosted_currency")
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+    taggedLinks = TaggedLinkOutput(source="tagged_links", many=True)
+
+    class Meta:
+        model = Post
+        fields = [
+            "id", "platform", "reference", "caption", "linkUrl", "externalId", "contentType",
+            "publishedAt", "campaign", "boostedSpend", "boostedCurrency", "createdAt",
+            "updatedAt", "taggedLinks",
+        ]  # fmt: skip
+
+
+class PostSavedOutput(PostOutput):
+    untaggedUrls = RefusedUrlOutput(
+        source="untagged", many=True,
+        help_text="URLs of the caption or link field left untagged, with the reason.",
+    )  # fmt: skip
+
+    class Meta(PostOutput.Meta):
+        fields = [*PostOutput.Meta.fields, "untaggedUrls"]
+
+
+class PostInput(serializers.Serializer):
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    caption = serializers.CharField(required=False, allow_blank=True, default="")
+    linkUrl = serializers.URLField(max_length=2000, required=False, allow_blank=True, default="")
+    externalId = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    reference = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default="",
+        help_text="The utm_content of its links; `post-<id>` when blank. Never changes once set.",
+    )  # fmt: skip
+    contentType = serializers.ChoiceField(
+        choices=Post.ContentType.choices, required=False, default=Post.ContentType.PRODUCT
+    )
+    publishedAt = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    campaign = serializers.PrimaryKeyRelatedField(
+        queryset=Campaign.objects.none(), required=False, allow_null=True, default=None
+    )
+    boostedSpend = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False, default="0.00"
+    )
+    boostedCurrency = serializers.CharField(
+        max_length=3, required=False, allow_blank=True, default=""
+    )
+
+    def __init__(self, *args, workspace=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if workspace is not None:
+            self.fields["campaign"].queryset = workspace.campaigns.all()
+
+
+# The service's argument for each input key.
+POST_ARGUMENTS = {
+    "platform": "platform", "caption": "caption", "linkUrl": "link_url",
+    "externalId": "external_id", "reference": "reference", "contentType": "content_type",
+    "publishedAt": "published_at", "campaign": "campaign", "boostedSpend": "boosted_spend",
+    "boostedCurrency": "boosted_currency",
+}  # fmt: skip
+
+
+class PostFilter(django_filters.FilterSet):
+    contentType = django_filters.ChoiceFilter(
+        field_name="content_type", choices=Post.ContentType.choices
+    )
+    publishedAfter = django_filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="gte")
+    publishedBefore = django_filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="lt")
+
+    class Meta:
+        model = Post
+        fields = ["platform", "campaign", "reference"]
+
+
+class _PostApi(WorkspaceAPIMixin):
+    serializer_class = PostOutput
+    queryset = Post.objects.none()  # for the schema; get_queryset scopes it
+
+    def get_queryset(self):
+        links = TrackedLink.objects.order_by("created_at", "pk")
+        return self.workspace.posts.prefetch_related(
+            Prefetch("links", queryset=links, to_attr="tagged_links")
+        ).order_by("-published_at", "-pk")
+
+    def _save(self, values: dict, post: Post | None = None) -> Response:
+        try:
+            saved = services.post_save(workspace=self.workspace, post=post, **values)
+        except ValidationError as exc:
+            raise _refused(exc) from exc
+        result = self.get_queryset().get(pk=saved.pk)
+        result.untagged = [{"url": url, "reason": why} for url, why in saved.tagging.refused]
+        output = PostSavedOutput(result, context={"request": self.request}).data
+        return Response(output, status=status.HTTP_200_OK if post else status.HTTP_201_CREATED)
+
+
+class PostListCreateApi(_PostApi, generics.ListAPIView):
+    """GET /api/posts (filters: platform, campaign, reference, contentType, publishedAfter,
+    publishedBefore). POST: create a post; its links are tagged at once."""
+
+    filterset_class = PostFilter
+
+    @extend_schema(request=PostInput, responses={201: PostSavedOutput})
+    def post(self, request):
+        data = PostInput(data=request.data, workspace=self.workspace)
+        data.is_valid(raise_exception=True)
+        values = {POST_ARGUMENTS[key]: value for key, value in data.validated_data.items()}
+        return self._save(values)
+
+
+class PostDetailApi(_PostApi, generics.RetrieveAPIView):
+    """GET, PUT, PATCH /api/posts/<id>. PATCH changes only the keys it sends."""
+
+    @extend_schema(request=PostInput, responses=PostSavedOutput)
+    def put(self, request, pk: int):
+        return self._update(request, partial=False)
+
+    @extend_schema(request=PostInput, responses=PostSavedOutput)
+    def patch(self, request, pk: int):
+        return self._update(request, partial=True)
+
+    def _update(self, request, *, partial: bool) -> Response:
+        post = self.get_object()
+        data = PostInput(data=request.data, workspace=self.workspace, partial=partial)
+        data.is_valid(raise_exception=True)
+        current = {argument: getattr(post, argument) for argument in POST_ARGUMENTS.values()}
+        sent = {POST_ARGUMENTS[key]: value for key, value in data.validated_data.items()}
+        return self._save({**current, **sent}, post=post)
+
+
+# --- API keys ------------------------------------------------------------------------------------
+
+
+class ApiKeyOutput(serializers.ModelSerializer):
+    prefix = serializers.SerializerMethodField(help_text="The key's visible start: `osk_<prefix>`.")
+    isActive = serializers.BooleanField(source="is_active")
+    createdAt = serializers.DateTimeField(source="created_at")
+    lastUsedAt = serializers.DateTimeField(source="last_used_at", allow_null=True)
+    revokedAt = serializers.DateTimeField(source="revoked_at", allow_null=True)
+
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "isActive", "createdAt", "lastUsedAt", "revokedAt"]
+
+    def get_prefix(self, key) -> str:
+        return f"osk_{key.prefix}"
+
+
+class ApiKeyCreatedOutput(ApiKeyOutput):
+    key = serializers.CharField(help_text="The secret: shown in this answer only, never again.")
+
+    class Meta(ApiKeyOutput.Meta):
+        fields = [*ApiKeyOutput.Meta.fields, "key"]
+
+
+class ApiKeyInput(serializers.Serializer):
+    name = serializers.CharField(max_length=80)
+
+
+class ApiKeyListCreateApi(WorkspaceAPIMixin, generics.ListAPIView):
+    """GET /api/keys: the workspace's keys (prefix only). POST: create one; the answer holds the
+    secret, the only time it is shown."""
+
+    serializer_class = ApiKeyOutput
+    filterset_fields = ["name"]
+    queryset = ApiKey.objects.none()  # for the schema; get_queryset scopes it
+
+    def get_queryset(self):
+        return self.workspace.api_keys.order_by("-created_at", "-pk")
+
+    @extend_schema(request=ApiKeyInput, responses={201: ApiKeyCreatedOutput})
+    def post(self, request):
+        data = ApiKeyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = None if isinstance(request.user, ApiClient) else request.user
+        key, raw_key = services.api_key_create(
+            workspace=self.workspace, name=data.validated_data["name"], created_by=user
+        )
+        key.key = raw_key
+        return Response(ApiKeyCreatedOutput(key).data, status=status.HTTP_201_CREATED)
+
+
+class ApiKeyDetailApi(WorkspaceAPIMixin, generics.RetrieveDestroyAPIView):
+    """GET /api/keys/<id>; DELETE revokes it (kept, listed as revoked, never valid again)."""
+
+    serializer_class = ApiKeyOutput
+    queryset = ApiKey.objects.none()  # for the schema; get_queryset scopes it
+
+    def get_queryset(self):
+        return self.workspace.api_keys.all()
+
+    def perform_destroy(self, instance):
+        services.api_key_revoke(key=instance)

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from attribution.services import post_links_tag
@@ -68,6 +69,37 @@ def api_key_create(*, workspace: Workspace, name: str, created_by=None) -> tuple
         workspace=workspace, name=name, prefix=prefix, key_hash=key_hash, created_by=created_by
     )
     return key, raw_key
+
+
+@transaction.atomic
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    """Revokes a key at once and for good: requests with it then answer 401. Revoking twice
+    keeps the first revocation time."""
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+@transaction.atomic
+def campaign_save(
+    *, workspace: Workspace, campaign: Campaign | None = None, name: str, slug: str = ""
+) -> Campaign:
+    """Creates or renames a campaign. The slug is the utm_campaign its posts' links carry: made
+    from the name when left blank, and unique in the workspace."""
+    campaign = campaign or Campaign(workspace=workspace)
+    campaign.name = name.strip()
+    campaign.slug = (slug.strip() or campaign.slug or slugify(name)[:100]).lower()
+    if not campaign.name:
+        raise ValidationError({"name": "A campaign needs a name."})
+    if not campaign.slug:
+        raise ValidationError({"slug": "A campaign needs a slug made of letters or digits."})
+    taken = workspace.campaigns.filter(slug=campaign.slug).exclude(pk=campaign.pk).exists()
+    if taken:
+        raise ValidationError({"slug": f"Another campaign already uses {campaign.slug!r}."})
+    campaign.full_clean(exclude=["workspace"], validate_unique=False)
+    campaign.save()
+    return campaign
 
 
 def campaign_get_or_create(*, workspace: Workspace, name: str, slug: str = "") -> Campaign:

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from attribution.views import click_redirect
-from omnisocial import api, views
+from omnisocial import views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,7 +14,9 @@ urlpatterns = [
     path("posts/<int:pk>/", views.PostDetailView.as_view(), name="post-detail"),
     path("r/<str:code>", click_redirect, name="click-redirect"),
     path("attribution/", include("attribution.urls")),
-    path("api/workspace", api.WhoAmIView.as_view(), name="api-whoami"),
+    path("api/", include("omnisocial.api_urls")),
+    # Before the commerce app's own URLs: the documented revenue endpoints live under /commerce/.
+    path("commerce/", include("analytics.revenue_urls")),
     path("commerce/", include(("commerce.urls", "commerce"))),
     path("analytics/", include("analytics.urls")),
     path("admin/", admin.site.urls),

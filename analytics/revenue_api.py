@@ -1,0 +1,177 @@
+"""The documented revenue endpoints: dashboard, per-post revenue, orders, segments, coupons.
+
+Thin views: parameters are read by `RevenueFilters.from_params`, figures come from the selectors
+in analytics/revenue.py (the same ones the pages read), and the serializers in
+analytics/revenue_serializers.py give them their documented camelCase names.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analytics import revenue
+from analytics.revenue_filters import OrderFilter
+from analytics.revenue_serializers import (
+    CouponInput,
+    CouponPerformanceOutput,
+    CouponsOutput,
+    DashboardOutput,
+    OrderOutput,
+    PostRevenueOutput,
+    SegmentsOutput,
+)
+from attribution.models import AttributionModel, RevenueAttribution
+from commerce import services as commerce_services
+from commerce.models import CommerceOrder
+from omnisocial.models import Platform
+from omnisocial.tenancy import WorkspaceAPIMixin
+
+REPORT_PARAMETERS = [
+    OpenApiParameter(
+        "model", OpenApiTypes.STR, enum=AttributionModel.values,
+        description="Attribution model; default: the workspace's. Must be one it keeps.",
+    ),
+    OpenApiParameter(
+        "from", OpenApiTypes.DATE,
+        description="First day (the workspace's time zone); default: 29 days before `to`.",
+    ),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="Last day, inclusive; default: today."),
+    OpenApiParameter("platform", OpenApiTypes.STR, enum=Platform.values),
+    OpenApiParameter("campaign", OpenApiTypes.STR, description="A campaign's id or slug."),
+]  # fmt: skip
+
+TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
+
+
+def report_filters(workspace, params) -> revenue.RevenueFilters:
+    """The report's scope, or 400 naming each bad parameter and why."""
+    try:
+        return revenue.RevenueFilters.from_params(workspace, params)
+    except ValidationError as exc:
+        raise ApiValidationError(exc.message_dict) from exc
+
+
+def flag(params, name: str) -> bool:
+    value = params.get(name, "").strip().lower()
+    if value not in TRUE | FALSE:
+        raise ApiValidationError({name: [f"{value!r} is not a boolean; use true or false."]})
+    return value in TRUE
+
+
+class RevenueDashboardApi(WorkspaceAPIMixin, APIView):
+    """GET /commerce/revenue/dashboard: the Analytics › Revenue figures."""
+
+    @extend_schema(
+        parameters=[
+            *REPORT_PARAMETERS,
+            OpenApiParameter(
+                "compare",
+                OpenApiTypes.BOOL,
+                description="true: add `models`, the same figures under every model.",
+            ),
+        ],  # fmt: skip
+        responses=DashboardOutput,
+    )
+    def get(self, request):
+        f = report_filters(self.workspace, request.query_params)
+        compare = flag(request.query_params, "compare")
+        return Response(DashboardOutput(revenue.dashboard(self.workspace, f, compare=compare)).data)
+
+
+class PostRevenueApi(WorkspaceAPIMixin, APIView):
+    """GET /commerce/revenue/posts/<postId>: one post's PostRevenue, by model, by day."""
+
+    @extend_schema(parameters=REPORT_PARAMETERS, responses=PostRevenueOutput)
+    def get(self, request, post_id: int):
+        post = get_object_or_404(self.workspace.posts, pk=post_id)
+        f = report_filters(self.workspace, request.query_params)
+        return Response(PostRevenueOutput(revenue.post_figures(self.workspace, post, f)).data)
+
+
+class OrderListApi(WorkspaceAPIMixin, generics.ListAPIView):
+    """GET /commerce/orders: the workspace's orders, newest first, with their attribution rows
+    under the chosen model."""
+
+    serializer_class = OrderOutput
+    filterset_class = OrderFilter
+    queryset = CommerceOrder.objects.none()  # for the schema; get_queryset scopes it
+
+    def get_queryset(self):
+        model = self.request.query_params.get("model") or self.workspace.default_attribution_model
+        rows = RevenueAttribution.objects.filter(attribution_model=model).order_by("position")
+        return (
+            self.workspace.orders.all()
+            .prefetch_related(Prefetch("attributions", queryset=rows, to_attr="model_attributions"))
+            .order_by("-created_at", "-pk")
+        )
+
+
+class SegmentsApi(WorkspaceAPIMixin, APIView):
+    """GET /commerce/segments?by=platform|campaign|contentType|audience."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("by", OpenApiTypes.STR, enum=revenue.SEGMENTS, required=True),
+            *REPORT_PARAMETERS,
+        ],
+        responses=SegmentsOutput,
+    )
+    def get(self, request):
+        by = request.query_params.get("by", "")
+        errors = {}
+        if by not in revenue.SEGMENTS:
+            errors["by"] = [f"Segment by one of {', '.join(revenue.SEGMENTS)}."]
+        try:
+            f = revenue.RevenueFilters.from_params(self.workspace, request.query_params)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        if errors:
+            raise ApiValidationError(errors)
+        data = {
+            "by": by,
+            "filters": revenue.report_scope(self.workspace, f),
+            "results": revenue.segments(self.workspace, f, by),
+        }
+        return Response(SegmentsOutput(data).data)
+
+
+class CouponsApi(WorkspaceAPIMixin, APIView):
+    """GET /commerce/coupons: each code's redemptions, revenue, posts and conversion rate.
+    POST: create a coupon (or add posts to an existing code)."""
+
+    @extend_schema(parameters=REPORT_PARAMETERS, responses=CouponsOutput)
+    def get(self, request):
+        f = report_filters(self.workspace, request.query_params)
+        data = {
+            "filters": revenue.report_scope(self.workspace, f),
+            "results": revenue.coupon_performance(self.workspace, f),
+        }
+        return Response(CouponsOutput(data).data)
+
+    @extend_schema(request=CouponInput, responses={201: CouponPerformanceOutput})
+    def post(self, request):
+        data = CouponInput(data=request.data, workspace=self.workspace)
+        data.is_valid(raise_exception=True)
+        try:
+            coupon = commerce_services.coupon_save(
+                workspace=self.workspace,
+                code=data.validated_data["code"],
+                campaign=data.validated_data["campaign"],
+                posts=data.validated_data["posts"],
+            )
+        except ValidationError as exc:
+            detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+            raise ApiValidationError(detail) from exc
+        f = report_filters(self.workspace, {})
+        performance = next(
+            item
+            for item in revenue.coupon_performance(self.workspace, f)
+            if item["coupon"].pk == coupon.pk
+        )
+        return Response(CouponPerformanceOutput(performance).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,306 @@
+"""Output and input shapes of the revenue API, in the documented camelCase.
+
+The selectors in analytics/revenue.py return snake_case dicts and Decimals; these serializers
+rename the keys and turn money into strings with two decimals and rates into strings with four
+(the impression-to-purchase rate keeps six: it is usually well under 0.0001).
+"""
+
+from rest_framework import serializers
+
+from attribution.models import AttributionModel, MatchedField, RevenueAttribution
+from commerce.models import CommerceOrder
+from omnisocial.models import Campaign, Platform, Post
+
+
+def money(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
+
+
+def rate(places: int = 4, **kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=12, decimal_places=places, **kwargs)
+
+
+class FiltersOutput(serializers.Serializer):
+    """The scope a report was computed for, echoed back."""
+
+    model = serializers.ChoiceField(choices=AttributionModel.choices)
+    # `from` is a Python keyword: declared as `from_`, published as `from` (below).
+    from_ = serializers.DateField(source="start")
+    to = serializers.DateField(source="end")
+    platform = serializers.CharField()
+    campaign = serializers.IntegerField(source="campaign_id", allow_null=True)
+    currency = serializers.CharField()
+
+
+FiltersOutput._declared_fields = {
+    ("from" if name == "from_" else name): field
+    for name, field in FiltersOutput._declared_fields.items()
+}
+
+
+def _change_of(field_class, **kwargs):
+    class Change(serializers.Serializer):
+        value = field_class(allow_null=True, **kwargs)
+        previous = field_class(allow_null=True, **kwargs)
+        change = rate(allow_null=True, help_text="(value - previous) / previous; null if no base")
+
+    return Change
+
+
+class MoneyChange(_change_of(money)):
+    pass
+
+
+class CountChange(_change_of(serializers.IntegerField)):
+    pass
+
+
+class RateChange(_change_of(rate)):
+    pass
+
+
+class PlatformRevenueOutput(serializers.Serializer):
+    platform = serializers.CharField()
+    label = serializers.CharField()
+    revenue = money()
+    orders = serializers.IntegerField()
+
+
+class PostRankOutput(serializers.Serializer):
+    rank = serializers.IntegerField()
+    postId = serializers.IntegerField(source="post.pk")
+    reference = serializers.CharField(source="post.reference")
+    caption = serializers.CharField(source="post.caption")
+    platform = serializers.ChoiceField(source="post.platform", choices=Platform.choices)
+    contentType = serializers.ChoiceField(
+        source="post.content_type", choices=Post.ContentType.choices
+    )
+    campaign = serializers.IntegerField(source="post.campaign_id", allow_null=True)
+    publishedAt = serializers.DateTimeField(source="post.published_at", allow_null=True)
+    revenue = money()
+    orders = serializers.IntegerField()
+    uniqueClicks = serializers.IntegerField(source="unique_clicks")
+    conversionRate = rate(source="conversion_rate", allow_null=True)
+
+
+class FunnelOutput(serializers.Serializer):
+    impressions = serializers.IntegerField()
+    clicks = serializers.IntegerField(help_text="Unique human clicks on the posts' links.")
+    purchases = serializers.IntegerField(help_text="Distinct attributed orders.")
+    clickThroughRate = rate(source="click_through_rate", allow_null=True)
+    purchaseRate = rate(source="purchase_rate", allow_null=True)
+    impressionToPurchaseRate = rate(6, source="impression_to_purchase_rate", allow_null=True)
+
+
+class ModelFiguresOutput(serializers.Serializer):
+    model = serializers.ChoiceField(choices=AttributionModel.choices)
+    label = serializers.CharField()
+    totalSocialRevenue = money(source="headline.revenue")
+    orders = serializers.IntegerField(source="headline.orders")
+    avgOrderValue = money(source="headline.avg_order_value", allow_null=True)
+    adSpend = money(source="headline.ad_spend")
+    roas = rate(source="headline.roas", allow_null=True)
+    revenueByPlatform = PlatformRevenueOutput(source="by_platform", many=True)
+    topRevenueContent = PostRankOutput(source="top_posts", many=True)
+
+
+class DashboardOutput(serializers.Serializer):
+    filters = FiltersOutput()
+    totalSocialRevenue = MoneyChange(source="headline.revenue")
+    orders = CountChange(source="headline.orders")
+    avgOrderValue = MoneyChange(source="headline.avg_order_value")
+    adSpend = MoneyChange(source="headline.ad_spend")
+    roas = RateChange(source="headline.roas")
+    revenueByPlatform = PlatformRevenueOutput(source="by_platform", many=True)
+    revenueByPost = PostRankOutput(source="by_post", many=True)
+    topRevenueContent = PostRankOutput(source="top_content", many=True)
+    conversionFunnel = FunnelOutput(source="funnel")
+    models = ModelFiguresOutput(many=True, required=False)
+
+
+# --- one post ------------------------------------------------------------------------------------
+
+
+class PostFiguresOutput(serializers.Serializer):
+    """A PostRevenue row (or zeros when the post has earned nothing under the model yet)."""
+
+    model = serializers.ChoiceField(choices=AttributionModel.choices)
+    totalRevenue = money(source="total_revenue")
+    totalOrders = serializers.IntegerField(source="total_orders")
+    totalUnits = money(source="total_units")
+    avgOrderValue = money(source="avg_order_value", allow_null=True)
+    uniqueClicks = serializers.IntegerField(source="unique_clicks")
+    conversionRate = rate(source="conversion_rate", allow_null=True)
+    roas = rate(allow_null=True)
+
+
+class DailyPointOutput(serializers.Serializer):
+    day = serializers.DateField()
+    revenue = money()
+    clicks = serializers.IntegerField()
+
+
+class TouchpointOutput(serializers.Serializer):
+    matchedField = serializers.ChoiceField(source="matched_field", choices=MatchedField.choices)
+    label = serializers.CharField()
+    touches = serializers.IntegerField()
+    orders = serializers.IntegerField()
+    revenue = money()
+
+
+class CouponRefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+
+
+class PostRevenueOutput(PostFiguresOutput):
+    postId = serializers.IntegerField(source="post.pk")
+    reference = serializers.CharField(source="post.reference")
+    caption = serializers.CharField(source="post.caption")
+    platform = serializers.ChoiceField(source="post.platform", choices=Platform.choices)
+    contentType = serializers.ChoiceField(
+        source="post.content_type", choices=Post.ContentType.choices
+    )
+    boosted = serializers.BooleanField(source="post.is_boosted")
+    filters = FiltersOutput()
+    byModel = PostFiguresOutput(source="by_model", many=True)
+    daily = DailyPointOutput(many=True)
+    touchpoints = TouchpointOutput(many=True)
+    coupons = CouponRefOutput(many=True)
+
+
+# --- orders --------------------------------------------------------------------------------------
+
+
+class AttributionOutput(serializers.ModelSerializer):
+    attributionModel = serializers.CharField(source="attribution_model")
+    attributionWeight = serializers.DecimalField(
+        source="attribution_weight", max_digits=7, decimal_places=6
+    )
+    revenue = money()
+    grossRevenue = money(source="gross_revenue")
+    refunded = money()
+    matchedField = serializers.CharField(source="matched_field")
+    matchedValue = serializers.CharField(source="matched_value")
+    postId = serializers.IntegerField(source="post_id", allow_null=True)
+    campaignId = serializers.IntegerField(source="campaign_id", allow_null=True)
+    touchedAt = serializers.DateTimeField(source="touched_at")
+
+    class Meta:
+        model = RevenueAttribution
+        fields = [
+            "attributionModel", "attributionWeight", "revenue", "grossRevenue", "refunded",
+            "currency", "matchedField", "matchedValue", "postId", "campaignId", "platform",
+            "position", "touchedAt",
+        ]  # fmt: skip
+
+
+class OrderOutput(serializers.ModelSerializer):
+    storeId = serializers.IntegerField(source="store_id")
+    externalId = serializers.CharField(source="external_id")
+    orderNumber = serializers.CharField(source="order_number")
+    createdAt = serializers.DateTimeField(source="created_at")
+    totalPrice = money(source="total_price")
+    subtotal = money()
+    totalTax = money(source="total_tax")
+    totalShipping = money(source="total_shipping")
+    totalDiscounts = money(source="total_discounts")
+    refundedAmount = money(source="refunded_amount")
+    financialStatus = serializers.CharField(source="financial_status")
+    cancelledAt = serializers.DateTimeField(source="cancelled_at", allow_null=True)
+    reportingCurrency = serializers.CharField(source="reporting_currency")
+    exchangeRate = serializers.DecimalField(
+        source="exchange_rate", max_digits=20, decimal_places=10, allow_null=True
+    )
+    reportingTotal = money(source="reporting_total", allow_null=True)
+    isConverted = serializers.BooleanField(source="is_converted")
+    utmSource = serializers.CharField(source="utm_source")
+    utmMedium = serializers.CharField(source="utm_medium")
+    utmCampaign = serializers.CharField(source="utm_campaign")
+    utmContent = serializers.CharField(source="utm_content")
+    utmTerm = serializers.CharField(source="utm_term")
+    referrerUrl = serializers.CharField(source="referrer_url")
+    landingPage = serializers.CharField(source="landing_page")
+    couponCodes = serializers.ListField(source="coupon_codes", child=serializers.CharField())
+    isReturningCustomer = serializers.BooleanField(source="is_returning_customer")
+    attributions = AttributionOutput(source="model_attributions", many=True)
+
+    class Meta:
+        model = CommerceOrder
+        fields = [
+            "id", "storeId", "externalId", "orderNumber", "createdAt", "status", "currency",
+            "totalPrice", "subtotal", "totalTax", "totalShipping", "totalDiscounts",
+            "refundedAmount", "financialStatus", "cancelledAt", "reportingCurrency",
+            "exchangeRate", "reportingTotal", "isConverted", "utmSource", "utmMedium",
+            "utmCampaign", "utmContent", "utmTerm", "referrerUrl", "landingPage", "couponCodes",
+            "isReturningCustomer", "attributions",
+        ]  # fmt: skip
+
+
+# --- segments and coupons ------------------------------------------------------------------------
+
+
+class SegmentRowOutput(serializers.Serializer):
+    segment = serializers.CharField()
+    label = serializers.CharField()
+    family = serializers.CharField(
+        allow_null=True, help_text="audience only: newVsReturning, acquisitionMonth, customerTag"
+    )
+    revenue = money()
+    orders = serializers.IntegerField()
+    customers = serializers.IntegerField()
+    avgOrderValue = money(source="avg_order_value", allow_null=True)
+    conversionRate = rate(source="conversion_rate", allow_null=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        segment = instance["segment"]
+        data["segment"] = "" if segment is None else str(segment)
+        return data
+
+
+class SegmentsOutput(serializers.Serializer):
+    by = serializers.CharField()
+    filters = FiltersOutput()
+    results = SegmentRowOutput(many=True)
+
+
+class CouponPostOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    platform = serializers.CharField()
+
+
+class CouponPerformanceOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="coupon.pk")
+    code = serializers.CharField(source="coupon.code")
+    campaign = serializers.IntegerField(source="coupon.campaign_id", allow_null=True)
+    redemptions = serializers.IntegerField()
+    revenue = money()
+    posts = CouponPostOutput(many=True)
+    uniqueClicks = serializers.IntegerField(source="unique_clicks")
+    conversionRate = rate(source="conversion_rate", allow_null=True)
+
+
+class CouponsOutput(serializers.Serializer):
+    filters = FiltersOutput()
+    results = CouponPerformanceOutput(many=True)
+
+
+class CouponInput(serializers.Serializer):
+    """`campaign` and `posts` are ids of this workspace's objects; the view scopes the querysets."""
+
+    code = serializers.CharField(max_length=100)
+    campaign = serializers.PrimaryKeyRelatedField(
+        queryset=Campaign.objects.none(), required=False, allow_null=True, default=None
+    )
+    posts = serializers.PrimaryKeyRelatedField(
+        queryset=Post.objects.none(), many=True, required=False, default=list
+    )
+
+    def __init__(self, *args, workspace=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Another workspace's id is then simply not found: 400 with the field and the reason.
+        if workspace is not None:
+            self.fields["campaign"].queryset = workspace.campaigns.all()
+            self.fields["posts"].child_relation.queryset = workspace.posts.all()

@@ -1,0 +1,22 @@
+"""The resource API under /api/: campaigns, posts, API keys, exchange rates, and the schema."""
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from commerce import rates_api
+from omnisocial import api
+
+urlpatterns = [
+    path("workspace", api.WhoAmIView.as_view(), name="api-whoami"),
+    path("campaigns", api.CampaignListCreateApi.as_view(), name="api-campaigns"),
+    path("campaigns/<int:pk>", api.CampaignDetailApi.as_view(), name="api-campaign"),
+    path("posts", api.PostListCreateApi.as_view(), name="api-posts"),
+    path("posts/<int:pk>", api.PostDetailApi.as_view(), name="api-post"),
+    path("keys", api.ApiKeyListCreateApi.as_view(), name="api-keys"),
+    path("keys/<int:pk>", api.ApiKeyDetailApi.as_view(), name="api-key"),
+    path(
+        "exchange-rates", rates_api.ExchangeRateListCreateApi.as_view(), name="api-exchange-rates"
+    ),
+    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="api-schema"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
