@@ -13,7 +13,9 @@ refund parts, so every figure nets out exactly. A cancelled or unconverted order
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -109,10 +111,11 @@ def order_rows(
                 )  # fmt: skip
         for index, weight in enumerate(result.weights):
             t, sold, back = journey[positions[index]], gross_parts[index], refunded[index]
+            # units * weight is exact: a whole number times six decimal places.
             attributions.append(
                 (ws, order_id, model, positions[index], t.post_id, t.campaign_id, t.platform,
                  t.click_pk, t.touched_at, t.matched_field, t.matched_value[:200], weight,
-                 currency, sold, back, sold - back, (units * weight).quantize(UNITS_PLACES),
+                 currency, sold, back, sold - back if refund_amounts else sold, units * weight,
                  order_day, result.fallback)
             )  # fmt: skip
     return OrderCredit(attributions, refund_rows)
@@ -399,12 +402,40 @@ def workspace_recalculate(
         AttributionState.objects.filter(pk=state.pk).update(lease_until=None)
 
 
+def _rows_replace(workspace, ids, journeys, models, effects, full: bool) -> int:
+    """Writes the rows of one batch of orders (deleting their old rows first unless the whole
+    workspace was cleared). Returns the number of attribution rows written."""
+    batch = [order_id for order_id in ids if journeys.get(order_id)]
+    orders = CommerceOrder.objects.filter(pk__in=batch).only(*ORDER_FIELDS)
+    if not full:
+        orders = orders.select_for_update()
+    refunds, units = _refunds(batch), _units(batch)
+    attributions, refund_rows = [], []
+    for order in orders:
+        rows = order_rows(
+            workspace=workspace, order=order, journey=journeys[order.pk],
+            refunds=refunds.get(order.pk, []), units=units.get(order.pk, 0),
+            models=models, removal_effects=effects,
+        )  # fmt: skip
+        attributions += rows.attributions
+        refund_rows += rows.refunds
+    if not full:
+        only = Q(order_id__in=ids, attribution_model__in=models)
+        RevenueAttribution.objects.filter(only).delete()
+        RefundAttribution.objects.filter(only).delete()
+    rows_write(RevenueAttribution, ATTRIBUTION_COLUMNS, attributions)
+    rows_write(RefundAttribution, REFUND_COLUMNS, refund_rows)
+    return len(attributions)
+
+
 def _recalculate(workspace, state, since, models, progress) -> dict:
     orders = CommerceOrder.objects.filter(workspace=workspace).order_by("created_at", "pk")
     if since is not None:
         orders = orders.filter(created_at__gte=since)
     order_ids = list(orders.values_list("pk", flat=True))
     total = len(order_ids)
+    clock = _PhaseClock(workspace)
+    started_at = timezone.now()
 
     # Pass 1: journeys of every order (needed whole by the data-driven model).
     # Orders go in time order, and each batch's customer-visitor links are stored before the
@@ -422,6 +453,7 @@ def _recalculate(workspace, state, since, models, progress) -> dict:
         _identities_learn(workspace, context.learnt)
         if progress:
             progress(min(start + BATCH, total) // 2, total)
+    clock.lap("journeys")
 
     # The removal effects need every journey: a partial run (--since) keeps the stored ones.
     effects = None
@@ -430,46 +462,49 @@ def _recalculate(workspace, state, since, models, progress) -> dict:
             effects = _removal_effects_compute(workspace, state, journeys)
         else:
             effects = _effects(workspace)
+    clock.lap("removal effects")
 
-    # Pass 2: rows, batch by batch, each batch replaced in one transaction.
+    # Pass 2: rows. A full rebuild replaces the workspace's rows in one transaction: readers see
+    # the old figures until it commits, and a run killed half-way leaves them untouched. A
+    # partial run (--since) replaces batch by batch.
     written = 0
-    for start in range(0, total, BATCH):
-        ids = order_ids[start : start + BATCH]
-        with transaction.atomic():
-            batch = list(
-                CommerceOrder.objects.select_for_update()
-                .filter(pk__in=ids)
-                .only(*ORDER_FIELDS)
-                .order_by("pk")
-            )
-            refunds, units = _refunds(ids), _units(ids)
-            attributions, refund_rows = [], []
-            for order in batch:
-                rows = order_rows(
-                    workspace=workspace, order=order, journey=journeys[order.pk],
-                    refunds=refunds.get(order.pk, []), units=units.get(order.pk, 0),
-                    models=models, removal_effects=effects,
-                )  # fmt: skip
-                attributions += rows.attributions
-                refund_rows += rows.refunds
-            only = Q(order_id__in=ids, attribution_model__in=models)
+    full = since is None
+    with transaction.atomic() if full else nullcontext():
+        if full:
+            only = Q(workspace=workspace, attribution_model__in=models)
             RevenueAttribution.objects.filter(only).delete()
             RefundAttribution.objects.filter(only).delete()
-            rows_write(RevenueAttribution, ATTRIBUTION_COLUMNS, attributions)
-            rows_write(RefundAttribution, REFUND_COLUMNS, refund_rows)
-            written += len(attributions)
-        if progress:
-            progress(total // 2 + min(start + BATCH, total) // 2, total)
-
-    with transaction.atomic():
-        of_models = Q(attribution_model__in=models)
-        DailyRevenue.objects.filter(of_models, workspace=workspace).delete()
-        _daily_insert(workspace, models)
-        _post_revenue_rebuild(workspace, None)
+        for start in range(0, total, BATCH):
+            ids = order_ids[start : start + BATCH]
+            with transaction.atomic():
+                written += _rows_replace(workspace, ids, journeys, models, effects, full)
+            if progress:
+                progress(total // 2 + min(start + BATCH, total) // 2, total)
+        clock.lap("attribution rows")
+        with transaction.atomic():
+            of_models = Q(attribution_model__in=models)
+            DailyRevenue.objects.filter(of_models, workspace=workspace).delete()
+            _daily_insert(workspace, models)
+            _post_revenue_rebuild(workspace, None)
+        clock.lap("rollups")
+    # Orders that changed while this ran are picked up by the next incremental pass.
     AttributionState.objects.filter(pk=state.pk).update(
-        full_run_at=timezone.now(), incremental_run_at=timezone.now()
+        full_run_at=timezone.now(), incremental_run_at=started_at
     )
     return {"orders": total, "attributions": written}
+
+
+class _PhaseClock:
+    """Logs how long each phase of a recalculation took (operators tune batch sizes with it)."""
+
+    def __init__(self, workspace: Workspace):
+        self.workspace, self.started = workspace, time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        elapsed = now - self.started
+        logger.info("recalculate %s: %s took %.1f s", self.workspace.slug, phase, elapsed)
+        self.started = now
 
 
 def _removal_effects_compute(workspace, state, journeys: dict[int, list[JourneyTouch]]) -> dict:
