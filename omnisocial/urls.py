@@ -16,6 +16,8 @@ urlpatterns = [
     path("attribution/", include("attribution.urls")),
     path("api/workspace", api.WhoAmIView.as_view(), name="api-whoami"),
     path("commerce/", include(("commerce.urls", "commerce"))),
+    # One include for the whole "analytics" namespace: pages_urls appends the KPI urls itself.
+    path("analytics/", include(("analytics.pages_urls", "analytics"))),
     path("admin/", admin.site.urls),
 ]
 
