@@ -1,7 +1,7 @@
 """How the analytics pages write money, counts and rates."""
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
@@ -9,13 +9,17 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 register = template.Library()
 
 
+def _round(value: Decimal, places: int) -> Decimal:
+    """Half up, as invoices round (Python's own formatting rounds half to even)."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
 @register.filter
 def money(value, places=2):
     """12345.5 -> 12,345.50; None -> —."""
     if value in (None, ""):
         return "—"
-    amount = Decimal(value).quantize(Decimal(1).scaleb(-int(places)))
-    return intcomma(f"{amount:.{int(places)}f}")
+    return intcomma(str(_round(Decimal(value), int(places))))
 
 
 @register.filter
@@ -23,7 +27,7 @@ def percent(value, places=1):
     """A ratio as a percentage: 0.0425 -> 4.3%; None -> —."""
     if value in (None, ""):
         return "—"
-    return f"{Decimal(value) * 100:.{int(places)}f}%"
+    return f"{_round(Decimal(value) * 100, int(places))}%"
 
 
 @register.filter
@@ -33,7 +37,9 @@ def change(value):
         return ""
     pct = Decimal(value) * 100
     sign = "+" if pct > 0 else ("−" if pct < 0 else "±")
-    return f"{sign}{abs(pct):.1f}%"
+    if abs(pct) >= 1000:  # from a near-empty period: the exact figure says nothing more
+        return f"{sign}999%+"
+    return f"{sign}{_round(abs(pct), 1)}%"
 
 
 @register.filter
@@ -49,7 +55,7 @@ def multiple(value):
     """ROAS: 3.2 -> 3.20×."""
     if value in (None, ""):
         return "—"
-    return f"{Decimal(value):.2f}×"
+    return f"{_round(Decimal(value), 2)}×"
 
 
 @register.filter
@@ -64,12 +70,13 @@ def bar_width(value, maximum):
 def query(context, **changes):
     """The current query string with some parameters changed (None or '' removes one)."""
     params = context["request"].GET.copy()
+    # A link never carries the current page's download or page number along.
+    params.pop("export", None)
+    params.pop("page", None)
     for key, value in changes.items():
         params.pop(key, None)
         if value not in (None, ""):
             params[key] = value
-    params.pop("page", None) if "page" not in changes else None
-    params.pop("export", None)
     encoded = params.urlencode()
     return "?" + encoded if encoded else "?"
 
