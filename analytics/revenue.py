@@ -7,12 +7,13 @@ rollups (`DailyRevenue`, `PostRevenue`); only distinct-order counts read `Revenu
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from attribution.models import (
@@ -622,3 +623,180 @@ def post_figures(workspace: Workspace, post: Post, f: RevenueFilters) -> dict:
         "touchpoints": found["touchpoints"],
         "coupons": found["coupons"],
     }
+
+
+# --- orders and their journeys ------------------------------------------------------------------
+
+ORDER_STATUSES = ("open", "cancelled", "refunded")
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    """The orders list's scope: the revenue filters plus store, attributed or not, coupon, status
+    and an amount range (reporting currency)."""
+
+    revenue: RevenueFilters
+    store_id: int | None = None
+    attributed: bool | None = None
+    coupon: str = ""
+    status: str = ""
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+
+    @classmethod
+    def from_params(cls, workspace: Workspace, params) -> OrderFilters:
+        """Reads the revenue parameters and `store`, `attributed` (yes/no), `coupon`, `status`
+        (open, cancelled, refunded), `min`, `max`; raises ValidationError naming each bad one."""
+        errors = {}
+        try:
+            revenue = RevenueFilters.from_params(workspace, params)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+            revenue = None
+        store_id = None
+        store = params.get("store") or ""
+        if store:
+            if not store.isdigit() or not workspace.stores.filter(pk=int(store)).exists():
+                errors["store"] = f"No store {store!r} in this workspace."
+            else:
+                store_id = int(store)
+        attributed = {"yes": True, "no": False, "": None}.get(params.get("attributed") or "", "?")
+        if attributed == "?":
+            errors["attributed"] = "Use yes or no."
+            attributed = None
+        status = params.get("status") or ""
+        if status and status not in ORDER_STATUSES:
+            errors["status"] = f"Use one of {', '.join(ORDER_STATUSES)}."
+        amounts = {}
+        for name in ("min", "max"):
+            value = (params.get(name) or "").strip()
+            if not value:
+                continue
+            try:
+                amounts[name] = Decimal(value)
+                if not amounts[name].is_finite() or amounts[name] < 0:
+                    raise ValueError(value)
+            except (ArithmeticError, ValueError):
+                errors[name] = f"{value!r} is not an amount."
+        if errors:
+            raise ValidationError(errors)
+        return cls(
+            revenue=revenue,
+            store_id=store_id,
+            attributed=attributed,
+            coupon=(params.get("coupon") or "").strip().lower(),
+            status=status,
+            min_amount=amounts.get("min"),
+            max_amount=amounts.get("max"),
+        )
+
+
+def orders_filtered(workspace: Workspace, f: OrderFilters) -> QuerySet[CommerceOrder]:
+    """The workspace's orders placed in the range, newest first, narrowed by the filters.
+
+    Platform and campaign narrow to orders credited to that platform or campaign under the chosen
+    model; `attributed` means credited to at least one social touch under that model. Each order
+    carries `credited` (its attribution rows under the model, posts joined) prefetched.
+    """
+    start, end = f.revenue.instants(workspace)
+    orders = CommerceOrder.objects.filter(
+        workspace=workspace, created_at__gte=start, created_at__lt=end
+    )
+    credit = RevenueAttribution.objects.filter(
+        workspace=workspace, attribution_model=f.revenue.model, order=OuterRef("pk")
+    )
+    if f.revenue.platform:
+        orders = orders.filter(Exists(credit.filter(platform=f.revenue.platform)))
+    if f.revenue.campaign_id:
+        orders = orders.filter(Exists(credit.filter(campaign_id=f.revenue.campaign_id)))
+    if f.attributed is not None:
+        orders = orders.filter(Exists(credit)) if f.attributed else orders.exclude(Exists(credit))
+    if f.store_id:
+        orders = orders.filter(store_id=f.store_id)
+    if f.coupon:
+        # The JSON text holds the code quoted; `contains` on a JSON list is PostgreSQL-only.
+        orders = orders.filter(coupon_codes__icontains=json.dumps(f.coupon))
+    if f.status == "cancelled":
+        orders = orders.filter(Q(cancelled_at__isnull=False) | Q(status="cancelled"))
+    elif f.status == "refunded":
+        orders = orders.filter(refunded_amount__gt=0, cancelled_at__isnull=True)
+    elif f.status == "open":
+        orders = orders.filter(cancelled_at__isnull=True, refunded_amount=0).exclude(
+            status="cancelled"
+        )
+    if f.min_amount is not None:
+        orders = orders.filter(reporting_total__gte=f.min_amount)
+    if f.max_amount is not None:
+        orders = orders.filter(reporting_total__lte=f.max_amount)
+    rows = RevenueAttribution.objects.filter(
+        attribution_model=f.revenue.model, attribution_weight__gt=0
+    ).select_related("post")
+    return (
+        orders.select_related("store")
+        .prefetch_related(Prefetch("attributions", queryset=rows, to_attr="credited"))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def order_journey(workspace: Workspace, order: CommerceOrder) -> dict:
+    """Why an order's revenue went where it went: its touches in time order, how each matched,
+    and every model's weight and cents for each touch side by side (with each model's totals).
+
+    Rows of every model share the journey's positions, so a touch is one row here whatever the
+    model; a model that credits nothing (a cancelled order) shows zero weights.
+    """
+    models = list(workspace.attribution_models)
+    rows = (
+        RevenueAttribution.objects.filter(workspace=workspace, order=order)
+        .select_related("post", "campaign", "click")
+        .order_by("position", "attribution_model")
+    )
+    touches: dict[int, dict] = {}
+    totals = {model: {"weight": Decimal(0), "revenue": ZERO} for model in models}
+    fallback = set()
+    for row in rows:
+        touch = touches.setdefault(
+            row.position,
+            {
+                "position": row.position,
+                "touched_at": row.touched_at,
+                "post": row.post,
+                "campaign": row.campaign,
+                "platform": row.platform,
+                "click": row.click,
+                "matched_field": row.matched_field,
+                "matched_label": MatchedField(row.matched_field).label,
+                "matched_value": row.matched_value,
+                "credit": {},
+            },
+        )
+        touch["credit"][row.attribution_model] = {
+            "weight": row.attribution_weight,
+            "revenue": row.revenue,
+        }
+        if row.attribution_model in totals:
+            totals[row.attribution_model]["weight"] += row.attribution_weight
+            totals[row.attribution_model]["revenue"] += row.revenue
+        if row.is_fallback:
+            fallback.add(row.attribution_model)
+    ordered = sorted(touches.values(), key=lambda t: (t["touched_at"], t["position"]))
+    for touch in ordered:
+        touch["cells"] = [touch["credit"].get(model) for model in models]
+    return {
+        "models": [(model, AttributionModel(model).label) for model in models],
+        "touches": ordered,
+        "totals": [totals[model] for model in models],
+        "fallback": sorted(fallback),
+        "revenue": order.attributable_revenue(),
+    }
+
+
+def post_orders(workspace: Workspace, post: Post, model: str, *, limit: int = 10) -> list:
+    """The latest orders that credited this post under the model, with the credit it got."""
+    return list(
+        RevenueAttribution.objects.filter(
+            workspace=workspace, post=post, attribution_model=model, attribution_weight__gt=0
+        )
+        .select_related("order")
+        .order_by("-order__created_at", "-order_id")[:limit]
+    )

@@ -18,7 +18,8 @@ urlpatterns = [
     # Before the commerce app's own URLs: the documented revenue endpoints live under /commerce/.
     path("commerce/", include("analytics.revenue_urls")),
     path("commerce/", include(("commerce.urls", "commerce"))),
-    path("analytics/", include("analytics.urls")),
+    # One include for the whole "analytics" namespace: pages_urls appends the KPI urls itself.
+    path("analytics/", include(("analytics.pages_urls", "analytics"))),
     path("admin/", admin.site.urls),
 ]
 

@@ -19,10 +19,10 @@ class LoginView(auth_views.LoginView):
 
 
 def home(request):
-    """The login form for visitors; the posts for signed-in users."""
+    """The login form for visitors; Analytics › Revenue for signed-in users."""
     if not request.user.is_authenticated:
         return LoginView.as_view()(request)
-    return redirect("post-list")
+    return redirect("analytics:revenue")
 
 
 @login_required

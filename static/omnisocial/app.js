@@ -21,3 +21,10 @@ document.addEventListener("click", function (event) {
     done();
   }
 });
+
+// Filter selects marked data-autosubmit apply at once (the Apply button stays for keyboards and
+// for the date fields).
+document.addEventListener("change", function (event) {
+  var select = event.target.closest("select[data-autosubmit]");
+  if (select && select.form) select.form.submit();
+});

@@ -42,7 +42,7 @@ def test_pages_need_login(anon_client, db):
     assert response["Location"].startswith("/accounts/login/")
 
 
-def test_home_serves_the_login_form_then_the_posts(anon_client, user):
+def test_home_serves_the_login_form_then_analytics_revenue(anon_client, user):
     response = anon_client.get("/")
     assert response.status_code == 200
     assert b'name="password"' in response.content
@@ -50,7 +50,7 @@ def test_home_serves_the_login_form_then_the_posts(anon_client, user):
         "/accounts/login/", {"username": user.username, "password": "correct horse battery"}
     )
     assert response.status_code == 302
-    assert anon_client.get("/", follow=True).request["PATH_INFO"] == "/posts/"
+    assert anon_client.get("/", follow=True).request["PATH_INFO"] == "/analytics/revenue/"
 
 
 @pytest.mark.django_db

@@ -1,0 +1,38 @@
+"""CSV downloads of the analytics tables, safe to open in a spreadsheet.
+
+A cell that starts with = + - @ (or a tab or carriage return) is a formula to Excel, LibreOffice
+and Google Sheets, and a caption or coupon code is text a stranger wrote: such cells get a leading
+apostrophe so they stay text (OWASP's advice for CSV injection). Numbers are written as they are,
+so negative amounts stay numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from django.http import HttpResponse
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value) -> str | int | Decimal:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | Decimal):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([cell(value) for value in row])
+    return response

@@ -1,0 +1,543 @@
+"""Analytics pages: Revenue, compare models, Post Analytics, segments, coupons, orders.
+
+Thin views: every figure comes from `analytics.revenue`, the selectors the revenue API reads
+too, so a page and the API never disagree. Filters live in the query string (a view can be
+shared by its URL); `?export=<table>` downloads the table as CSV.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, QueryDict
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.utils import timezone
+from django.views.generic import TemplateView
+
+from analytics import charts, revenue
+from analytics.exports import csv_response
+from attribution.models import AttributionModel
+from attribution.selectors import links_of
+from commerce.models import CommerceOrder
+from commerce.selectors import store_health
+from omnisocial.models import Platform, Post
+from omnisocial.tenancy import WorkspaceViewMixin
+
+# Date presets: (query value, label). "Last N days" include today.
+PRESETS = [
+    ("7d", "7 days"),
+    ("30d", "30 days"),
+    ("90d", "90 days"),
+    ("this-month", "This month"),
+    ("last-month", "Last month"),
+]
+KPI_PANEL = "analytics/_kpi_panel.html"
+
+
+def preset_range(preset: str, today):
+    """The (from, to) days a preset names, or None for an unknown preset."""
+    if preset.endswith("d") and preset[:-1].isdigit():
+        return today - timedelta(days=int(preset[:-1]) - 1), today
+    if preset == "this-month":
+        return today.replace(day=1), today
+    if preset == "last-month":
+        last = today.replace(day=1) - timedelta(days=1)
+        return last.replace(day=1), last.replace(day=calendar.monthrange(last.year, last.month)[1])
+    return None
+
+
+class AnalyticsPage(WorkspaceViewMixin, TemplateView):
+    """Reads the filters from the query; a bad parameter becomes a message, not an error page."""
+
+    filter_class = revenue.RevenueFilters
+    exports: dict[str, str] = {}
+    keep_params: tuple[str, ...] = ()  # query parameters the filter form carries along
+
+    def get(self, request, *args, **kwargs):
+        self.params = self._params()
+        self.errors = {}
+        try:
+            self.filters = self.filter_class.from_params(self.workspace, self.params)
+        except ValidationError as exc:
+            self.errors = {key: " ".join(messages) for key, messages in exc.message_dict.items()}
+            self.filters = self.filter_class.from_params(self.workspace, QueryDict())
+        export = request.GET.get("export")
+        if export:
+            if export not in self.exports:
+                raise Http404(f"No table {export!r} to export here.")
+            return getattr(self, f"export_{export}")()
+        response = super().get(request, *args, **kwargs)
+        if self.errors:
+            response.status_code = 400
+        return response
+
+    def _params(self) -> QueryDict:
+        """The query, with a date preset turned into its days (an explicit range wins)."""
+        params = self.request.GET.copy()
+        days = preset_range(params.get("range", ""), self._today())
+        if days and not params.get("from") and not params.get("to"):
+            params["from"], params["to"] = (day.isoformat() for day in days)
+        return params
+
+    def _today(self):
+        return timezone.localdate(timezone=self.workspace.zone)
+
+    @property
+    def revenue_filters(self) -> revenue.RevenueFilters:
+        return self.filters
+
+    def get_context_data(self, **kwargs):
+        f = self.revenue_filters
+        today = self._today()
+        active = next(
+            (value for value, _ in PRESETS if preset_range(value, today) == (f.start, f.end)), ""
+        )
+        return super().get_context_data(
+            filters=f,
+            errors=self.errors,
+            presets=PRESETS,
+            active_preset=active,
+            models=[(m, AttributionModel(m).label) for m in self.workspace.attribution_models],
+            model_label=AttributionModel(f.model).label,
+            platforms=Platform.choices,
+            campaigns=list(self.workspace.campaigns.order_by("name").values("pk", "slug", "name")),
+            campaign=self.params.get("campaign", ""),
+            currency=self.workspace.reporting_currency,
+            keep_params=self.keep_params,
+            **kwargs,
+        )
+
+    def _stores(self) -> dict:
+        """The broken states worth a banner: no store, or stores whose orders carry no signal."""
+        stores = list(self.workspace.stores.all())
+        warnings = [
+            (store, warning)
+            for store in stores
+            if store.is_active
+            for warning in store_health(store=store).warnings
+        ]
+        return {"has_store": bool(stores), "store_warnings": warnings}
+
+    def _filename(self, table: str) -> str:
+        f = self.revenue_filters
+        return f"{table}-{f.model}-{f.start.isoformat()}-{f.end.isoformat()}.csv"
+
+
+class RevenueView(AnalyticsPage):
+    """Analytics › Revenue: which posts make money, at a glance."""
+
+    template_name = "analytics/revenue.html"
+    exports = {
+        "headline": "Headline",
+        "daily": "Revenue by day",
+        "platforms": "Revenue by platform",
+        "posts": "Top revenue content",
+        "funnel": "Funnel",
+    }
+
+    def get_context_data(self, **kwargs):
+        ws, f = self.workspace, self.filters
+        current = revenue.headline(ws, f)
+        headline = revenue.with_change(current, revenue.headline(ws, f.previous()))
+        by_platform = revenue.revenue_by_platform(ws, f)
+        series = revenue.revenue_series(ws, f)
+        labels = dict(Platform.choices)
+        top = revenue.revenue_by_post(ws, f, limit=10)
+        has_data = bool(current["revenue"] or current["orders"])
+        return super().get_context_data(
+            headline=headline,
+            previous=f.previous(),
+            by_platform=by_platform,
+            platform_max=max((row["revenue"] for row in by_platform), default=0),
+            top_posts=top,
+            top_max=max((row["revenue"] for row in top), default=0),
+            funnel=revenue.funnel(ws, f),
+            has_data=has_data,
+            best_day=max(series, key=lambda row: sum(row["platforms"].values()), default=None),
+            series_chart=charts.revenue_over_time(series, labels, ws.reporting_currency)
+            if has_data
+            else "",
+            platform_chart=charts.revenue_by_platform(by_platform, ws.reporting_currency)
+            if has_data
+            else "",
+            kpi_panel=_template_exists(KPI_PANEL),
+            **self._stores(),
+            **kwargs,
+        )
+
+    def export_headline(self):
+        ws, f = self.workspace, self.filters
+        figures = revenue.with_change(revenue.headline(ws, f), revenue.headline(ws, f.previous()))
+        return csv_response(
+            self._filename("headline"),
+            ["metric", "value", "previous", "change"],
+            [(key, row["value"], row["previous"], row["change"]) for key, row in figures.items()],
+        )
+
+    def export_daily(self):
+        series = revenue.revenue_series(self.workspace, self.filters)
+        platforms = list(series[0]["platforms"]) if series else []
+        return csv_response(
+            self._filename("revenue-by-day"),
+            ["day", *platforms, "total"],
+            [
+                (row["day"].isoformat(), *row["platforms"].values(), sum(row["platforms"].values()))
+                for row in series
+            ],
+        )
+
+    def export_platforms(self):
+        rows = revenue.revenue_by_platform(self.workspace, self.filters)
+        return csv_response(
+            self._filename("revenue-by-platform"),
+            ["platform", "revenue", "orders"],
+            [(row["platform"] or "other", row["revenue"], row["orders"]) for row in rows],
+        )
+
+    def export_posts(self):
+        rows = revenue.revenue_by_post(self.workspace, self.filters, limit=None)
+        return csv_response(
+            self._filename("top-revenue-content"),
+            [
+                "rank",
+                "post_id",
+                "reference",
+                "platform",
+                "content_type",
+                "campaign",
+                "caption",
+                "revenue",
+                "orders",
+                "unique_clicks",
+                "conversion_rate",
+            ],  # fmt: skip
+            [
+                (
+                    row["rank"],
+                    row["post"].pk,
+                    row["post"].reference,
+                    row["post"].platform,
+                    row["post"].content_type,
+                    row["post"].campaign.slug if row["post"].campaign else "",
+                    row["post"].caption,
+                    row["revenue"],
+                    row["orders"],
+                    row["unique_clicks"],
+                    row["conversion_rate"],
+                )  # fmt: skip
+                for row in rows
+            ],
+        )
+
+    def export_funnel(self):
+        f = revenue.funnel(self.workspace, self.filters)
+        return csv_response(
+            self._filename("funnel"),
+            ["step", "count", "rate_from_previous_step"],
+            [
+                ("impressions", f["impressions"], None),
+                ("clicks", f["clicks"], f["click_through_rate"]),
+                ("purchases", f["purchases"], f["purchase_rate"]),
+            ],
+        )
+
+
+class CompareModelsView(AnalyticsPage):
+    """The same range under every model, side by side."""
+
+    template_name = "analytics/compare.html"
+    exports = {"compare": "All models"}
+
+    def get_context_data(self, **kwargs):
+        columns = revenue.compare_models(self.workspace, self.filters)
+        platforms = [(row["platform"], row["label"]) for row in columns[0]["by_platform"]]
+        by_platform = [
+            (label, [{r["platform"]: r for r in c["by_platform"]}.get(key) for c in columns])
+            for key, label in platforms
+        ]
+        return super().get_context_data(
+            columns=columns, platform_rows=by_platform, **self._stores(), **kwargs
+        )
+
+    def export_compare(self):
+        rows = []
+        for column in revenue.compare_models(self.workspace, self.filters):
+            head = column["headline"]
+            rows.append((column["model"], "total", "", head["revenue"], head["orders"]))
+            for row in column["by_platform"]:
+                rows.append((column["model"], "platform", row["platform"] or "other",
+                             row["revenue"], row["orders"]))  # fmt: skip
+            for row in column["top_posts"]:
+                rows.append((column["model"], "post", row["post"].reference, row["revenue"],
+                             row["orders"]))  # fmt: skip
+        return csv_response(
+            self._filename("compare-models"), ["model", "level", "key", "revenue", "orders"], rows
+        )
+
+
+class PostAnalyticsView(AnalyticsPage):
+    """Post Analytics: a post's engagement beside the revenue it earned."""
+
+    template_name = "analytics/post.html"
+    exports = {"daily": "Daily revenue and clicks", "touchpoints": "Touchpoints"}
+
+    def get(self, request, *args, **kwargs):
+        try:
+            self.post = self.workspace.posts.select_related("campaign").get(pk=kwargs["pk"])
+        except Post.DoesNotExist as exc:
+            raise Http404("No such post in this workspace.") from exc
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        data = revenue.post_revenue(self.workspace, self.post, self.filters)
+        engagement = data["engagement"]
+        series = data["series"]
+        return super().get_context_data(
+            post=self.post,
+            data=data,
+            current=data["current"],
+            engagement=engagement,
+            series_chart=charts.post_daily(series, self.workspace.reporting_currency),
+            range_revenue=sum((row["revenue"] for row in series), revenue.ZERO),
+            range_clicks=sum(row["clicks"] for row in series),
+            links=list(links_of(self.post)),
+            orders=revenue.post_orders(self.workspace, self.post, self.filters.model),
+            **kwargs,
+        )
+
+    def export_daily(self):
+        data = revenue.post_revenue(self.workspace, self.post, self.filters)
+        return csv_response(
+            self._filename(f"post-{self.post.pk}-daily"),
+            ["day", "revenue", "clicks"],
+            [(row["day"].isoformat(), row["revenue"], row["clicks"]) for row in data["series"]],
+        )
+
+    def export_touchpoints(self):
+        data = revenue.post_revenue(self.workspace, self.post, self.filters)
+        return csv_response(
+            self._filename(f"post-{self.post.pk}-touchpoints"),
+            ["matched_field", "touches", "orders", "revenue"],
+            [
+                (r["matched_field"], r["touches"], r["orders"], r["revenue"])
+                for r in data["touchpoints"]
+            ],
+        )
+
+
+SEGMENT_LABELS = [
+    ("platform", "Platform"),
+    ("campaign", "Campaign"),
+    ("contentType", "Content type"),
+    ("audience", "Audience"),
+]
+FAMILY_LABELS = {
+    "newVsReturning": "New vs returning customers",
+    "acquisitionMonth": "Acquisition month (first order)",
+    "customerTag": "Customer tags",
+}
+
+
+class SegmentsView(AnalyticsPage):
+    template_name = "analytics/segments.html"
+    exports = {"segments": "Segments"}
+    keep_params = ("by",)
+
+    @property
+    def by(self) -> str:
+        by = self.request.GET.get("by") or "platform"
+        return by if by in revenue.SEGMENTS else "platform"
+
+    def get_context_data(self, **kwargs):
+        rows = revenue.segments(self.workspace, self.filters, self.by)
+        groups = {}
+        for row in rows:
+            groups.setdefault(row["family"], []).append(row)
+        return super().get_context_data(
+            by=self.by,
+            segment_tabs=SEGMENT_LABELS,
+            groups=[
+                (FAMILY_LABELS.get(family, ""), items, max(r["revenue"] for r in items))
+                for family, items in groups.items()
+            ],
+            **kwargs,
+        )
+
+    def export_segments(self):
+        rows = revenue.segments(self.workspace, self.filters, self.by)
+        return csv_response(
+            self._filename(f"segments-{self.by}"),
+            [
+                "family",
+                "segment",
+                "label",
+                "revenue",
+                "orders",
+                "customers",
+                "avg_order_value",
+                "conversion_rate",
+            ],  # fmt: skip
+            [
+                (
+                    row["family"] or self.by,
+                    row["segment"],
+                    row["label"],
+                    row["revenue"],
+                    row["orders"],
+                    row["customers"],
+                    row["avg_order_value"],
+                    row["conversion_rate"],
+                )  # fmt: skip
+                for row in rows
+            ],
+        )
+
+
+class CouponsView(AnalyticsPage):
+    template_name = "analytics/coupons.html"
+    exports = {"coupons": "Coupons"}
+
+    def get_context_data(self, **kwargs):
+        rows = revenue.coupon_performance(self.workspace, self.filters)
+        return super().get_context_data(
+            coupons=rows, revenue_max=max((r["revenue"] for r in rows), default=0), **kwargs
+        )
+
+    def export_coupons(self):
+        rows = revenue.coupon_performance(self.workspace, self.filters)
+        return csv_response(
+            self._filename("coupons"),
+            [
+                "code",
+                "campaign",
+                "redemptions",
+                "revenue",
+                "posts",
+                "unique_clicks",
+                "conversion_rate",
+            ],  # fmt: skip
+            [
+                (
+                    row["coupon"].code,
+                    row["coupon"].campaign.slug if row["coupon"].campaign else "",
+                    row["redemptions"],
+                    row["revenue"],
+                    " ".join(p.reference for p in row["posts"]),
+                    row["unique_clicks"],
+                    row["conversion_rate"],
+                )  # fmt: skip
+                for row in rows
+            ],
+        )
+
+
+class OrdersView(AnalyticsPage):
+    template_name = "analytics/orders.html"
+    filter_class = revenue.OrderFilters
+    exports = {"orders": "Orders"}
+    paginate_by = 50
+
+    @property
+    def revenue_filters(self) -> revenue.RevenueFilters:
+        return self.filters.revenue
+
+    def get_context_data(self, **kwargs):
+        orders = revenue.orders_filtered(self.workspace, self.filters)
+        page = Paginator(orders, self.paginate_by).get_page(self.request.GET.get("page"))
+        return super().get_context_data(
+            page_obj=page,
+            orders=page.object_list,
+            is_paginated=page.has_other_pages(),
+            order_filters=self.filters,
+            stores=list(self.workspace.stores.order_by("name")),
+            statuses=revenue.ORDER_STATUSES,
+            **self._stores(),
+            **kwargs,
+        )
+
+    def export_orders(self):
+        orders = revenue.orders_filtered(self.workspace, self.filters)
+        return csv_response(
+            self._filename("orders"),
+            [
+                "order",
+                "placed_at",
+                "store",
+                "status",
+                "currency",
+                "total",
+                "reporting_currency",
+                "reporting_total",
+                "refunded",
+                "coupons",
+                "utm_source",
+                "utm_campaign",
+                "utm_content",
+                "credited_posts",
+                "credited_revenue",
+            ],  # fmt: skip
+            [
+                (
+                    o.order_number or o.external_id,
+                    o.created_at.isoformat(),
+                    o.store.shop_domain,
+                    _status(o),
+                    o.currency,
+                    o.total_price,
+                    o.reporting_currency,
+                    o.reporting_total,
+                    o.refunded_amount,
+                    " ".join(o.coupon_codes or []),
+                    o.utm_source,
+                    o.utm_campaign,
+                    o.utm_content,
+                    " ".join(r.post.reference for r in o.credited if r.post),
+                    sum((r.revenue for r in o.credited), revenue.ZERO),
+                )  # fmt: skip
+                for o in orders
+            ],
+        )
+
+
+class OrderJourneyView(AnalyticsPage):
+    """One order: its touches in time order and every model's credit for each."""
+
+    template_name = "analytics/order.html"
+
+    def get(self, request, *args, **kwargs):
+        try:
+            self.order = (
+                CommerceOrder.objects.filter(workspace=self.workspace)
+                .select_related("store")
+                .prefetch_related("lines", "refunds")
+                .get(pk=kwargs["pk"])
+            )
+        except CommerceOrder.DoesNotExist as exc:
+            raise Http404("No such order in this workspace.") from exc
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            order=self.order,
+            status=_status(self.order),
+            journey=revenue.order_journey(self.workspace, self.order),
+            **kwargs,
+        )
+
+
+def _status(order: CommerceOrder) -> str:
+    if order.is_cancelled:
+        return "cancelled"
+    return "refunded" if order.refunded_amount else "open"
+
+
+def _template_exists(name: str) -> bool:
+    try:
+        get_template(name)
+    except TemplateDoesNotExist:
+        return False
+    return True

@@ -1,0 +1,99 @@
+"""How the analytics pages write money, counts and rates."""
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
+
+register = template.Library()
+
+
+def _round(value: Decimal, places: int) -> Decimal:
+    """Half up, as invoices round (Python's own formatting rounds half to even)."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+@register.filter
+def money(value, places=2):
+    """12345.5 -> 12,345.50; None -> —."""
+    if value in (None, ""):
+        return "—"
+    return intcomma(str(_round(Decimal(value), int(places))))
+
+
+@register.filter
+def percent(value, places=1):
+    """A ratio as a percentage: 0.0425 -> 4.3%; None -> —."""
+    if value in (None, ""):
+        return "—"
+    return f"{_round(Decimal(value) * 100, int(places))}%"
+
+
+@register.filter
+def change(value):
+    """A change ratio with its sign: 0.125 -> +12.5%, -0.04 -> −4.0%."""
+    if value in (None, ""):
+        return ""
+    pct = Decimal(value) * 100
+    sign = "+" if pct > 0 else ("−" if pct < 0 else "±")
+    if abs(pct) >= 1000:  # from a near-empty period: the exact figure says nothing more
+        return f"{sign}999%+"
+    return f"{sign}{_round(abs(pct), 1)}%"
+
+
+@register.filter
+def direction(value):
+    """up, down or flat: the CSS class of a change."""
+    if value in (None, ""):
+        return "flat"
+    return "up" if value > 0 else ("down" if value < 0 else "flat")
+
+
+@register.filter
+def multiple(value):
+    """ROAS: 3.2 -> 3.20×."""
+    if value in (None, ""):
+        return "—"
+    return f"{_round(Decimal(value), 2)}×"
+
+
+@register.filter
+def bar_width(value, maximum):
+    """A value's share of the largest as a CSS percentage (for in-table bars)."""
+    if not value or not maximum:
+        return "0"
+    return f"{min(Decimal(value) / Decimal(maximum) * 100, Decimal(100)):.1f}"
+
+
+@register.simple_tag(takes_context=True)
+def query(context, **changes):
+    """The current query string with some parameters changed (None or '' removes one)."""
+    params = context["request"].GET.copy()
+    # A link never carries the current page's download or page number along.
+    params.pop("export", None)
+    params.pop("page", None)
+    for key, value in changes.items():
+        params.pop(key, None)
+        if value not in (None, ""):
+            params[key] = value
+    encoded = params.urlencode()
+    return "?" + encoded if encoded else "?"
+
+
+URL = re.compile(r"https?://\S+")
+
+
+@register.filter
+def excerpt(caption, length=70):
+    """A caption without its links (the table shows them elsewhere), cut at a word."""
+    text = " ".join(URL.sub("", caption or "").split())
+    if len(text) <= int(length):
+        return text
+    return text[: int(length)].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
+
+
+@register.filter
+def short_label(label):
+    """A model's label without its parenthesis: "Time decay (7-day half-life)" -> "Time decay"."""
+    return str(label).split(" (")[0]
