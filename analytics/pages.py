@@ -13,13 +13,12 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, QueryDict
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils import timezone
 from django.views.generic import TemplateView
 
 from analytics import charts, revenue
 from analytics.exports import csv_response
+from analytics.selectors import kpi_overview
 from attribution.models import AttributionModel
 from attribution.selectors import links_of
 from commerce.models import CommerceOrder
@@ -35,7 +34,6 @@ PRESETS = [
     ("this-month", "This month"),
     ("last-month", "Last month"),
 ]
-KPI_PANEL = "analytics/_kpi_panel.html"
 
 
 def preset_range(preset: str, today):
@@ -164,7 +162,7 @@ class RevenueView(AnalyticsPage):
             platform_chart=charts.revenue_by_platform(by_platform, ws.reporting_currency)
             if has_data
             else "",
-            kpi_panel=_template_exists(KPI_PANEL),
+            kpi_panel=kpi_overview(workspace=ws),
             **self._stores(),
             **kwargs,
         )
@@ -533,11 +531,3 @@ def _status(order: CommerceOrder) -> str:
     if order.is_cancelled:
         return "cancelled"
     return "refunded" if order.refunded_amount else "open"
-
-
-def _template_exists(name: str) -> bool:
-    try:
-        get_template(name)
-    except TemplateDoesNotExist:
-        return False
-    return True

@@ -503,7 +503,7 @@ class _PhaseClock:
     def lap(self, phase: str) -> None:
         now = time.perf_counter()
         elapsed = now - self.started
-        logger.info("recalculate %s: %s took %.1f s", self.workspace.slug, phase, elapsed)
+        logger.debug("recalculate %s: %s took %.1f s", self.workspace.slug, phase, elapsed)
         self.started = now
 
 

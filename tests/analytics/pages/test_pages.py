@@ -317,3 +317,20 @@ def test_every_page_renders_on_the_demo_workspace(db):
                  "/analytics/coupons/", "/analytics/orders/", f"/analytics/posts/{post.pk}/",
                  f"/analytics/orders/{order.pk}/", "/analytics/revenue/?model=data-driven&range=90d"]:  # fmt: skip
         assert browser.get(path).status_code == 200, path
+
+
+def test_the_revenue_page_shows_kpi_progress_and_open_alerts(client, shop, workspace, today):
+    from decimal import Decimal
+
+    from analytics.services import kpi_create, kpis_evaluate
+    from attribution.engine import workspace_recalculate
+
+    workspace_recalculate(workspace=workspace)
+    kpi_create(workspace=workspace, name="November revenue", target=Decimal("1000.00"))
+    kpis_evaluate(workspace=workspace, now=today)  # 150.00 by Nov 25 of 30 days: far behind 1000.00
+    page = text(client.get("/analytics/revenue/"))
+    assert "Revenue KPIs All KPIs" in page
+    assert "November revenue Nov 1 – Nov 30" in page
+    # 150.00 after 24.5 of 30 days (noon on the 25th) projects to 150.00 / (24.5 / 30) = 183.67.
+    assert "150.00 183.67 1000.00 Falling behind" in page
+    assert "Open alerts (1)" in page
