@@ -59,3 +59,16 @@ def seed_clicks(*, workspace: Workspace, posts: list[Post], rng: random.Random) 
             )
             created += 1
     return created
+
+
+def human_clicks(posts: list[Post]) -> dict[int, list[tuple[str, object]]]:
+    """Each post's human clicks as (click id, time), oldest first: demo orders carry them."""
+    found: dict[int, list[tuple[str, object]]] = {post.pk: [] for post in posts}
+    rows = (
+        Click.objects.filter(post__in=posts, is_bot=False)
+        .order_by("clicked_at", "pk")
+        .values_list("post_id", "click_id", "clicked_at")
+    )
+    for post_id, click_id, clicked_at in rows:
+        found[post_id].append((click_id, clicked_at))
+    return found

@@ -18,14 +18,18 @@ from commerce.models import StoreConnection
 from omnisocial.models import Post, Workspace
 
 DEMO_SHOP = "demo-boutique.myshopify.com"
-ORDERS = 150
+ORDERS = 300
 PRICES = {
     "linen-shirt": "45.00", "canvas-tote": "28.00", "silk-scarf": "30.00",
     "leather-sandals": "89.00", "straw-hat": "35.00", "sunglasses": "55.00",
 }  # fmt: skip
 
 
-def seed_commerce_demo(*, workspace: Workspace, log: Callable[[str], None] = print) -> int:
+def seed_commerce_demo(
+    *, workspace: Workspace, log: Callable[[str], None] = print, clicks: dict | None = None
+) -> int:
+    """`clicks`: each post's (click id, time) list; an order from a post carries the id of the
+    latest click on it before the order, as the storefront snippet would have written it."""
     rng = random.Random(20261126)
     store = StoreConnection.objects.filter(workspace=workspace, shop_domain=DEMO_SHOP).first()
     if store is None:
@@ -45,29 +49,30 @@ def seed_commerce_demo(*, workspace: Workspace, log: Callable[[str], None] = pri
     today = timezone.now().date()
     services.exchange_rates_load(
         rates=[(today - timedelta(days=d), "EUR", workspace.reporting_currency, Decimal("1.08"))
-               for d in range(0, 35)]
+               for d in range(0, 65)]
     )  # fmt: skip
-    orders = [_order(n, rng, first, posts, promo) for n in range(ORDERS)]
+    orders = [_order(n, rng, first, posts, promo, clicks or {}) for n in range(ORDERS)]
     for data in orders:
         services.order_save(store=store, data=data)
     log(f"demo store {DEMO_SHOP}: {len(orders)} orders")
     return len(orders)
 
 
-def _order(n: int, rng: random.Random, first, posts: list[Post], promo: list[Post]) -> OrderData:
-    when = first - timedelta(days=rng.uniform(0, 29), hours=rng.uniform(0, 23))
+def _order(n, rng: random.Random, first, posts: list[Post], promo: list[Post], clicks) -> OrderData:
+    when = first - timedelta(days=rng.uniform(0, 59), hours=rng.uniform(0, 23))
     product = rng.choice(list(PRICES))
     quantity = rng.choice([1, 1, 1, 2])
     price = Decimal(PRICES[product])
     subtotal = price * quantity
     kind = rng.random()
-    post = rng.choice(posts) if posts else None
+    published = [p for p in posts if p.published_at is None or p.published_at < when]
+    post = rng.choice(published) if published else None
     attribution, coupons, discount = Attribution(), [], Decimal("0.00")
     if post is not None and kind < 0.6:
         attribution = Attribution(
             utm_source=post.platform, utm_medium="social",
             utm_campaign=post.campaign.slug if post.campaign else "",
-            utm_content=post.reference, osc_click=f"demo-click-{n:04d}",
+            utm_content=post.reference, osc_click=_click_before(clicks.get(post.pk, []), when),
             visitor_id=f"demo-visitor-{n % 97:03d}",
             landing_page=f"https://{DEMO_SHOP}/products/{product}?utm_content={post.reference}",
             referrer_url=f"https://l.{post.platform}.com/",
@@ -95,3 +100,8 @@ def _order(n: int, rng: random.Random, first, posts: list[Post], promo: list[Pos
                         title=product.replace("-", " ").title(), quantity=quantity, price=price)],
         refunds=refunds,
     )  # fmt: skip
+
+
+def _click_before(clicks: list[tuple[str, object]], when) -> str:
+    earlier = [click_id for click_id, clicked_at in clicks if clicked_at <= when]
+    return earlier[-1] if earlier else ""

@@ -25,7 +25,7 @@ DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo"
 DEMO_SLUG = "demo"
 DEMO_SHOP = "demo-boutique.myshopify.com"
-DAYS = 30
+DAYS = 60  # two 30-day periods, so the dashboard's comparisons mean something
 
 CAMPAIGNS = [
     ("Summer Sale", "summer-sale"),
@@ -61,7 +61,7 @@ def seed_demo(*, log: Callable[[str], None] = print, today=None) -> str:
     clicks = attribution_demo.seed_clicks(workspace=workspace, posts=posts, rng=rng)
     log(f"demo workspace {workspace.slug}: {len(campaigns)} campaigns, {len(posts)} posts")
     log(f"{clicks} new demo clicks")
-    seed_commerce_demo(workspace=workspace, log=log)
+    seed_commerce_demo(workspace=workspace, log=log, clicks=attribution_demo.human_clicks(posts))
     result = workspace_recalculate(workspace=workspace)
     log(f"attribution: {result['orders']} orders, {result['attributions']} attribution rows")
     log(f"{seed_kpis(workspace=workspace)} new demo KPIs")
