@@ -91,9 +91,12 @@ class Click(models.Model):
     UNIQUE_CLICK_WINDOW of their previous click (a sliding window, like a web analytics session).
     """
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="clicks")
+    # Hot table: no single-column index where a composite one below starts with the column.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="clicks", db_index=False
+    )
     link = models.ForeignKey(TrackedLink, on_delete=models.CASCADE, related_name="clicks")
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="clicks")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="clicks", db_index=False)
     click_id = models.CharField(max_length=24, unique=True)
     visitor_id = models.CharField(max_length=40, blank=True, default="")
     clicked_at = models.DateTimeField()
@@ -178,17 +181,35 @@ class RevenueAttribution(models.Model):
     to the order's figure across the order's rows of one model.
     """
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    # The hottest table (orders x touches x models): every index costs on each write, so no
+    # single-column index where a composite one starts with the column, and none for campaign
+    # (never searched by; only a rare campaign deletion scans for it).
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     order = models.ForeignKey(
-        "commerce.CommerceOrder", on_delete=models.CASCADE, related_name="attributions"
+        "commerce.CommerceOrder",
+        on_delete=models.CASCADE,
+        related_name="attributions",
+        db_index=False,
     )
     attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
     position = models.PositiveSmallIntegerField(help_text="The touch's place in the journey.")
     post = models.ForeignKey(
-        Post, null=True, blank=True, on_delete=models.CASCADE, related_name="attributions"
+        Post,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="attributions",
+        db_index=False,
     )
     campaign = models.ForeignKey(
-        "omnisocial.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "omnisocial.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     platform = models.CharField(max_length=16, blank=True, default="")
     click = models.ForeignKey(
