@@ -12,4 +12,12 @@ SCHEDULES: list[dict] = [
         "schedule_type": "I",
         "minutes": 1,
     },
+    # Webhook deliveries still `received`: the endpoint asks for a sweep as it stores them; this
+    # one catches any whose request for a sweep was lost (a worker restart, a broker hiccup).
+    {
+        "name": "sweep-webhook-deliveries",
+        "func": "commerce.tasks.deliveries_sweep",
+        "schedule_type": "I",
+        "minutes": 1,
+    },
 ]
