@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["clicks.py"]
+BENCHMARKS = ["clicks.py", "commerce_webhooks.py"]
 
 
 def main() -> int:
