@@ -1,10 +1,13 @@
 """Reads of the commerce app: store lists, UTM health, the inbox."""
 
 import statistics
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from commerce.models import CommerceOrder, StoreConnection, WebhookDelivery
@@ -26,6 +29,52 @@ SIGNAL_Q = (
     | ~Q(ttclid="")
     | ~Q(coupon_codes=[])
 )
+
+
+# The webhook endpoint's store, cached per process: the lookup was a query on every delivery.
+# Briefly, and safely so: a rotated secret keeps the previous one valid for its grace period,
+# and a delivery the cached row rejects (signature or sending shop) is checked again against a
+# fresh read (`services.delivery_receive`), so a new secret is honoured at once. What the TTL
+# does allow is a store deactivated, or a secret rotated with no grace, in another process to go
+# on accepting for up to WEBHOOK_STORE_TTL seconds. Saving or deleting a store clears this
+# process's copy at once.
+WEBHOOK_STORE_TTL = 5.0  # seconds
+_WEBHOOK_STORE_FIELDS = (
+    "id", "workspace_id", "platform", "shop_domain", "webhook_secret", "previous_webhook_secret",
+    "previous_secret_expires_at", "is_active",
+)  # fmt: skip
+_webhook_stores: dict[tuple[int, str], tuple[float, StoreConnection]] = {}
+_webhook_stores_lock = threading.Lock()
+
+
+def webhook_store(*, store_id: int, platform: str, fresh: bool = False) -> StoreConnection | None:
+    """The active store a webhook URL names, or None; `fresh` skips the cache (and refills it)."""
+    key = (store_id, platform)
+    now = time.monotonic()
+    if not fresh:
+        hit = _webhook_stores.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+    store = (
+        StoreConnection.objects.filter(pk=store_id, platform=platform, is_active=True)
+        .only(*_WEBHOOK_STORE_FIELDS)
+        .first()
+    )
+    with _webhook_stores_lock:
+        if store is None:
+            _webhook_stores.pop(key, None)
+        else:
+            _webhook_stores[key] = (now + WEBHOOK_STORE_TTL, store)
+    return store
+
+
+def webhook_stores_forget(**kwargs) -> None:
+    with _webhook_stores_lock:
+        _webhook_stores.clear()
+
+
+post_save.connect(webhook_stores_forget, sender=StoreConnection, dispatch_uid="webhook_stores")
+post_delete.connect(webhook_stores_forget, sender=StoreConnection, dispatch_uid="webhook_stores")
 
 
 def store_list(*, workspace: Workspace) -> QuerySet[StoreConnection]:

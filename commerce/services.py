@@ -6,17 +6,20 @@ Every write is one transaction. Outside effects (tasks, domain signals) run in
 
 import json
 import logging
+import threading
+import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.datastructures import CaseInsensitiveMapping
+from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from commerce import signals
@@ -32,7 +35,7 @@ from commerce.models import (
     WebhookDelivery,
     custom_store_secret,
 )
-from commerce.platforms import ORDER, OTHER, REFUND, adapter, woocommerce
+from commerce.platforms import ORDER, OTHER, REFUND, Envelope, adapter, woocommerce
 from omnisocial.models import Campaign, Post, Workspace
 from omnisocial.money import ZERO, round_money
 
@@ -126,56 +129,179 @@ class Reception:
     message: str = ""
 
 
-def delivery_receive(*, store: StoreConnection, body: bytes, headers) -> Reception:
+def delivery_receive(
+    *,
+    store: StoreConnection,
+    body: bytes,
+    headers,
+    store_reload: Callable[[], StoreConnection | None] | None = None,
+) -> Reception:
     """Stores one webhook request in the inbox and says how to answer it.
 
     The signature is checked in constant time over the exact raw bytes before anything is
     parsed; the body is kept as received (never re-serialised). Rejected requests are kept too,
-    marked unverified, so a wrong secret shows in the inbox. A verified order or refund delivery
-    is processed by a task once the row is committed.
+    marked unverified, so a wrong secret shows in the inbox. The row is written with one INSERT
+    (committed before this returns); a verified order or refund delivery is then left `received`
+    for the sweep task, which `deliveries_sweep_soon` asks for.
+
+    `store` may come from a short per-process cache (`selectors.webhook_store`): when it is
+    rejected on its secret or its domain, `store_reload` reads the row again and the checks run
+    once more, so a secret rotated a moment ago in another process is never refused.
     """
-    module = adapter(store.platform)
-    delivery = WebhookDelivery(
-        store=store,
-        raw_body=body,
-        headers={k: v for k, v in headers.items() if k.lower() not in _DROPPED_HEADERS},
-    )
-
-    def reject(status_code: int, error: str) -> Reception:
-        delivery.status = WebhookDelivery.Status.REJECTED
-        delivery.error = error
-        delivery.save()
-        return Reception(status_code, delivery, error)
-
+    kept = {k: v for k, v in headers.items() if k.lower() not in _DROPPED_HEADERS}
     if store.platform == StorePlatform.WOOCOMMERCE and woocommerce.is_ping(
         body=body, headers=headers
     ):
-        delivery.topic = "ping"
-        delivery.status = WebhookDelivery.Status.IGNORED
+        delivery = WebhookDelivery(
+            store=store, raw_body=body, headers=kept, topic="ping",
+            status=WebhookDelivery.Status.IGNORED,
+        )  # fmt: skip
         delivery.save()
         return Reception(200, delivery, "ping")
 
+    verdict = _delivery_inspect(store=store, body=body, headers=headers)
+    if verdict.status_code == 401 and store_reload is not None:
+        fresh = store_reload()
+        if fresh is not None:
+            store = fresh
+            verdict = _delivery_inspect(store=store, body=body, headers=headers)
+    delivery = WebhookDelivery(
+        store=store,
+        raw_body=body,
+        headers=kept,
+        verified=verdict.verified,
+        status=verdict.status,
+        error=verdict.error,
+    )
+    if verdict.envelope is not None:
+        delivery.topic = verdict.envelope.topic[:80]
+        delivery.delivery_id = verdict.envelope.delivery_id[:120]
+        delivery.event_key = verdict.envelope.event_key[:200]
+    delivery.save()
+    if verdict.status == WebhookDelivery.Status.RECEIVED:
+        transaction.on_commit(deliveries_sweep_soon)
+    return Reception(verdict.status_code, delivery, verdict.error)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    status_code: int
+    status: str
+    verified: bool = False
+    error: str = ""
+    envelope: Envelope | None = None
+
+
+def _delivery_inspect(*, store: StoreConnection, body: bytes, headers) -> _Verdict:
+    """How to store and answer a (non-ping) delivery; reads nothing from the database."""
+    Status = WebhookDelivery.Status
+    module = adapter(store.platform)
     if not any(
         module.verify(secret=secret, body=body, headers=headers) for secret in store.valid_secrets()
     ):
-        return reject(401, "The signature does not match the store's webhook secret.")
-    delivery.verified = True
+        return _Verdict(
+            401, Status.REJECTED, error="The signature does not match the store's webhook secret."
+        )
     try:
         payload = json.loads(body)
     except ValueError:
-        return reject(400, "The body is not valid JSON.")
+        return _Verdict(400, Status.REJECTED, verified=True, error="The body is not valid JSON.")
     envelope = module.describe(store=store, payload=payload, headers=headers)
-    delivery.topic = envelope.topic[:80]
-    delivery.delivery_id = envelope.delivery_id[:120]
-    delivery.event_key = envelope.event_key[:200]
     if not envelope.sender_matches:
-        return reject(401, "The sending shop is not the connected store.")
+        return _Verdict(
+            401, Status.REJECTED, verified=True, envelope=envelope,
+            error="The sending shop is not the connected store.",
+        )  # fmt: skip
     if envelope.kind == OTHER:
-        delivery.status = WebhookDelivery.Status.IGNORED
-    delivery.save()
-    if envelope.kind != OTHER:
-        transaction.on_commit(lambda: async_task("commerce.tasks.delivery_process", delivery.pk))
-    return Reception(200, delivery)
+        return _Verdict(200, Status.IGNORED, verified=True, envelope=envelope)
+    return _Verdict(200, Status.RECEIVED, verified=True, envelope=envelope)
+
+
+# The sweep -----------------------------------------------------------------------------------
+#
+# Accepting a delivery does not enqueue a task of its own (that was a second INSERT into the
+# broker, plus pickling and signing, on every request). It asks for a sweep instead, at most once
+# per SWEEP_INTERVAL per web process, and the sweep processes every delivery still `received`.
+# A request that falls inside the interval is covered by the sweep already asked for: that task
+# is told when the interval ends and, if it finishes earlier, waits until then and looks again.
+# The `sweep-webhook-deliveries` schedule sweeps every minute too, for an enqueue that was lost.
+
+SWEEP_INTERVAL = 1.0  # seconds
+SWEEP_BATCH = 50
+SWEEP_TIME_BUDGET = 30.0  # seconds, then the sweep hands over to a fresh task
+_sweep_lock = threading.Lock()
+_sweep_asked_at = -SWEEP_INTERVAL  # time.monotonic() of this process's last enqueue
+
+
+def deliveries_sweep_soon() -> None:
+    """Enqueues `commerce.tasks.deliveries_sweep`, at most once per SWEEP_INTERVAL per process.
+
+    Called after the delivery's row is committed. A failure to enqueue is logged, never raised:
+    the delivery is stored and answered, and the next request or the minute schedule sweeps it.
+    """
+    global _sweep_asked_at
+    if Conf.SYNC:
+        # Tasks run inline (the test suite): nothing to save, and each delivery is processed now.
+        async_task("commerce.tasks.deliveries_sweep")
+        return
+    now = time.monotonic()
+    with _sweep_lock:
+        if now - _sweep_asked_at < SWEEP_INTERVAL:
+            return
+        _sweep_asked_at = now
+    try:
+        async_task("commerce.tasks.deliveries_sweep", time.time() + SWEEP_INTERVAL)
+    except Exception:  # noqa: BLE001 - the delivery is safe; the schedule will sweep it
+        logger.exception("could not enqueue the webhook delivery sweep")
+        with _sweep_lock:
+            _sweep_asked_at = -SWEEP_INTERVAL
+
+
+def deliveries_sweep(
+    *, batch_size: int = SWEEP_BATCH, time_budget: float | None = SWEEP_TIME_BUDGET
+) -> int:
+    """Processes every delivery still `received`, oldest first; returns how many it processed.
+
+    Each batch is one transaction (`delivery_process` keeps a savepoint of its own). On PostgreSQL
+    the batch is
+    claimed with `SELECT ... FOR UPDATE SKIP LOCKED`, so several workers sweep side by side and
+    never take the same delivery; on SQLite (IMMEDIATE transactions) the sweeps take turns. After
+    `time_budget` seconds, with deliveries left, it enqueues another sweep and returns, so a long
+    backlog never runs into the task timeout.
+    """
+    Status = WebhookDelivery.Status
+    started = time.monotonic()
+    done = 0
+    while True:
+        current = None
+        try:
+            with transaction.atomic():
+                pending = WebhookDelivery.objects.filter(status=Status.RECEIVED).order_by("id")
+                if connection.features.has_select_for_update_skip_locked:
+                    pending = pending.select_for_update(skip_locked=True, of=("self",))
+                batch = list(pending.select_related("store__workspace")[:batch_size])
+                for current in batch:
+                    delivery_process(delivery=current)
+        except Exception as exc:
+            # `delivery_process` keeps its own failures; this is one it could not (a database
+            # error). The batch was rolled back: mark that delivery failed (so it cannot come back
+            # forever) and sweep the rest again.
+            if current is None:
+                raise
+            logger.exception("webhook delivery %s failed", current.pk)
+            WebhookDelivery.objects.filter(pk=current.pk).update(
+                status=Status.FAILED,
+                attempts=F("attempts") + 1,
+                processed_at=timezone.now(),
+                error="".join(traceback.format_exception_only(exc)).strip()[:4000],
+            )
+            continue
+        done += len(batch)
+        if len(batch) < batch_size:
+            return done
+        if time_budget is not None and time.monotonic() - started > time_budget:
+            async_task("commerce.tasks.deliveries_sweep")
+            return done
 
 
 def delivery_process(*, delivery: WebhookDelivery) -> WebhookDelivery:
@@ -406,8 +532,7 @@ def _order_save(*, store: StoreConnection, data: OrderData) -> CommerceOrder:
         _order_apply(order, data, store=store, rates=rates)
         if created and data.is_returning_customer is None:
             order.is_returning_customer = _is_returning(order)
-        with transaction.atomic():
-            order.save()
+        order.save()  # a concurrent create's IntegrityError rolls back this atomic: see order_save
         if not created:
             order.lines.all().delete()
         OrderLine.objects.bulk_create(_lines_for(order, data))

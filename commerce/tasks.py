@@ -1,5 +1,7 @@
 """django-q2 entry points: they take ids, load rows and call one service."""
 
+import time
+
 from commerce import services
 from commerce.models import WebhookDelivery
 
@@ -7,3 +9,19 @@ from commerce.models import WebhookDelivery
 def delivery_process(delivery_id: int) -> str:
     delivery = WebhookDelivery.objects.select_related("store__workspace").get(pk=delivery_id)
     return services.delivery_process(delivery=delivery).status
+
+
+def deliveries_sweep(not_before: float | None = None) -> int:
+    """Processes the inbox's `received` deliveries (enqueued by the endpoint, and every minute).
+
+    `not_before` (epoch seconds) ends the interval during which the web process that enqueued
+    this sweep enqueues no other: a delivery it stored in that interval may have committed after
+    the first pass, so the task waits for the end of the interval and passes once more.
+    """
+    done = services.deliveries_sweep()
+    if not_before is not None:
+        wait = min(not_before - time.time(), services.SWEEP_INTERVAL)
+        if wait > 0:
+            time.sleep(wait)
+            done += services.deliveries_sweep()
+    return done

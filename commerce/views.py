@@ -20,6 +20,9 @@ from omnisocial.tenancy import WorkspaceViewMixin
 def webhook(request, store_id: int, platform: str):
     """`POST /commerce/stores/<id>/webhooks/<platform>`: store first, answer fast, process later.
 
+    One INSERT per delivery: the store comes from a short per-process cache, and processing is
+    left to the sweep task (see `services.deliveries_sweep_soon`).
+
     Never answers a redirect: stores count a 3xx as delivered and would drop the order.
     """
     limit = settings.COMMERCE_WEBHOOK_MAX_BYTES
@@ -35,15 +38,17 @@ def webhook(request, store_id: int, platform: str):
         return HttpResponse("Payload too large.", status=413, content_type="text/plain")
     if len(body) > limit:
         return HttpResponse("Payload too large.", status=413, content_type="text/plain")
-    store = (
-        StoreConnection.objects.filter(pk=store_id, platform=platform, is_active=True)
-        .only("id", "workspace_id", "platform", "shop_domain", "webhook_secret",
-              "previous_webhook_secret", "previous_secret_expires_at", "is_active")
-        .first()
-    )  # fmt: skip
+    store = selectors.webhook_store(store_id=store_id, platform=platform)
     if store is None:
         return HttpResponse("No such store.", status=404, content_type="text/plain")
-    reception = services.delivery_receive(store=store, body=body, headers=request.headers)
+    reception = services.delivery_receive(
+        store=store,
+        body=body,
+        headers=request.headers,
+        store_reload=lambda: selectors.webhook_store(
+            store_id=store_id, platform=platform, fresh=True
+        ),
+    )
     return HttpResponse(
         reception.message or "OK", status=reception.status_code, content_type="text/plain"
     )

@@ -32,4 +32,12 @@ SCHEDULES: list[dict] = [
         "func": "analytics.tasks.evaluate_all_workspaces",
         "schedule_type": "H",
     },
+    # Webhook deliveries still `received`: the endpoint asks for a sweep as it stores them; this
+    # one catches any whose request for a sweep was lost (a worker restart, a broker hiccup).
+    {
+        "name": "sweep-webhook-deliveries",
+        "func": "commerce.tasks.deliveries_sweep",
+        "schedule_type": "I",
+        "minutes": 1,
+    },
 ]
