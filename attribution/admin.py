@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from attribution.models import AllowedDomain, Click, TrackedLink
+from attribution.models import (
+    AllowedDomain,
+    AttributionState,
+    Click,
+    DailyRevenue,
+    PostRevenue,
+    RefundAttribution,
+    RevenueAttribution,
+    TrackedLink,
+    VisitorIdentity,
+)
 
 
 @admin.register(AllowedDomain)
@@ -32,3 +42,67 @@ class ClickAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # clicks come from visitors, not from admins
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Computed rows: the engine writes them, admins only look (recalculate to change them)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RevenueAttribution)
+class RevenueAttributionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "order", "attribution_model", "position", "post", "platform", "matched_field",
+        "matched_value", "attribution_weight", "revenue", "order_day", "is_fallback",
+    ]  # fmt: skip
+    list_filter = ["workspace", "attribution_model", "matched_field", "platform", "is_fallback"]
+    search_fields = ["matched_value", "order__external_id", "order__order_number"]
+    date_hierarchy = "order_day"
+    list_select_related = ["order", "post"]
+
+
+@admin.register(RefundAttribution)
+class RefundAttributionAdmin(ReadOnlyAdmin):
+    list_display = ["refund", "order", "attribution_model", "position", "post", "day", "amount"]
+    list_filter = ["workspace", "attribution_model", "platform"]
+    search_fields = ["order__external_id", "refund__external_id"]
+    date_hierarchy = "day"
+    list_select_related = ["refund", "order", "post"]
+
+
+@admin.register(PostRevenue)
+class PostRevenueAdmin(ReadOnlyAdmin):
+    list_display = [
+        "post", "attribution_model", "total_revenue", "total_orders", "total_units",
+        "avg_order_value", "unique_clicks", "conversion_rate", "roas", "updated_at",
+    ]  # fmt: skip
+    list_filter = ["workspace", "attribution_model"]
+    search_fields = ["post__caption", "post__reference"]
+    list_select_related = ["post"]
+
+
+@admin.register(DailyRevenue)
+class DailyRevenueAdmin(ReadOnlyAdmin):
+    list_display = ["day", "attribution_model", "platform", "campaign", "post", "revenue", "orders"]
+    list_filter = ["workspace", "attribution_model", "platform"]
+    search_fields = ["post__reference", "campaign__slug"]
+    date_hierarchy = "day"
+    list_select_related = ["campaign", "post"]
+
+
+@admin.register(VisitorIdentity)
+class VisitorIdentityAdmin(ReadOnlyAdmin):
+    list_display = ["customer_key", "visitor_id", "first_seen_at", "workspace"]
+    list_filter = ["workspace"]
+    search_fields = ["customer_key", "visitor_id"]
+
+
+@admin.register(AttributionState)
+class AttributionStateAdmin(ReadOnlyAdmin):
+    list_display = ["workspace", "converting_journeys", "full_run_at", "incremental_run_at"]
+    readonly_fields = ["removal_effects"]
