@@ -402,16 +402,33 @@ def workspace_recalculate(
         AttributionState.objects.filter(pk=state.pk).update(lease_until=None)
 
 
-def _rows_replace(workspace, ids, journeys, models, effects, full: bool) -> int:
+class OrderRow:
+    """An order as a bulk rebuild reads it: just the fields journeys and revenue need, without
+    building a model instance per order. Revenue and cancellation use CommerceOrder's own
+    methods, so the two paths cannot disagree."""
+
+    __slots__ = ORDER_FIELDS
+    Status = CommerceOrder.Status
+    is_cancelled = CommerceOrder.is_cancelled
+    revenue_in_store_currency = CommerceOrder.revenue_in_store_currency
+    attributable_revenue = CommerceOrder.attributable_revenue
+
+    def __init__(self, values: Sequence) -> None:
+        for name, value in zip(ORDER_FIELDS, values, strict=True):
+            setattr(self, name, value)
+
+
+def _rows_replace(workspace, batch, journeys, refunds, units, models, effects, full) -> int:
     """Writes the rows of one batch of orders (deleting their old rows first unless the whole
     workspace was cleared). Returns the number of attribution rows written."""
-    batch = [order_id for order_id in ids if journeys.get(order_id)]
-    orders = CommerceOrder.objects.filter(pk__in=batch).only(*ORDER_FIELDS)
+    ids = [order.pk for order in batch]
     if not full:
-        orders = orders.select_for_update()
-    refunds, units = _refunds(batch), _units(batch)
+        # The live path may be re-attributing one of these right now: take the same row locks.
+        list(CommerceOrder.objects.select_for_update().filter(pk__in=ids).values_list("pk"))
     attributions, refund_rows = [], []
-    for order in orders:
+    for order in batch:
+        if not journeys.get(order.pk):
+            continue
         rows = order_rows(
             workspace=workspace, order=order, journey=journeys[order.pk],
             refunds=refunds.get(order.pk, []), units=units.get(order.pk, 0),
@@ -429,30 +446,28 @@ def _rows_replace(workspace, ids, journeys, models, effects, full: bool) -> int:
 
 
 def _recalculate(workspace, state, since, models, progress) -> dict:
-    orders = CommerceOrder.objects.filter(workspace=workspace).order_by("created_at", "pk")
+    orders_qs = CommerceOrder.objects.filter(workspace=workspace)
     if since is not None:
-        orders = orders.filter(created_at__gte=since)
-    order_ids = list(orders.values_list("pk", flat=True))
-    total = len(order_ids)
+        orders_qs = orders_qs.filter(created_at__gte=since)
+    orders = [
+        OrderRow(values)
+        for values in orders_qs.order_by("created_at", "pk")
+        .values_list(*ORDER_FIELDS)
+        .iterator(chunk_size=20_000)
+    ]
+    total = len(orders)
     clock = _PhaseClock(workspace)
     started_at = timezone.now()
 
-    # Pass 1: journeys of every order (needed whole by the data-driven model).
-    # Orders go in time order, and each batch's customer-visitor links are stored before the
-    # next batch loads, so every order sees the links known by its time (as the live path does).
-    journeys: dict[int, list[JourneyTouch]] = {}
-    for start in range(0, total, BATCH):
-        batch = list(
-            CommerceOrder.objects.filter(pk__in=order_ids[start : start + BATCH])
-            .only(*ORDER_FIELDS)
-            .order_by("created_at", "pk")
-        )
-        context = JourneyContext.load(workspace, batch)
-        for order in batch:
-            journeys[order.pk] = context.journey(order)
-        _identities_learn(workspace, context.learnt)
-        if progress:
-            progress(min(start + BATCH, total) // 2, total)
+    # Pass 1: journeys of every order (the data-driven model needs them all), from one context
+    # loaded for the whole period. Customer links are learnt for every order first; a journey
+    # only uses the links known by its order's time, so this equals learning them in order.
+    context = JourneyContext.load_whole(workspace, orders)
+    _identities_learn(workspace, context.learnt)
+    journeys = {order.pk: context.journey(order) for order in orders}
+    del context
+    if progress:
+        progress(total // 2, total)
     clock.lap("journeys")
 
     # The removal effects need every journey: a partial run (--since) keeps the stored ones.
@@ -463,6 +478,11 @@ def _recalculate(workspace, state, since, models, progress) -> dict:
         else:
             effects = _effects(workspace)
     clock.lap("removal effects")
+
+    refunds: dict[int, list[Refund]] = {}
+    for refund in Refund.objects.filter(order__in=orders_qs).order_by("pk"):
+        refunds.setdefault(refund.order_id, []).append(refund)
+    units = _units(orders_qs.values("pk"))
 
     # Pass 2: rows. A full rebuild replaces the workspace's rows in one transaction: readers see
     # the old figures until it commits, and a run killed half-way leaves them untouched. A
@@ -475,9 +495,11 @@ def _recalculate(workspace, state, since, models, progress) -> dict:
             RevenueAttribution.objects.filter(only).delete()
             RefundAttribution.objects.filter(only).delete()
         for start in range(0, total, BATCH):
-            ids = order_ids[start : start + BATCH]
+            batch = orders[start : start + BATCH]
             with transaction.atomic():
-                written += _rows_replace(workspace, ids, journeys, models, effects, full)
+                written += _rows_replace(
+                    workspace, batch, journeys, refunds, units, models, effects, full
+                )
             if progress:
                 progress(total // 2 + min(start + BATCH, total) // 2, total)
         clock.lap("attribution rows")

@@ -88,6 +88,9 @@ class ClickRow:
     clicked_at: datetime
 
 
+CLICK_FIELDS = ("pk", "click_id", "visitor_id", "post_id", "clicked_at")
+
+
 @dataclass
 class JourneyContext:
     """What journeys of a batch of orders need, loaded with a handful of set-based queries."""
@@ -105,32 +108,23 @@ class JourneyContext:
 
     @classmethod
     def load(cls, workspace: Workspace, orders: Sequence) -> JourneyContext:
+        """What the journeys of `orders` need, with a handful of targeted queries (the live path
+        and partial runs)."""
         context = cls(workspace=workspace)
         if not orders:
             return context
         lookback = timedelta(days=workspace.lookback_days)
         human = Click.objects.filter(workspace=workspace, is_bot=False)
-        fields = ("pk", "click_id", "visitor_id", "post_id", "clicked_at")
 
         click_ids = {o.osc_click for o in orders if o.osc_click}
-        for row in human.filter(click_id__in=click_ids).values_list(*fields):
+        for row in human.filter(click_id__in=click_ids).values_list(*CLICK_FIELDS):
             context.clicks_by_click_id[row[1]] = ClickRow(*row)
 
         customer_keys = {o.customer_key for o in orders if o.customer_key}
-        known = VisitorIdentity.objects.filter(
-            workspace=workspace, customer_key__in=customer_keys
-        ).values_list("customer_key", "visitor_id", "first_seen_at")
-        for key, visitor, seen in known:
-            context.identities.setdefault(key, {})[visitor] = seen
-        # The batch's own orders link their customers to their clicks' visitors too.
-        for order in orders:
-            direct = context.clicks_by_click_id.get(order.osc_click) if order.osc_click else None
-            if order.customer_key and direct and direct.visitor_id:
-                links = context.identities.setdefault(order.customer_key, {})
-                seen = links.get(direct.visitor_id)
-                if seen is None or order.created_at < seen:
-                    links[direct.visitor_id] = order.created_at
-                    context.learnt[order.customer_key, direct.visitor_id] = order.created_at
+        context._load_identities(
+            VisitorIdentity.objects.filter(workspace=workspace, customer_key__in=customer_keys)
+        )
+        context._learn(orders)
 
         visitors = {c.visitor_id for c in context.clicks_by_click_id.values() if c.visitor_id}
         for links in context.identities.values():
@@ -140,32 +134,91 @@ class JourneyContext:
             end = max(o.created_at for o in orders)
             rows = human.filter(
                 visitor_id__in=visitors, clicked_at__gte=start, clicked_at__lte=end
-            ).values_list(*fields)
-            by_visitor = defaultdict(list)
-            for row in rows:
-                by_visitor[row[2]].append(ClickRow(*row))
-            context.clicks_by_visitor = dict(by_visitor)
+            ).values_list(*CLICK_FIELDS)
+            context._add_visitor_clicks(rows)
 
         references = {o.utm_content for o in orders if o.utm_content}
         slugs = {o.utm_campaign for o in orders if o.utm_campaign}
-        codes = {code for o in orders for code in (o.coupon_codes or [])}
-        context._load_coupons(codes)
+        context._load_coupons({code for o in orders for code in (o.coupon_codes or [])})
         post_ids = {c.post_id for c in context.clicks_by_click_id.values()}
         post_ids |= {c.post_id for rows in context.clicks_by_visitor.values() for c in rows}
         post_ids |= {pid for pids, _ in context.coupons.values() for pid in pids}
         # References are stored lower-cased, as orders' UTM values are (see post_save).
-        posts = Post.objects.filter(workspace=workspace).filter(
-            Q(pk__in=post_ids) | Q(reference__in=references)
-        )
-        for pk, reference, campaign_id, platform in posts.values_list(
-            "pk", "reference", "campaign_id", "platform"
-        ):
-            context.posts[pk] = (campaign_id, platform)
-            if reference:
-                context.posts_by_reference[reference] = pk
+        context._load_posts(Q(pk__in=post_ids) | Q(reference__in=references))
         campaigns = Campaign.objects.filter(workspace=workspace, slug__in=slugs)
         context.campaigns_by_slug = dict(campaigns.values_list("slug", "pk"))
         return context
+
+    @classmethod
+    def load_whole(cls, workspace: Workspace, orders: Sequence) -> JourneyContext:
+        """The same for a bulk rebuild: every human click of the period, every customer link,
+        post, campaign and coupon of the workspace, each read in one streamed query instead of
+        thousands of targeted ones. Journeys come out the same: `journey` only ever looks up
+        what `load` would have fetched."""
+        context = cls(workspace=workspace)
+        if not orders:
+            return context
+        start = min(o.created_at for o in orders) - timedelta(days=workspace.lookback_days)
+        end = max(o.created_at for o in orders)
+        rows = (
+            Click.objects.filter(
+                workspace=workspace, is_bot=False, clicked_at__gte=start, clicked_at__lte=end
+            )
+            .order_by("clicked_at", "pk")
+            .values_list(*CLICK_FIELDS)
+            .iterator(chunk_size=20_000)
+        )
+        by_visitor = defaultdict(list)
+        for row in rows:
+            click = ClickRow(*row)
+            context.clicks_by_click_id[click.click_id] = click
+            if click.visitor_id:
+                by_visitor[click.visitor_id].append(click)
+        context.clicks_by_visitor = dict(by_visitor)
+        # A click id an order carries counts however old the click (no lookback applies to it).
+        missing = {o.osc_click for o in orders if o.osc_click} - context.clicks_by_click_id.keys()
+        for row in Click.objects.filter(
+            workspace=workspace, is_bot=False, click_id__in=missing
+        ).values_list(*CLICK_FIELDS):
+            context.clicks_by_click_id[row[1]] = ClickRow(*row)
+        context._load_identities(VisitorIdentity.objects.filter(workspace=workspace))
+        context._learn(orders)
+        context._load_coupons(set(workspace.coupons.values_list("code", flat=True)))
+        context._load_posts(Q())
+        context.campaigns_by_slug = dict(workspace.campaigns.values_list("slug", "pk"))
+        return context
+
+    def _load_identities(self, identities) -> None:
+        rows = identities.values_list("customer_key", "visitor_id", "first_seen_at")
+        for key, visitor, seen in rows.iterator(chunk_size=20_000):
+            self.identities.setdefault(key, {})[visitor] = seen
+
+    def _learn(self, orders) -> None:
+        """Links each order's customer to its click's visitor, dated by the order (the earliest
+        order that shows a link dates it); `learnt` keeps what is new for the caller to store."""
+        for order in orders:
+            direct = self.clicks_by_click_id.get(order.osc_click) if order.osc_click else None
+            if order.customer_key and direct and direct.visitor_id:
+                links = self.identities.setdefault(order.customer_key, {})
+                seen = links.get(direct.visitor_id)
+                if seen is None or order.created_at < seen:
+                    links[direct.visitor_id] = order.created_at
+                    self.learnt[order.customer_key, direct.visitor_id] = order.created_at
+
+    def _add_visitor_clicks(self, rows) -> None:
+        by_visitor = defaultdict(list)
+        for row in rows:
+            by_visitor[row[2]].append(ClickRow(*row))
+        self.clicks_by_visitor = dict(by_visitor)
+
+    def _load_posts(self, condition: Q) -> None:
+        posts = Post.objects.filter(condition, workspace=self.workspace).values_list(
+            "pk", "reference", "campaign_id", "platform"
+        )
+        for pk, reference, campaign_id, platform in posts:
+            self.posts[pk] = (campaign_id, platform)
+            if reference:
+                self.posts_by_reference[reference] = pk
 
     def _load_coupons(self, codes: set[str]) -> None:
         if not codes:
