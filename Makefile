@@ -47,5 +47,9 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) bench/run.py
 
+# Mixed load (redirects, webhooks, dashboard reads) for 60 s on loopback, then exact checks.
+bench-load: $(STAMP)
+	$(PY) bench/load.py
+
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles

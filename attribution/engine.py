@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -382,11 +382,47 @@ def workspace_recalculate(
     """Rebuilds every attribution row and rollup of the workspace (orders created on or after
     `since` only, when given) in batches, then the rollups in full.
 
-    A lease on the workspace's AttributionState keeps a second run out (RecalculationBusy), so
-    two runs never interleave their writes; a run killed half-way leaves consistent rows per
-    batch, and the next run rebuilds everything again.
+    One run per workspace at a time (RecalculationBusy otherwise), so two runs never interleave
+    their writes; see `_workspace_lock`. A run killed half-way leaves consistent rows (a full
+    rebuild commits once, at the end), and the next run rebuilds everything again.
     """
     state, _ = AttributionState.objects.get_or_create(workspace=workspace)
+    with _workspace_lock(workspace, state):
+        models = [m for m in workspace.attribution_models if models is None or m in models]
+        return _recalculate(workspace, state, since, models, progress)
+
+
+# The first key of the PostgreSQL advisory locks the recalculation takes (the second is the
+# workspace id), so they never collide with other users of advisory locks.
+ADVISORY_LOCK_NAMESPACE = 0x05C1A771
+
+
+@contextmanager
+def _workspace_lock(workspace: Workspace, state: AttributionState):
+    """Keeps a second recalculation of the workspace out while this one runs.
+
+    On PostgreSQL: a session advisory lock. It belongs to the database session, so a worker
+    killed with SIGKILL (or a lost host) releases it when its connection dies, and the next run
+    starts at once. Elsewhere (SQLite): a lease on AttributionState that expires after LEASE;
+    a run killed by SIGKILL leaves it until then, and `recalculate_attribution --release-lease`
+    clears it at once when the operator knows no run is alive.
+    """
+    if connection.vendor == "postgresql":
+        key = [ADVISORY_LOCK_NAMESPACE, workspace.pk]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+            taken = cursor.fetchone()[0]
+        if not taken:
+            raise RecalculationBusy(
+                f"A recalculation of {workspace.slug} is already running (it holds the "
+                "workspace's lock until it ends or its process dies)."
+            )
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+        return
     now = timezone.now()
     taken = (
         AttributionState.objects.filter(pk=state.pk)
@@ -394,12 +430,27 @@ def workspace_recalculate(
         .update(lease_until=now + LEASE)
     )
     if not taken:
-        raise RecalculationBusy(f"A recalculation of {workspace.slug} is already running.")
+        until = AttributionState.objects.filter(pk=state.pk).values_list("lease_until", flat=True)[
+            0
+        ]
+        raise RecalculationBusy(
+            f"A recalculation of {workspace.slug} holds the lease until {until:%Y-%m-%d %H:%M} "
+            "UTC. If no run is alive (it was killed), clear it with "
+            f"`manage.py recalculate_attribution --workspace {workspace.slug} --release-lease`."
+        )
     try:
-        models = [m for m in workspace.attribution_models if models is None or m in models]
-        return _recalculate(workspace, state, since, models, progress)
+        yield
     finally:
         AttributionState.objects.filter(pk=state.pk).update(lease_until=None)
+
+
+def lease_release(*, workspace: Workspace) -> bool:
+    """Clears a lease left by a killed run (SQLite); True when there was one."""
+    return bool(
+        AttributionState.objects.filter(workspace=workspace, lease_until__isnull=False).update(
+            lease_until=None
+        )
+    )
 
 
 class OrderRow:

@@ -62,7 +62,7 @@ def setup_django(url: str) -> None:
 
 
 @contextmanager
-def gunicorn(url: str, port: int, workers: int = 4):
+def gunicorn(url: str, port: int, workers: int = 4, extra_env: dict | None = None):
     """gunicorn on 127.0.0.1:port with sync workers (one request per process at a time)."""
     process = subprocess.Popen(
         [
@@ -71,7 +71,7 @@ def gunicorn(url: str, port: int, workers: int = 4):
             "--worker-class", "sync", "--backlog", "2048", "--log-level", "warning",
         ],
         cwd=ROOT,
-        env=server_env(url),
+        env={**server_env(url), **(extra_env or {})},
         start_new_session=True,
     )  # fmt: skip
     try:

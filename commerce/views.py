@@ -1,8 +1,11 @@
 """Pages of the commerce app and the stores' webhook endpoint."""
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -14,6 +17,8 @@ from commerce import selectors, services
 from commerce.models import StoreConnection, StorePlatform
 from omnisocial.tenancy import WorkspaceViewMixin
 
+logger = logging.getLogger(__name__)
+
 
 @csrf_exempt
 @require_POST
@@ -23,8 +28,24 @@ def webhook(request, store_id: int, platform: str):
     One INSERT per delivery: the store comes from a short per-process cache, and processing is
     left to the sweep task (see `services.deliveries_sweep_soon`).
 
-    Never answers a redirect: stores count a 3xx as delivered and would drop the order.
+    Never answers a redirect: stores count a 3xx as delivered and would drop the order. While
+    the database is unreachable it answers 503 with the reason, never 200 (the store would drop
+    the order) nor an error page: the store retries later and nothing was half-written.
     """
+    try:
+        return _webhook(request, store_id, platform)
+    except (OperationalError, InterfaceError):
+        logger.exception("webhook for store %s not stored: database unavailable", store_id)
+        response = HttpResponse(
+            "Database unavailable: the delivery was not stored; retry later.",
+            status=503,
+            content_type="text/plain",
+        )
+        response["Retry-After"] = "60"
+        return response
+
+
+def _webhook(request, store_id: int, platform: str) -> HttpResponse:
     limit = settings.COMMERCE_WEBHOOK_MAX_BYTES
     try:
         declared = int(request.headers.get("Content-Length") or 0)

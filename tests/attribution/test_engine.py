@@ -1,12 +1,14 @@
 """The attribution engine through the real path: redirect clicks, signed webhooks, rollups."""
 
 import json
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import time_machine
+from django.db import connection
 from django.db.models import Sum
 from django.test import Client
 
@@ -280,6 +282,32 @@ def test_rollups_equal_the_raw_rows_after_incremental_updates_and_a_full_rebuild
     assert RefundAttribution.objects.filter(attribution_model="last-touch").count() == 3
 
 
+@contextmanager
+def _another_run_holds_the_lock(workspace):
+    """A run in another process: the advisory lock from another session on PostgreSQL, the
+    lease elsewhere."""
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        keys = ("dbname", "user", "password", "host", "port")
+        params = {k: v for k, v in connection.get_connection_params().items() if k in keys}
+        with psycopg.connect(**params, autocommit=True) as other:
+            other.execute(
+                "SELECT pg_advisory_lock(%s, %s)", [engine.ADVISORY_LOCK_NAMESPACE, workspace.pk]
+            )
+            yield
+        return
+    from django.utils import timezone
+
+    from attribution.models import AttributionState
+
+    AttributionState.objects.update_or_create(
+        workspace=workspace, defaults={"lease_until": timezone.now() + timedelta(minutes=5)}
+    )
+    yield
+    AttributionState.objects.update(lease_until=None)
+
+
 def test_a_second_concurrent_recalculation_is_refused_and_changes_nothing(store, posts):
     order = commerce_services.order_save(
         store=store,
@@ -287,17 +315,9 @@ def test_a_second_concurrent_recalculation_is_refused_and_changes_nothing(store,
     )
     engine.order_attribute(order_id=order.pk)
     before = list(RevenueAttribution.objects.values_list("pk", "revenue"))
-    from django.utils import timezone
-
-    from attribution.models import AttributionState
-
-    AttributionState.objects.update_or_create(
-        workspace=store.workspace, defaults={"lease_until": timezone.now() + timedelta(minutes=5)}
-    )
-    with pytest.raises(engine.RecalculationBusy):
+    with _another_run_holds_the_lock(store.workspace), pytest.raises(engine.RecalculationBusy):
         engine.workspace_recalculate(workspace=store.workspace)
     assert list(RevenueAttribution.objects.values_list("pk", "revenue")) == before
-    AttributionState.objects.update(lease_until=None)
     engine.workspace_recalculate(workspace=store.workspace)
     engine.workspace_recalculate(workspace=store.workspace)
     assert RevenueAttribution.objects.count() == len(before)

@@ -19,6 +19,12 @@ class Command(BaseCommand):
             choices=AttributionModel.values,
             help="Compute only this model (the workspace's other models keep their rows).",
         )
+        parser.add_argument(
+            "--release-lease",
+            action="store_true",
+            help="Clear the lease a killed run left (SQLite only; on PostgreSQL the lock dies "
+            "with the killed process) and exit. Only when no recalculation is running.",
+        )
 
     def handle(self, *args, **options):
         workspaces = Workspace.objects.all()
@@ -26,6 +32,13 @@ class Command(BaseCommand):
             workspaces = workspaces.filter(slug=options["workspace"])
             if not workspaces:
                 raise CommandError(f"No workspace with slug {options['workspace']!r}.")
+        if options["release_lease"]:
+            for workspace in workspaces:
+                released = engine.lease_release(workspace=workspace)
+                self.stdout.write(
+                    f"{workspace.slug}: {'lease released' if released else 'no lease held'}."
+                )
+            return
         since = None
         if options["since"]:
             try:
