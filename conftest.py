@@ -53,3 +53,15 @@ def api_client(user):
     api = APIClient()
     api.force_login(user)
     return api
+
+
+@pytest.fixture(autouse=True)
+def _domain_receivers_stay_connected():
+    """A test that leaves the commerce signals without the attribution receivers would silently
+    turn attribution off for every later test: fail that test instead."""
+    from commerce import signals
+
+    yield
+    for name in ("order_recorded", "order_changed", "orders_bulk_written"):
+        uids = [lookup_key[0] for lookup_key, *_ in getattr(signals, name).receivers]
+        assert f"attribution.{name}" in uids, f"a test disconnected attribution's {name} receiver"

@@ -291,11 +291,12 @@ def _another_run_holds_the_lock(workspace):
 
         keys = ("dbname", "user", "password", "host", "port")
         params = {k: v for k, v in connection.get_connection_params().items() if k in keys}
+        key = [engine.ADVISORY_LOCK_NAMESPACE, workspace.pk]
         with psycopg.connect(**params, autocommit=True) as other:
-            other.execute(
-                "SELECT pg_advisory_lock(%s, %s)", [engine.ADVISORY_LOCK_NAMESPACE, workspace.pk]
-            )
+            other.execute("SELECT pg_advisory_lock(%s, %s)", key)
             yield
+            # Unlock before closing: a closed session's locks go only once its backend has exited.
+            other.execute("SELECT pg_advisory_unlock(%s, %s)", key)
         return
     from django.utils import timezone
 

@@ -34,14 +34,17 @@ def test_a_signed_order_creates_the_order_with_every_field(
 ):
     body = fixture_bytes("shopify_order_create.json")
     recorded = []
-    signals.order_recorded.connect(
-        lambda **kw: recorded.append(kw["order"].external_id), weak=False
-    )
+
+    def record(**kw):
+        recorded.append(kw["order"].external_id)
+
+    # Disconnect only this receiver: the attribution app's own receivers must stay connected.
+    signals.order_recorded.connect(record, weak=False)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             response = deliver(shop, store, body)
     finally:
-        signals.order_recorded.receivers.clear()
+        signals.order_recorded.disconnect(record)
 
     assert response.status_code == 200
     order = CommerceOrder.objects.get()
@@ -200,7 +203,11 @@ def test_updates_refunds_and_cancellation_update_the_same_order(
             assert deliver(shop, store, body, **kwargs).status_code == 200
 
     changed = []
-    signals.order_changed.connect(lambda **kw: changed.append(kw["order"].pk), weak=False)
+
+    def record(**kw):
+        changed.append(kw["order"].pk)
+
+    signals.order_changed.connect(record, weak=False)
     refund = json.loads(fixture_bytes("shopify_refund_create.json"))
     try:
         send(fixture_bytes("shopify_order_create.json"))
@@ -228,7 +235,7 @@ def test_updates_refunds_and_cancellation_update_the_same_order(
             topic="orders/cancelled", event_id="evt-5",
         )  # fmt: skip
     finally:
-        signals.order_changed.receivers.clear()
+        signals.order_changed.disconnect(record)
     order = CommerceOrder.objects.get()
     assert order.status == "cancelled"
     assert order.cancelled_at == datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
