@@ -155,6 +155,12 @@ def delivery_receive(*, store: StoreConnection, body: bytes, headers) -> Recepti
         delivery.save()
         return Reception(200, delivery, "ping")
 
+    try:
+        # JSON is UTF-8 (RFC 8259), and Standard Webhooks signs text: no signature can cover
+        # other bytes, so they are refused as malformed before the signature check.
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return reject(400, "The body is not UTF-8 text.")
     if not any(
         module.verify(secret=secret, body=body, headers=headers) for secret in store.valid_secrets()
     ):
@@ -162,8 +168,10 @@ def delivery_receive(*, store: StoreConnection, body: bytes, headers) -> Recepti
     delivery.verified = True
     try:
         payload = json.loads(body)
-    except ValueError:
+    except ValueError:  # invalid JSON, or not UTF-8
         return reject(400, "The body is not valid JSON.")
+    except RecursionError:  # nested deeper than any order: refused, never a 500
+        return reject(400, "The body's JSON is nested too deeply.")
     envelope = module.describe(store=store, payload=payload, headers=headers)
     delivery.topic = envelope.topic[:80]
     delivery.delivery_id = envelope.delivery_id[:120]
