@@ -169,6 +169,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set, so `manage.py spectacular --validate --fail-on-warn` stays clean.
+    "ENUM_NAME_OVERRIDES": {
+        "SocialPlatformEnum": "omnisocial.models.Platform",
+        "StorePlatformEnum": "commerce.models.StorePlatform",
+        "AttributionModelEnum": "attribution.models.AttributionModel",
+    },
 }
 
 # django-q2: the ORM broker by default (nothing else to start, works on SQLite and PostgreSQL);
