@@ -12,6 +12,7 @@ from django.views.generic import TemplateView
 
 from commerce import selectors, services
 from commerce.models import StoreConnection, StorePlatform
+from omnisocial import ratelimit
 from omnisocial.tenancy import WorkspaceViewMixin
 
 
@@ -22,6 +23,12 @@ def webhook(request, store_id: int, platform: str):
 
     Never answers a redirect: stores count a 3xx as delivered and would drop the order.
     """
+    wait = ratelimit.hit("webhook", str(store_id), settings.COMMERCE_WEBHOOK_RATE)
+    if wait:
+        # Stores retry a 429 later (with backoff): nothing is lost, a flood is slowed down.
+        response = HttpResponse("Too many deliveries.", status=429, content_type="text/plain")
+        response["Retry-After"] = str(wait)
+        return response
     limit = settings.COMMERCE_WEBHOOK_MAX_BYTES
     try:
         declared = int(request.headers.get("Content-Length") or 0)

@@ -143,6 +143,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# Failed logins allowed per username and address before a pause (count/window: s, min, h).
+LOGIN_FAILURE_RATE = os.environ.get("LOGIN_FAILURE_RATE", "5/15min")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -242,3 +244,5 @@ LOGGING = {
 
 # Webhook bodies above this size answer 413 (a large Shopify order is a few hundred kB).
 COMMERCE_WEBHOOK_MAX_BYTES = int(os.environ.get("COMMERCE_WEBHOOK_MAX_BYTES", str(1024 * 1024)))
+# Deliveries accepted per store and window; beyond it the store is answered 429 and retries.
+COMMERCE_WEBHOOK_RATE = os.environ.get("COMMERCE_WEBHOOK_RATE", "6000/min")
