@@ -92,7 +92,8 @@ def hmac_matches(expected: bytes, given: str) -> bool:
 
 
 def text(value) -> str:
-    return "" if value is None else str(value).strip()
+    # NUL characters cannot be stored in PostgreSQL text: dropped, as no platform sends them.
+    return "" if value is None else str(value).replace("\x00", "").strip()
 
 
 def adapter(platform: str):

@@ -112,3 +112,11 @@ def test_the_fixtures_themselves_parse(module):
     for name in FIXTURES[module]:
         payload = json.loads(fixture_bytes(name))
         parse(module, payload)
+
+
+def test_nul_characters_never_reach_the_order():
+    payload = json.loads(fixture_bytes("shopify_order_create.json"))
+    payload.update(name="#10\u000042", note="a\u0000b")
+    payload["line_items"][0]["title"] = "Linen\u0000 shirt"
+    order = shopify.order_from_payload(payload)
+    assert "\x00" not in order.order_number + "".join(line.title for line in order.lines)
