@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -51,6 +52,94 @@ class KpiInput(serializers.Serializer):
     )
     exceedRatio = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
     behindRatio = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+
+
+class KpiOutput(serializers.Serializer):
+    """The documented shape of `kpi_output` (the schema's description of it)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    scope = serializers.ChoiceField(choices=RevenueKPI.Scope.choices)
+    platform = serializers.CharField(allow_null=True)
+    campaign = serializers.IntegerField(allow_null=True)
+    post = serializers.IntegerField(allow_null=True)
+    period = serializers.ChoiceField(choices=RevenueKPI.Period.choices)
+    periodStart = serializers.DateField()
+    periodEnd = serializers.DateField()
+    attributionModel = serializers.CharField()
+    currency = serializers.CharField()
+    target = serializers.CharField(help_text="An amount, as a string.")
+    actual = serializers.CharField()
+    projected = serializers.CharField()
+    progress = serializers.CharField(help_text="A ratio, as a string.")
+    projectedProgress = serializers.CharField()
+    elapsedShare = serializers.CharField()
+    requiredDailyRate = serializers.CharField(allow_null=True)
+    state = serializers.CharField()
+    conclusive = serializers.BooleanField()
+    exceedRatio = serializers.CharField()
+    behindRatio = serializers.CharField()
+    link = serializers.URLField()
+
+
+class AlertOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Alert.Kind.choices)
+    severity = serializers.ChoiceField(choices=Alert.Severity.choices)
+    title = serializers.CharField()
+    message = serializers.CharField()
+    figures = serializers.DictField()
+    kpi = serializers.IntegerField(allow_null=True)
+    post = serializers.IntegerField(allow_null=True)
+    campaign = serializers.IntegerField(allow_null=True)
+    createdAt = serializers.DateTimeField()
+    acknowledgedAt = serializers.DateTimeField(allow_null=True)
+    link = serializers.URLField()
+
+
+class KpiInsight(KpiOutput):
+    recommendation = serializers.CharField()
+
+
+class InsightsOutput(serializers.Serializer):
+    workspace = inline_serializer(
+        "InsightsWorkspace",
+        {
+            "slug": serializers.CharField(),
+            "name": serializers.CharField(),
+            "currency": serializers.CharField(),
+            "timeZone": serializers.CharField(),
+        },
+    )
+    generatedAt = serializers.DateTimeField()
+    kpis = KpiInsight(many=True)
+    recommendations = inline_serializer(
+        "Recommendation",
+        {
+            "type": serializers.CharField(),
+            "severity": serializers.CharField(),
+            "title": serializers.CharField(),
+            "recommendation": serializers.CharField(),
+            "figures": serializers.DictField(),
+            "subject": serializers.DictField(),
+            "link": serializers.URLField(),
+            "alertId": serializers.IntegerField(),
+            "createdAt": serializers.DateTimeField(),
+        },
+        many=True,
+    )
+
+
+KPI_LIST = inline_serializer("KpiList", {"results": KpiOutput(many=True)})
+ALERT_PAGE = inline_serializer(
+    "PaginatedAlertList",
+    {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": AlertOutput(many=True),
+    },
+)
 
 
 def _ratio(value) -> str | None:
@@ -151,10 +240,12 @@ class _KpiApi(WorkspaceAPIMixin, APIView):
 class KpiListCreateApi(_KpiApi):
     """GET /analytics/api/kpis: every KPI with its progress now. POST: create one."""
 
+    @extend_schema(operation_id="analytics_api_kpis_list", responses=KPI_LIST)
     def get(self, request):
         progress = selectors.kpis_progress(workspace=self.workspace, now=timezone.now())
         return Response({"results": [kpi_output(request, p) for p in progress]})
 
+    @extend_schema(request=KpiInput, responses={201: KpiOutput})
     def post(self, request):
         data = KpiInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -173,10 +264,12 @@ class KpiListCreateApi(_KpiApi):
 class KpiDetailApi(_KpiApi):
     """GET, PATCH, DELETE /analytics/api/kpis/<id>."""
 
+    @extend_schema(responses=KpiOutput)
     def get(self, request, pk: int):
         progress = selectors.kpi_progress(kpi=self.get_kpi(pk), now=timezone.now())
         return Response(kpi_output(request, progress))
 
+    @extend_schema(request=KpiInput(partial=True), responses=KpiOutput)
     def patch(self, request, pk: int):
         kpi = self.get_kpi(pk)
         data = KpiInput(data=request.data, partial=True)
@@ -189,6 +282,7 @@ class KpiDetailApi(_KpiApi):
         progress = selectors.kpi_progress(kpi=kpi, now=timezone.now())
         return Response(kpi_output(request, progress))
 
+    @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
         services.kpi_delete(kpi=self.get_kpi(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -209,6 +303,14 @@ class AlertFilter(django_filters.FilterSet):
 class AlertListApi(WorkspaceAPIMixin, APIView):
     """GET /analytics/api/alerts?kind=&acknowledged=true|false: newest first, paginated."""
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", enum=Alert.Kind.values),
+            OpenApiParameter("acknowledged", bool),
+            OpenApiParameter("page", int),
+        ],
+        responses=ALERT_PAGE,
+    )
     def get(self, request):
         alerts = AlertFilter(request.GET, queryset=selectors.alert_list(workspace=self.workspace))
         if not alerts.is_valid():
@@ -221,6 +323,7 @@ class AlertListApi(WorkspaceAPIMixin, APIView):
 class AlertAcknowledgeApi(WorkspaceAPIMixin, APIView):
     """POST /analytics/api/alerts/<id>/acknowledge: idempotent."""
 
+    @extend_schema(request=None, responses=AlertOutput)
     def post(self, request, pk: int):
         try:
             alert = selectors.alert_get(workspace=self.workspace, alert_id=pk)
@@ -234,6 +337,7 @@ class InsightsApi(WorkspaceAPIMixin, APIView):
     """GET /analytics/api/insights: KPI states and open recent alerts as recommendations, for the
     advisor service. The JSON is documented in docs/insights.md."""
 
+    @extend_schema(responses=InsightsOutput)
     def get(self, request):
         now = timezone.now()
         workspace = self.workspace

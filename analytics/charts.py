@@ -6,7 +6,10 @@ plots floats; every figure a page states in words or tables comes from the Decim
 
 from __future__ import annotations
 
+import re
+
 import plotly.graph_objects as go
+from django.utils.html import escape
 
 from omnisocial.models import Platform
 
@@ -24,6 +27,18 @@ CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": False}
 def to_html(fig: go.Figure) -> str:
     """The one way a figure reaches a page: a div and its script; plotly.js comes from static."""
     return fig.to_html(full_html=False, include_plotlyjs=False, config=CONFIG)
+
+
+_SCRIPT_TAG = re.compile(r"<script(?=[\s>])")
+
+
+def with_nonce(fragment: str, nonce) -> str:
+    """The figure's inline bootstrap script with the request's CSP nonce, so it runs under the
+    Content Security Policy (which allows no other inline script)."""
+    # `nonce` is Django's LazyNonce: falsy until first read, so test for None, then read it.
+    if not fragment or nonce is None or nonce == "":
+        return fragment
+    return _SCRIPT_TAG.sub(f'<script nonce="{escape(str(nonce))}"', fragment)
 
 
 def _layout(fig: go.Figure, *, height: int, currency: str = "", **extra) -> go.Figure:

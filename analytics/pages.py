@@ -38,7 +38,7 @@ PRESETS = [
 
 def preset_range(preset: str, today):
     """The (from, to) days a preset names, or None for an unknown preset."""
-    if preset.endswith("d") and preset[:-1].isdigit():
+    if preset.endswith("d") and preset[:-1].isdigit() and 0 < int(preset[:-1]) <= revenue.MAX_DAYS:
         return today - timedelta(days=int(preset[:-1]) - 1), today
     if preset == "this-month":
         return today.replace(day=1), today

@@ -29,6 +29,10 @@ from omnisocial.models import Platform, Post, PostMetrics, Workspace
 from omnisocial.money import ZERO, round_money
 
 DEFAULT_DAYS = 30
+# Reports cover days in this span, at most MAX_DAYS at once: a range of centuries would walk
+# millions of days (and its previous period would leave the calendar).
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+MAX_DAYS = 3660
 
 
 @dataclass(frozen=True)
@@ -63,9 +67,14 @@ class RevenueFilters:
                 except ValueError:
                     errors[name] = f"{value!r} is not a date (YYYY-MM-DD)."
                     continue
+                if not EARLIEST_DAY <= parsed <= LATEST_DAY:
+                    errors[name] = f"Dates run from {EARLIEST_DAY} to {LATEST_DAY}."
+                    continue
                 start, end = (parsed, end) if name == "from" else (start, parsed)
         if start > end and not errors:
             errors["to"] = "The range ends before it starts."
+        elif (end - start).days >= MAX_DAYS and not errors:
+            errors["to"] = f"A report covers at most {MAX_DAYS} days."
         platform = params.get("platform") or ""
         if platform and platform not in Platform.values:
             errors["platform"] = f"Unknown platform; use one of {', '.join(Platform.values)}."

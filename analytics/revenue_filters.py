@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 import django_filters
 from django.db.models import QuerySet
 
+from analytics import revenue
 from attribution.models import AttributionModel, RevenueAttribution
 from commerce.models import CommerceOrder, StoreConnection
 from omnisocial.models import Campaign, Platform, Post
@@ -79,6 +80,8 @@ class OrderFilter(django_filters.FilterSet):
         return queryset  # applied together in filter_queryset
 
     def _bound(self, day, *, after: bool) -> datetime:
+        # Clamped to the reports' calendar: `to=9999-12-31` must not overflow the day after.
+        day = min(max(day, revenue.EARLIEST_DAY), revenue.LATEST_DAY)
         day = day + timedelta(1) if after else day
         return datetime.combine(day, time.min, tzinfo=self.workspace.zone)
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
@@ -54,10 +55,12 @@ class LinkListCreateView(WorkspaceAPIMixin, generics.ListAPIView):
 
     serializer_class = LinkOutput
     filterset_fields = ["post", "source"]
+    queryset = TrackedLink.objects.none()  # for the schema; get_queryset scopes it
 
     def get_queryset(self):
         return selectors.links_with_counts(self.workspace.links.all())
 
+    @extend_schema(request=LinkInput, responses={200: LinkOutput, 201: LinkOutput})
     def post(self, request):
         data = LinkInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -90,6 +93,7 @@ class DomainListCreateView(WorkspaceAPIMixin, generics.ListCreateAPIView):
     """Hosts the workspace's links may point to, besides its connected stores."""
 
     serializer_class = DomainSerializer
+    queryset = AllowedDomain.objects.none()  # for the schema; get_queryset scopes it
 
     def get_queryset(self):
         return self.workspace.allowed_domains.all()
@@ -107,5 +111,10 @@ class DomainListCreateView(WorkspaceAPIMixin, generics.ListCreateAPIView):
 
 
 class DomainDeleteView(WorkspaceAPIMixin, generics.DestroyAPIView):
+    """DELETE /attribution/domains/<id>: links may no longer be created for it."""
+
+    serializer_class = DomainSerializer
+    queryset = AllowedDomain.objects.none()  # for the schema; get_queryset scopes it
+
     def get_queryset(self):
         return self.workspace.allowed_domains.all()

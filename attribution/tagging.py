@@ -35,7 +35,11 @@ def destination_host(url: str) -> str:
     """
     if not url or _FORBIDDEN.search(url):
         raise ValidationError("The URL contains spaces, backslashes or control characters.")
-    parts = urlsplit(url)
+    try:
+        # Refuses hosts with characters that NFKC-normalise to / ? # @ : (`evil.example＃@shop`).
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise ValidationError("The URL's host contains characters that disguise another.") from exc
     if parts.scheme.lower() not in {"http", "https"}:
         raise ValidationError(
             f"Only http and https links can be tracked, not {parts.scheme or 'a relative URL'!r}."

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,6 +30,40 @@ class RotateInput(serializers.Serializer):
         max_length=255, required=False, allow_blank=True, default=""
     )
     graceMinutes = serializers.IntegerField(min_value=0, max_value=7 * 24 * 60, default=60)
+
+
+class HealthOutput(serializers.Serializer):
+    ordersLast7Days = serializers.IntegerField()
+    ordersWithSignal = serializers.IntegerField()
+    signalShare = serializers.FloatField(allow_null=True)
+    lastOrderAt = serializers.DateTimeField(allow_null=True)
+    lastDeliveryAt = serializers.DateTimeField(allow_null=True)
+    usualGapSeconds = serializers.FloatField(allow_null=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class StoreOutput(serializers.Serializer):
+    """The documented shape of `store_output`."""
+
+    id = serializers.IntegerField()
+    platform = serializers.ChoiceField(choices=StorePlatform.choices)
+    name = serializers.CharField()
+    shopDomain = serializers.CharField()
+    currency = serializers.CharField()
+    isActive = serializers.BooleanField()
+    createdAt = serializers.DateTimeField()
+    webhookUrl = serializers.URLField()
+    snippet = serializers.CharField()
+    previousSecretExpiresAt = serializers.DateTimeField(allow_null=True)
+    health = HealthOutput()
+
+
+class StoreWithSecretOutput(StoreOutput):
+    webhookSecret = serializers.CharField(
+        required=False,
+        help_text="A custom store's generated secret: in the answer that creates or rotates it, "
+        "never again.",
+    )
 
 
 def health_output(health: selectors.StoreHealth) -> dict:
@@ -72,10 +107,15 @@ def _validation_response(exc: ValidationError) -> Response:
 class StoreListCreateApi(WorkspaceAPIMixin, APIView):
     """GET /commerce/stores: the workspace's stores. POST: connect one."""
 
+    @extend_schema(
+        operation_id="commerce_stores_list",
+        responses=inline_serializer("StoreList", {"results": StoreOutput(many=True)}),
+    )
     def get(self, request):
         stores = selectors.store_list(workspace=self.workspace)
         return Response({"results": [store_output(request, store) for store in stores]})
 
+    @extend_schema(request=StoreInput, responses={201: StoreWithSecretOutput})
     def post(self, request):
         data = StoreInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -107,6 +147,7 @@ class _StoreApi(WorkspaceAPIMixin, APIView):
 class StoreDetailApi(_StoreApi):
     """GET /commerce/stores/<id>: one store with its UTM health."""
 
+    @extend_schema(responses=StoreOutput)
     def get(self, request, pk: int):
         return Response(store_output(request, self.get_store(pk)))
 
@@ -114,6 +155,7 @@ class StoreDetailApi(_StoreApi):
 class StoreSecretRotateApi(_StoreApi):
     """POST /commerce/stores/<id>/rotate-secret: new secret, the old one valid for a while."""
 
+    @extend_schema(request=RotateInput, responses=StoreWithSecretOutput)
     def post(self, request, pk: int):
         store = self.get_store(pk)
         data = RotateInput(data=request.data)

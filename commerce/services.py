@@ -196,6 +196,12 @@ def _delivery_inspect(*, store: StoreConnection, body: bytes, headers) -> _Verdi
     """How to store and answer a (non-ping) delivery; reads nothing from the database."""
     Status = WebhookDelivery.Status
     module = adapter(store.platform)
+    try:
+        # JSON is UTF-8 (RFC 8259), and Standard Webhooks signs text: no signature can cover
+        # other bytes, so they are refused as malformed before the signature check.
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return _Verdict(400, Status.REJECTED, error="The body is not UTF-8 text.")
     if not any(
         module.verify(secret=secret, body=body, headers=headers) for secret in store.valid_secrets()
     ):
@@ -204,8 +210,12 @@ def _delivery_inspect(*, store: StoreConnection, body: bytes, headers) -> _Verdi
         )
     try:
         payload = json.loads(body)
-    except ValueError:
+    except ValueError:  # invalid JSON
         return _Verdict(400, Status.REJECTED, verified=True, error="The body is not valid JSON.")
+    except RecursionError:  # nested deeper than any order: refused, never a 500
+        return _Verdict(
+            400, Status.REJECTED, verified=True, error="The body's JSON is nested too deeply."
+        )
     envelope = module.describe(store=store, payload=payload, headers=headers)
     if not envelope.sender_matches:
         return _Verdict(

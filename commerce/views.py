@@ -15,6 +15,7 @@ from django.views.generic import TemplateView
 
 from commerce import selectors, services
 from commerce.models import StoreConnection, StorePlatform
+from omnisocial import ratelimit
 from omnisocial.tenancy import WorkspaceViewMixin
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,12 @@ def webhook(request, store_id: int, platform: str):
 
 
 def _webhook(request, store_id: int, platform: str) -> HttpResponse:
+    wait = ratelimit.hit("webhook", str(store_id), settings.COMMERCE_WEBHOOK_RATE)
+    if wait:
+        # Stores retry a 429 later (with backoff): nothing is lost, a flood is slowed down.
+        response = HttpResponse("Too many deliveries.", status=429, content_type="text/plain")
+        response["Retry-After"] = str(wait)
+        return response
     limit = settings.COMMERCE_WEBHOOK_MAX_BYTES
     try:
         declared = int(request.headers.get("Content-Length") or 0)

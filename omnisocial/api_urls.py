@@ -1,7 +1,7 @@
 """The resource API under /api/: campaigns, posts, API keys, exchange rates, and the schema."""
 
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from commerce import rates_api
 from omnisocial import api
@@ -18,5 +18,7 @@ urlpatterns = [
         "exchange-rates", rates_api.ExchangeRateListCreateApi.as_view(), name="api-exchange-rates"
     ),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="api-schema"),
-    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(
+        r"^docs/?$", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"
+    ),
 ]

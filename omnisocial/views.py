@@ -9,13 +9,42 @@ from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView
 
 from attribution.selectors import links_of, posts_with_click_counts, untagged_urls
+from omnisocial import ratelimit
 from omnisocial.models import Membership, Platform, Post
 from omnisocial.tenancy import SESSION_KEY, WorkspaceViewMixin
 
 
 class LoginView(auth_views.LoginView):
+    """Login with a throttle on failures: after LOGIN_FAILURE_RATE failed attempts for one
+    username from one address, that pair answers 429 until the window ends (a correct
+    password included), while the account stays usable from elsewhere."""
+
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def _ident(self) -> str:
+        username = (self.request.POST.get("username") or "").strip().lower()[:254]
+        return f"{username}|{self.request.META.get('REMOTE_ADDR', '')}"
+
+    def post(self, request, *args, **kwargs):
+        wait = ratelimit.blocked("login", self._ident(), settings.LOGIN_FAILURE_RATE)
+        if wait:
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(None, f"Too many failed attempts. Try again in {wait} seconds.")
+            response = self.render_to_response(self.get_context_data(form=form))
+            response.status_code = 429
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        ratelimit.hit("login", self._ident(), settings.LOGIN_FAILURE_RATE)
+        return super().form_invalid(form)
+
+    def form_valid(self, form):
+        ratelimit.reset("login", self._ident(), settings.LOGIN_FAILURE_RATE)
+        return super().form_valid(form)
 
 
 def home(request):

@@ -6,8 +6,13 @@ Each adapter module offers:
   the sender is the connected store;
 - `order_from_payload(payload) -> OrderData` and, for topics carrying a refund alone,
   `refund_from_payload(payload) -> (order external id, RefundData)`.
+
+A payload a reader cannot use (a field missing, of another type, or out of range) raises
+`ValueError` (`PayloadError` for structural faults), and nothing else: the delivery is then marked
+failed with the reason, and can be replayed once the store sends something readable.
 """
 
+import functools
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +34,30 @@ class Envelope:
     sender_matches: bool = True
 
 
+class PayloadError(ValueError):
+    """The payload does not have the shape the platform documents."""
+
+
+def payload_reader(function):
+    """Turns the faults of reading an unexpected shape (a list where an object was expected, a
+    missing key, an amount beyond any precision) into `PayloadError`, with the original cause."""
+
+    @functools.wraps(function)
+    def read(payload):
+        try:
+            return function(payload)
+        except ValueError:
+            raise
+        except (AttributeError, TypeError, KeyError, IndexError, ArithmeticError) as exc:
+            raise PayloadError(f"malformed payload: {type(exc).__name__}: {exc}") from exc
+
+    return read
+
+
+# Amounts beyond what an order can hold (MONEY_FIELD: 14 digits, 2 decimals) are refused here.
+MAX_AMOUNT = Decimal("1e12")
+
+
 def parse_money(value, *, field: str = "amount") -> Decimal:
     """Money from JSON: strings (as stores send it) or integers, never floats."""
     if value is None or value == "":
@@ -39,7 +68,7 @@ def parse_money(value, *, field: str = "amount") -> Decimal:
         amount = Decimal(str(value).strip())
     except InvalidOperation as exc:
         raise ValueError(f"{field}: {value!r} is not an amount") from exc
-    if not amount.is_finite():
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
         raise ValueError(f"{field}: {value!r} is not an amount")
     return amount
 
@@ -63,7 +92,8 @@ def hmac_matches(expected: bytes, given: str) -> bool:
 
 
 def text(value) -> str:
-    return "" if value is None else str(value).strip()
+    # NUL characters cannot be stored in PostgreSQL text: dropped, as no platform sends them.
+    return "" if value is None else str(value).replace("\x00", "").strip()
 
 
 def adapter(platform: str):

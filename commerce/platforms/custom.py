@@ -10,7 +10,7 @@ import binascii
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from commerce.attribution_values import Attribution, LineData, OrderData, RefundData
-from commerce.platforms import ORDER, OTHER, Envelope, parse_money, parse_time, text
+from commerce.platforms import ORDER, OTHER, Envelope, parse_money, parse_time, payload_reader, text
 
 ORDER_TOPICS = {"order.created", "order.updated", "order.cancelled"}
 ATTRIBUTION_KEYS = (
@@ -40,6 +40,7 @@ def describe(*, store, payload, headers) -> Envelope:
     )
 
 
+@payload_reader
 def order_from_payload(payload: dict) -> OrderData:
     order = payload.get("data") if isinstance(payload, dict) and "data" in payload else payload
     if not isinstance(order, dict) or "id" not in order:

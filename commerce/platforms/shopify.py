@@ -20,6 +20,7 @@ from commerce.platforms import (
     hmac_matches,
     parse_money,
     parse_time,
+    payload_reader,
     text,
 )
 
@@ -104,6 +105,7 @@ def refund_data(
     )
 
 
+@payload_reader
 def order_from_payload(payload: dict) -> OrderData:
     if not isinstance(payload, dict) or "id" not in payload:
         raise ValueError("not a Shopify order: no id")
@@ -167,6 +169,7 @@ def order_from_payload(payload: dict) -> OrderData:
     )
 
 
+@payload_reader
 def refund_from_payload(payload: dict) -> tuple[str, RefundData]:
     """A refunds/create body is the refund itself, with its order_id."""
     if not isinstance(payload, dict) or "id" not in payload or "order_id" not in payload:

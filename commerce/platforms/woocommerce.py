@@ -13,7 +13,16 @@ import hmac
 from urllib.parse import urlsplit
 
 from commerce.attribution_values import Attribution, LineData, OrderData, RefundData
-from commerce.platforms import ORDER, OTHER, Envelope, hmac_matches, parse_money, parse_time, text
+from commerce.platforms import (
+    ORDER,
+    OTHER,
+    Envelope,
+    hmac_matches,
+    parse_money,
+    parse_time,
+    payload_reader,
+    text,
+)
 
 ORDER_TOPICS = {"order.created", "order.updated", "order.deleted", "order.restored"}
 # Orders in these statuses never brought money in.
@@ -73,6 +82,7 @@ def _meta(payload: dict) -> dict[str, str]:
     return found
 
 
+@payload_reader
 def order_from_payload(payload: dict) -> OrderData:
     if not isinstance(payload, dict) or "id" not in payload:
         raise ValueError("not a WooCommerce order: no id")

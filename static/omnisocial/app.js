@@ -28,3 +28,9 @@ document.addEventListener("change", function (event) {
   var select = event.target.closest("select[data-autosubmit]");
   if (select && select.form) select.form.submit();
 });
+
+// Buttons marked data-confirm="question" ask before their form is sent.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-confirm]");
+  if (button && !window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
+});

@@ -1,0 +1,72 @@
+"""The whole API against its own OpenAPI schema: schemathesis generates requests for every
+operation of `/api/schema` (valid and invalid bodies, parameters, ids) and sends them through the
+WSGI application with a workspace API key; no answer may be a server error.
+
+The number of examples per operation is bounded so the module stays fast; raise
+`SCHEMATHESIS_EXAMPLES` for a longer run.
+"""
+
+import os
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+
+from analytics import services as analytics_services
+from commerce import services as commerce_services
+from omnisocial import services
+from omnisocial.wsgi import application
+from tests.factories import AllowedDomainFactory, CampaignFactory, PostFactory, WorkspaceFactory
+
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "10"))
+
+
+# Loaded once, at collection, from the running application's own schema endpoint.
+schema = schemathesis.openapi.from_wsgi("/api/schema", application)
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """The WSGI handler closes database connections at the end of each request, which would end
+    the test's transaction on PostgreSQL; Django's own test client disconnects it the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_key(db):
+    """A workspace with a little of everything, so ids 1, 2... name real objects."""
+    workspace = WorkspaceFactory()
+    AllowedDomainFactory(workspace=workspace, domain="shop.example")
+    campaign = CampaignFactory(workspace=workspace)
+    PostFactory(workspace=workspace, campaign=campaign, link_url="https://shop.example/p")
+    commerce_services.store_connect(
+        workspace=workspace, platform="custom", shop_domain="shop.example"
+    )
+    analytics_services.kpi_create(workspace=workspace, name="Monthly", target=Decimal("100"))
+    commerce_services.exchange_rates_load(
+        rates=[(datetime(2026, 11, 1, tzinfo=UTC).date(), "EUR", "USD", Decimal("1.08"))]
+    )
+    _, raw_key = services.api_key_create(workspace=workspace, name="schemathesis")
+    return raw_key
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_no_operation_answers_a_server_error(case, api_key):
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {api_key}"},
+        checks=[schemathesis.checks.not_a_server_error],
+    )
