@@ -1,10 +1,19 @@
 """Fixtures shared by the whole suite: workspace -> user -> client / api_client."""
 
+import os
+
 import pytest
 from django.core.cache import cache
 from django_q.conf import Conf
+from hypothesis import settings as hypothesis_settings
 
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+# In CI the property tests, the fuzzers and the API schema run draw the same examples every
+# time, so a run's verdict is reproducible; locally they draw new ones and keep exploring.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)

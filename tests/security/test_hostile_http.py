@@ -251,3 +251,13 @@ def test_huge_and_hostile_query_strings_never_answer_5xx(client, workspace, host
                 assert SCRIPT.encode() not in response.content or "json" in response.get(
                     "Content-Type", ""
                 ), url
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/commerce/coupons?campaign=%00", "/commerce/orders?coupon=a%00b", "/analytics/revenue/?model=%00"],
+)
+def test_a_nul_character_in_the_query_string_is_refused_with_400(api_client, path):
+    response = api_client.get(path)
+    assert response.status_code == 400
+    assert response.content == b"NUL characters are not allowed in the URL."

@@ -1,0 +1,24 @@
+"""Request checks that every view relies on."""
+
+from django.http import HttpResponseBadRequest
+
+
+class RejectNulCharactersMiddleware:
+    """Answers 400 to a query string holding a NUL character (`%00`).
+
+    No field of the product holds one, and PostgreSQL text cannot: passed to a filter it would
+    end in a database error (a 500) instead of a clear refusal.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            return HttpResponseBadRequest(
+                "NUL characters are not allowed in the URL.", content_type="text/plain"
+            )
+        return self.get_response(request)
