@@ -255,7 +255,11 @@ def test_huge_and_hostile_query_strings_never_answer_5xx(client, workspace, host
 
 @pytest.mark.parametrize(
     "path",
-    ["/commerce/coupons?campaign=%00", "/commerce/orders?coupon=a%00b", "/analytics/revenue/?model=%00"],
+    [
+        "/commerce/coupons?campaign=%00",
+        "/commerce/orders?coupon=a%00b",
+        "/analytics/revenue/?model=%00",
+    ],
 )
 def test_a_nul_character_in_the_query_string_is_refused_with_400(api_client, path):
     response = api_client.get(path)
