@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["clicks.py", "commerce_webhooks.py", "attribution.py", "credit_micro.py"]
+BENCHMARKS = ["clicks.py", "commerce_webhooks.py", "attribution.py", "reads.py", "credit_micro.py"]
 
 
 def main() -> int:
