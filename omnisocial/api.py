@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from attribution.api import short_url
 from attribution.models import TrackedLink
 from omnisocial import services
+from omnisocial.instants import InstantField, InstantFilter
 from omnisocial.models import ApiKey, Campaign, Platform, Post
 from omnisocial.tenancy import ApiClient, WorkspaceAPIMixin
 
@@ -168,7 +169,7 @@ class PostInput(serializers.Serializer):
     contentType = serializers.ChoiceField(
         choices=Post.ContentType.choices, required=False, default=Post.ContentType.PRODUCT
     )
-    publishedAt = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    publishedAt = InstantField(required=False, allow_null=True, default=None)
     campaign = serializers.PrimaryKeyRelatedField(
         queryset=Campaign.objects.none(), required=False, allow_null=True, default=None
     )
@@ -198,8 +199,8 @@ class PostFilter(django_filters.FilterSet):
     contentType = django_filters.ChoiceFilter(
         field_name="content_type", choices=Post.ContentType.choices
     )
-    publishedAfter = django_filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="gte")
-    publishedBefore = django_filters.IsoDateTimeFilter(field_name="published_at", lookup_expr="lt")
+    publishedAfter = InstantFilter(field_name="published_at", lookup_expr="gte")
+    publishedBefore = InstantFilter(field_name="published_at", lookup_expr="lt")
 
     class Meta:
         model = Post

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from attribution.services import post_links_tag
+from omnisocial.instants import instant_normalise
 from omnisocial.models import ApiKey, Campaign, Membership, Post, Workspace
 
 
@@ -147,7 +148,7 @@ def post_save(
     # Lower-cased: orders' UTM values are normalised to lower case, and references must match them.
     post.reference = reference.strip().lower() or post.reference
     post.content_type = content_type
-    post.published_at = published_at
+    post.published_at = instant_normalise(published_at)
     post.campaign = campaign
     post.boosted_spend = boosted_spend
     post.boosted_currency = boosted_currency or workspace.reporting_currency

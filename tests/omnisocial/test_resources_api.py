@@ -155,3 +155,23 @@ def test_the_schema_and_docs_are_served(api, anon_client):
     docs = anon_client.get("/api/docs")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content and b"cdn" not in docs.content.lower()
+
+
+@pytest.mark.parametrize(
+    ("value", "status", "stored"),
+    [
+        ("2026-11-20T10:15:00+05:30", 201, "2026-11-20T04:45:00Z"),
+        ("2026-11-20T10:15:00-23:35", 201, "2026-11-21T09:50:00Z"),
+        ("0416-11-17T18:54:07Z", 400, None),
+        ("2026-11-20T10:15:00", 201, "2026-11-20T10:15:00Z"),  # no offset: the server's UTC
+    ],
+)
+def test_post_times_are_stored_in_utc_and_out_of_range_ones_refused(api, value, status, stored):
+    response = api.post("/api/posts", {"platform": "tiktok", "publishedAt": value}, format="json")
+    assert response.status_code == status, response.json()
+    if stored:
+        assert response.json()["publishedAt"] == stored
+    else:
+        assert "publishedAt" in response.json()
+    assert api.get("/api/posts", {"publishedAfter": "2026-11-20T10:15:00-23:35"}).status_code == 200
+    assert api.get("/api/posts", {"publishedAfter": "0001-01-01T00:00:00Z"}).status_code == 400
