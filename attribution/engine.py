@@ -314,14 +314,13 @@ def _post_revenue_rebuild(workspace: Workspace, post_ids: set[int] | None) -> No
         .annotate(n=Count("pk"))
         .values_list("post_id", "n")
     )
+    # Read from the daily rollup (a few rows per post and day) rather than every attribution
+    # row: its revenue nets sales and refunds exactly like the raw rows, and an order sits on one
+    # day only, so the days' distinct-order counts add up to the post's distinct orders.
     totals = (
-        RevenueAttribution.objects.filter(workspace=workspace, post_id__in=posts)
+        DailyRevenue.objects.filter(workspace=workspace, post_id__in=posts)
         .values("post_id", "attribution_model")
-        .annotate(
-            revenue=Sum("revenue"),
-            units=Sum("units"),
-            orders=Count("order_id", distinct=True, filter=Q(attribution_weight__gt=0)),
-        )
+        .annotate(revenue=Sum("revenue"), units=Sum("units"), orders=Sum("orders"))
     )
     found = {(row["post_id"], row["attribution_model"]): row for row in totals}
     rows = []
