@@ -127,7 +127,7 @@ def _attributions(workspace: Workspace, f: RevenueFilters, model: str | None = N
         order_day__gte=f.start,
         order_day__lte=f.end,
         attribution_weight__gt=0,
-    )
+    ).order_by()  # aggregates only: no ordering to sort by
     if f.platform:
         rows = rows.filter(platform=f.platform)
     if f.campaign_id:
@@ -200,7 +200,7 @@ def revenue_by_platform(workspace: Workspace, f: RevenueFilters, model=None) -> 
     orders = dict(
         _attributions(workspace, f, model)
         .values("platform")
-        .annotate(n=Count("order_id", distinct=True))
+        .annotate(n=Count("order", distinct=True))
         .values_list("platform", "n")
     )
     labels = dict(Platform.choices)
@@ -237,7 +237,7 @@ def revenue_by_post(
         _attributions(workspace, f, model)
         .filter(post_id__in=ids)
         .values("post_id")
-        .annotate(n=Count("order_id", distinct=True))
+        .annotate(n=Count("order", distinct=True))
         .values_list("post_id", "n")
     )
     clicks = _unique_clicks_by_post(workspace, f, ids)
@@ -377,9 +377,7 @@ def post_revenue(workspace: Workspace, post: Post, f: RevenueFilters) -> dict:
             workspace=workspace, post=post, attribution_model=f.model
         )
         .values("matched_field")
-        .annotate(
-            touches=Count("pk"), orders=Count("order_id", distinct=True), revenue=Sum("revenue")
-        )
+        .annotate(touches=Count("pk"), orders=Count("order", distinct=True), revenue=Sum("revenue"))
         .order_by("-revenue")
     ]
     return {
@@ -443,7 +441,7 @@ def _segment_rows(rows, field, clicks, *, labels, unknown="Unknown", family=None
         rows.values(field)
         .annotate(
             revenue=Sum("revenue"),
-            orders=Count("order_id", distinct=True),
+            orders=Count("order", distinct=True),
             customers=Count("order__customer_key", distinct=True),
         )
         .order_by("-revenue")

@@ -230,7 +230,7 @@ class RevenueAttribution(models.Model):
     )
 
     class Meta:
-        ordering = ["order", "attribution_model", "position"]
+        ordering = ["order_id", "attribution_model", "position"]  # by column: no join
         constraints = [
             models.UniqueConstraint(
                 fields=["order", "attribution_model", "position"], name="attribution_unique_touch"
