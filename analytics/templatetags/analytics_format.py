@@ -3,13 +3,13 @@
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.template import Library
 from django.utils.safestring import mark_safe
 
 from analytics import charts
 
-register = template.Library()
+register = Library()
 
 
 def _round(value: Decimal, places: int) -> Decimal:
