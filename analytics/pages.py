@@ -153,7 +153,7 @@ class RevenueView(AnalyticsPage):
             platform_max=max((row["revenue"] for row in by_platform), default=0),
             top_posts=top,
             top_max=max((row["revenue"] for row in top), default=0),
-            funnel=revenue.funnel(ws, f),
+            funnel=revenue.funnel(ws, f, purchases=current["orders"]),
             has_data=has_data,
             best_day=max(series, key=lambda row: sum(row["platforms"].values()), default=None),
             series_chart=charts.revenue_over_time(series, labels, ws.reporting_currency)

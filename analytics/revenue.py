@@ -148,7 +148,7 @@ def _ratio(numerator, denominator, places: str = "0.0001") -> Decimal | None:
 def headline(workspace: Workspace, f: RevenueFilters, model: str | None = None) -> dict:
     """Total social revenue, attributed orders, AOV and ROAS of boosted posts for the range."""
     revenue = _money(_daily(workspace, f, model).aggregate(s=Sum("revenue"))["s"])
-    orders = _attributions(workspace, f, model).values("order_id").distinct().count()
+    orders = orders_attributed_count(workspace, f, model)
     spend, boosted_revenue = _boost(workspace, f, model)
     return {
         "revenue": revenue,
@@ -290,8 +290,17 @@ def revenue_series(workspace: Workspace, f: RevenueFilters, model=None) -> list[
     return series
 
 
-def funnel(workspace: Workspace, f: RevenueFilters, model=None) -> dict:
-    """Impression -> click -> purchase for the range, with the rates between the steps."""
+def orders_attributed_count(workspace: Workspace, f: RevenueFilters, model=None) -> int:
+    """Distinct orders credited to a social touch in the range (the headline's orders and the
+    funnel's purchases: one query serves both when the caller passes it on)."""
+    return _attributions(workspace, f, model).values("order_id").distinct().count()
+
+
+def funnel(
+    workspace: Workspace, f: RevenueFilters, model=None, *, purchases: int | None = None
+) -> dict:
+    """Impression -> click -> purchase for the range, with the rates between the steps.
+    `purchases`: `orders_attributed_count` for the same scope, when the caller already has it."""
     metrics = PostMetrics.objects.filter(
         post__workspace=workspace, day__gte=f.start, day__lte=f.end
     )
@@ -306,7 +315,8 @@ def funnel(workspace: Workspace, f: RevenueFilters, model=None) -> dict:
         clicks = clicks.filter(post__campaign_id=f.campaign_id)
     impressions = metrics.aggregate(s=Sum("impressions"))["s"] or 0
     click_count = clicks.count()
-    purchases = _attributions(workspace, f, model).values("order_id").distinct().count()
+    if purchases is None:
+        purchases = orders_attributed_count(workspace, f, model)
     return {
         "impressions": impressions,
         "clicks": click_count,
@@ -579,13 +589,14 @@ def dashboard(workspace: Workspace, f: RevenueFilters, *, compare: bool = False)
     the previous period, platform and post splits, top content, the funnel, and with `compare`
     the same figures under every model the workspace keeps."""
     by_post = revenue_by_post(workspace, f, limit=POSTS_RANKED)
+    current = headline(workspace, f)
     result = {
         "filters": report_scope(workspace, f),
-        "headline": with_change(headline(workspace, f), headline(workspace, f.previous())),
+        "headline": with_change(current, headline(workspace, f.previous())),
         "by_platform": revenue_by_platform(workspace, f),
         "by_post": by_post,
         "top_content": by_post[:TOP_CONTENT],
-        "funnel": funnel(workspace, f),
+        "funnel": funnel(workspace, f, purchases=current["orders"]),
     }
     if compare:
         result["models"] = compare_models(workspace, f)
