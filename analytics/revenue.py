@@ -1,8 +1,9 @@
 """Revenue reads: what Analytics › Revenue, Post Analytics and the revenue API show.
 
 Every function takes the workspace first and starts its querysets from it. Figures come from the
-rollups (`DailyRevenue`, `PostRevenue`); only distinct-order counts read `RevenueAttribution`
-(indexed by workspace, model and day). Days are the workspace's days; money is Decimal.
+rollups (`DailyRevenue`, `PostRevenue`, and `DailyOrders` / `DailyClicks` for the counts); a
+post's own distinct orders, segments and journeys read `RevenueAttribution` (indexed by post).
+Days are the workspace's days; money is Decimal.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
+from attribution import rollups
 from attribution.models import (
     AttributionModel,
     Click,
@@ -197,12 +199,10 @@ def revenue_by_platform(workspace: Workspace, f: RevenueFilters, model=None) -> 
         .annotate(revenue=Sum("revenue"))
         .order_by("platform")
     )
-    orders = dict(
-        _attributions(workspace, f, model)
-        .values("platform")
-        .annotate(n=Count("order", distinct=True))
-        .values_list("platform", "n")
-    )
+    orders = rollups.orders_count(
+        workspace, model=model or f.model, start=f.start, end=f.end, platform=f.platform,
+        campaign_id=f.campaign_id, by_platform=True,
+    )  # fmt: skip
     labels = dict(Platform.choices)
     found = {row["platform"]: _money(row["revenue"]) for row in rows}
     platforms = [f.platform] if f.platform else [*Platform.values, *(set(found) - set(labels))]
@@ -259,16 +259,9 @@ def revenue_by_post(
 
 
 def _unique_clicks_by_post(workspace, f: RevenueFilters, post_ids) -> dict[int, int]:
-    start, end = f.instants(workspace)
-    return dict(
-        Click.objects.filter(
-            workspace=workspace, post_id__in=post_ids, is_bot=False, is_unique=True,
-            clicked_at__gte=start, clicked_at__lt=end,
-        )
-        .values("post_id")
-        .annotate(n=Count("pk"))
-        .values_list("post_id", "n")
-    )  # fmt: skip
+    return rollups.unique_clicks(
+        workspace, start=f.start, end=f.end, posts={"pk__in": list(post_ids)}, by="pk"
+    )
 
 
 def revenue_series(workspace: Workspace, f: RevenueFilters, model=None) -> list[dict]:
@@ -293,7 +286,10 @@ def revenue_series(workspace: Workspace, f: RevenueFilters, model=None) -> list[
 def orders_attributed_count(workspace: Workspace, f: RevenueFilters, model=None) -> int:
     """Distinct orders credited to a social touch in the range (the headline's orders and the
     funnel's purchases: one query serves both when the caller passes it on)."""
-    return _attributions(workspace, f, model).values("order_id").distinct().count()
+    return rollups.orders_count(
+        workspace, model=model or f.model, start=f.start, end=f.end, platform=f.platform,
+        campaign_id=f.campaign_id,
+    )  # fmt: skip
 
 
 def funnel(
@@ -304,17 +300,15 @@ def funnel(
     metrics = PostMetrics.objects.filter(
         post__workspace=workspace, day__gte=f.start, day__lte=f.end
     )
-    clicks = Click.objects.filter(workspace=workspace, is_bot=False, is_unique=True)
-    start, end = f.instants(workspace)
-    clicks = clicks.filter(clicked_at__gte=start, clicked_at__lt=end)
+    posts = {}
     if f.platform:
         metrics = metrics.filter(post__platform=f.platform)
-        clicks = clicks.filter(post__platform=f.platform)
+        posts["platform"] = f.platform
     if f.campaign_id:
         metrics = metrics.filter(post__campaign_id=f.campaign_id)
-        clicks = clicks.filter(post__campaign_id=f.campaign_id)
+        posts["campaign_id"] = f.campaign_id
     impressions = metrics.aggregate(s=Sum("impressions"))["s"] or 0
-    click_count = clicks.count()
+    click_count = rollups.unique_clicks(workspace, start=f.start, end=f.end, posts=posts)
     if purchases is None:
         purchases = orders_attributed_count(workspace, f, model)
     return {
@@ -418,15 +412,15 @@ def segments(workspace: Workspace, f: RevenueFilters, by: str) -> list[dict]:
     """
     rows = _attributions(workspace, f).filter(attribution_weight__gte=0)
     if by == "platform":
-        return _segment_rows(rows, "platform", _clicks_by(workspace, f, "post__platform"),
+        return _segment_rows(rows, "platform", _clicks_by(workspace, f, "platform"),
                              labels=dict(Platform.choices))  # fmt: skip
     if by == "campaign":
         labels = dict(workspace.campaigns.values_list("pk", "name"))
-        return _segment_rows(rows, "campaign_id", _clicks_by(workspace, f, "post__campaign_id"),
+        return _segment_rows(rows, "campaign_id", _clicks_by(workspace, f, "campaign_id"),
                              labels=labels, unknown="No campaign")  # fmt: skip
     if by == "contentType":
         return _segment_rows(rows.filter(post__isnull=False), "post__content_type",
-                             _clicks_by(workspace, f, "post__content_type"),
+                             _clicks_by(workspace, f, "content_type"),
                              labels=dict(Post.ContentType.choices))  # fmt: skip
     if by == "audience":
         return _audience(workspace, rows)
@@ -434,16 +428,7 @@ def segments(workspace: Workspace, f: RevenueFilters, by: str) -> list[dict]:
 
 
 def _clicks_by(workspace, f: RevenueFilters, field: str) -> dict:
-    start, end = f.instants(workspace)
-    return dict(
-        Click.objects.filter(
-            workspace=workspace, is_bot=False, is_unique=True,
-            clicked_at__gte=start, clicked_at__lt=end,
-        )
-        .values(field)
-        .annotate(n=Count("pk"))
-        .values_list(field, "n")
-    )  # fmt: skip
+    return rollups.unique_clicks(workspace, start=f.start, end=f.end, by=field)
 
 
 def _segment_rows(rows, field, clicks, *, labels, unknown="Unknown", family=None) -> list[dict]:

@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from attribution import credit, markov
+from attribution import credit, markov, rollups
 from attribution.journeys import JourneyContext, JourneyTouch
 from attribution.models import (
     AttributionState,
@@ -200,7 +200,13 @@ def order_attribute(*, order_id: int) -> int:
             models=workspace.attribution_models,
             removal_effects=_effects(workspace),
         )
-        before = _cells(RevenueAttribution.objects.filter(order=order), "order_day")
+        old_rows = list(
+            RevenueAttribution.objects.filter(order=order).values_list(
+                "attribution_model", "order_day", "post_id", "platform", "campaign_id",
+                "attribution_weight",
+            )
+        )  # fmt: skip
+        before = {(day, post, platform) for _, day, post, platform, _, _ in old_rows}
         before |= _cells(RefundAttribution.objects.filter(order=order), "day")
         RevenueAttribution.objects.filter(order=order).delete()
         RefundAttribution.objects.filter(order=order).delete()
@@ -210,6 +216,11 @@ def order_attribute(*, order_id: int) -> int:
         after = {(r[17], r[4], r[6]) for r in rows.attributions}  # order_day, post_id, platform
         after |= {(r[8], r[5], r[7]) for r in rows.refunds}  # day, post_id, platform
         rollups_refresh(workspace=workspace, cells=before | after)
+        rollups.daily_orders_shift(
+            workspace,
+            before=[(m, day, pf, campaign) for m, day, _, pf, campaign, w in old_rows if w > 0],
+            after=[(r[2], r[17], r[6], r[5]) for r in rows.attributions if r[11] > 0],
+        )
     return len(rows.attributions)
 
 
@@ -557,7 +568,10 @@ def _recalculate(workspace, state, since, models, progress) -> dict:
             of_models = Q(attribution_model__in=models)
             DailyRevenue.objects.filter(of_models, workspace=workspace).delete()
             _daily_insert(workspace, models)
+            rollups.daily_orders_build(workspace, models)
             _post_revenue_rebuild(workspace, None)
+            if full:
+                rollups.clicks_rebuild(workspace=workspace)
         clock.lap("rollups")
     # Orders that changed while this ran are picked up by the next incremental pass.
     AttributionState.objects.filter(pk=state.pk).update(

@@ -341,6 +341,75 @@ class DailyRevenue(models.Model):
         return f"{self.day} {self.platform} {self.post_id} {self.attribution_model}: {self.revenue}"
 
 
+class DailyOrders(models.Model):
+    """Distinct attributed orders (a touch with weight > 0) per day (workspace time zone) and
+    model: over the whole workspace, per platform, per campaign, and per platform and campaign.
+
+    Distinct counts do not add up across cells (one order can touch two platforms), so the
+    dashboard cannot sum DailyRevenue for them; it reads the cell of its filters here instead.
+    An order sits on one day, so the days of a range do add up. `grouping` says which of
+    platform and campaign a row is cut by (GROUPING bits: 1 platform, 2 campaign); the columns
+    it is not cut by hold '' and 0, so every row has a non-null key and upserts can add to it.
+    """
+
+    ALL, PLATFORM, CAMPAIGN = 0, 1, 2
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
+    day = models.DateField()
+    grouping = models.PositiveSmallIntegerField()
+    platform = models.CharField(max_length=16, blank=True, default="")
+    campaign_key = models.PositiveBigIntegerField(
+        default=0, help_text="The campaign's id in rows cut by campaign, else 0."
+    )
+    orders = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "daily orders"
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "workspace", "attribution_model", "day", "grouping", "platform",
+                    "campaign_key",
+                ],
+                name="dailyorders_cell",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.attribution_model} g{self.grouping}: {self.orders}"
+
+    @classmethod
+    def grouping_of(cls, *, platform: str, campaign_id: int | None) -> int:
+        return (cls.PLATFORM if platform else 0) | (cls.CAMPAIGN if campaign_id else 0)
+
+
+class DailyClicks(models.Model):
+    """Unique human clicks per post and day (workspace time zone), for clicks up to the
+    workspace's `AttributionState.clicks_rolled_up_to` (a click id). Readers add the few clicks
+    past that mark from the raw table, so the figure is exact at every moment while the click
+    redirect itself stays one INSERT."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    clicks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "daily clicks"
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "day", "post"], name="dailyclicks_cell"),
+        ]
+        indexes = [models.Index(fields=["post", "day"], name="dc_post_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.post_id}: {self.clicks}"
+
+
 class AttributionState(models.Model):
     """Per workspace: the data-driven model's removal effects and the recalculation watermarks."""
 
@@ -354,6 +423,12 @@ class AttributionState(models.Model):
         null=True, blank=True, help_text="Held by a running recalculation (one at a time)."
     )
     incremental_run_at = models.DateTimeField(null=True, blank=True)
+    clicks_rolled_up_to = models.PositiveBigIntegerField(
+        default=0, help_text="DailyClicks holds every click with an id up to this one."
+    )
+    clicks_seen_up_to = models.PositiveBigIntegerField(
+        default=0, help_text="The highest click id the last roll-up saw (the next one's end)."
+    )
 
     def __str__(self) -> str:
         return f"attribution state of {self.workspace}"

@@ -1,11 +1,16 @@
 """django-q2 entry points of the attribution app: take ids, call one service."""
 
-from attribution import engine, services
+from attribution import engine, rollups, services
 from omnisocial.models import Workspace
 
 
 def click_spool_flush() -> int:
     return services.click_spool_flush()
+
+
+def clicks_roll_up_all() -> int:
+    """Every minute: new clicks of every workspace into the DailyClicks rollup."""
+    return sum(rollups.clicks_roll_up(workspace=w) for w in Workspace.objects.all())
 
 
 def attribute_order(order_id: int) -> int:

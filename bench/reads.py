@@ -28,7 +28,7 @@ MODELS = ["last-touch", "first-touch"]
 def build(workspace, store) -> None:
     from django.db import connection
 
-    from attribution import engine
+    from attribution import engine, rollups
     from attribution.models import TrackedLink
     from omnisocial.models import Post
 
@@ -109,7 +109,10 @@ def build(workspace, store) -> None:
     workspace.default_attribution_model = "last-touch"
     workspace.save(update_fields=["attribution_models", "default_attribution_model"])
     engine._daily_insert(workspace, MODELS)
+    rollups.daily_orders_build(workspace, MODELS)
     engine._post_revenue_rebuild(workspace, None)
+    rollups.clicks_rebuild(workspace=workspace)
+    rollups.clicks_roll_up(workspace=workspace)  # takes the clicks the rebuild saw last
 
 
 def timed(client, path, headers=None) -> tuple[list[float], int]:
