@@ -22,7 +22,7 @@ from analytics.selectors import kpi_overview
 from attribution.models import AttributionModel
 from attribution.selectors import links_of
 from commerce.models import CommerceOrder
-from commerce.selectors import store_health
+from commerce.selectors import store_warnings
 from omnisocial.models import Platform, Post
 from omnisocial.tenancy import WorkspaceViewMixin
 
@@ -116,7 +116,7 @@ class AnalyticsPage(WorkspaceViewMixin, TemplateView):
             (store, warning)
             for store in stores
             if store.is_active
-            for warning in store_health(store=store).warnings
+            for warning in store_warnings(store=store)
         ]
         return {"has_store": bool(stores), "store_warnings": warnings}
 

@@ -1,7 +1,7 @@
 """Revenue reads: what Analytics › Revenue, Post Analytics and the revenue API show.
 
 Every function takes the workspace first and starts its querysets from it. Figures come from the
-rollups (`DailyRevenue`, `PostRevenue`, and `DailyOrders` / `DailyClicks` for the counts); a
+rollups (`DailyRevenue`, `PostRevenue`, and `DailyTotals` / `DailyClicks` for the counts); a
 post's own distinct orders, segments and journeys read `RevenueAttribution` (indexed by post).
 Days are the workspace's days; money is Decimal.
 """
@@ -137,6 +137,13 @@ def _attributions(workspace: Workspace, f: RevenueFilters, model: str | None = N
     return rows
 
 
+def _totals(workspace: Workspace, f: RevenueFilters, model=None, *, by=()) -> dict:
+    return rollups.totals(
+        workspace, model=model or f.model, start=f.start, end=f.end, platform=f.platform,
+        campaign_id=f.campaign_id, by=by,
+    )  # fmt: skip
+
+
 def _money(value) -> Decimal:
     return round_money(value or ZERO)
 
@@ -149,8 +156,8 @@ def _ratio(numerator, denominator, places: str = "0.0001") -> Decimal | None:
 
 def headline(workspace: Workspace, f: RevenueFilters, model: str | None = None) -> dict:
     """Total social revenue, attributed orders, AOV and ROAS of boosted posts for the range."""
-    revenue = _money(_daily(workspace, f, model).aggregate(s=Sum("revenue"))["s"])
-    orders = orders_attributed_count(workspace, f, model)
+    found = _totals(workspace, f, model)
+    revenue, orders = _money(found["revenue"]), found["orders"]
     spend, boosted_revenue = _boost(workspace, f, model)
     return {
         "revenue": revenue,
@@ -193,18 +200,10 @@ def with_change(current: dict, previous: dict) -> dict:
 
 
 def revenue_by_platform(workspace: Workspace, f: RevenueFilters, model=None) -> list[dict]:
-    rows = (
-        _daily(workspace, f, model)
-        .values("platform")
-        .annotate(revenue=Sum("revenue"))
-        .order_by("platform")
-    )
-    orders = rollups.orders_count(
-        workspace, model=model or f.model, start=f.start, end=f.end, platform=f.platform,
-        campaign_id=f.campaign_id, by_platform=True,
-    )  # fmt: skip
+    cells = _totals(workspace, f, model, by=("platform",))
     labels = dict(Platform.choices)
-    found = {row["platform"]: _money(row["revenue"]) for row in rows}
+    found = {platform: _money(cell["revenue"]) for platform, cell in cells.items()}
+    orders = {platform: cell["orders"] for platform, cell in cells.items()}
     platforms = [f.platform] if f.platform else [*Platform.values, *(set(found) - set(labels))]
     return [
         {
@@ -266,13 +265,8 @@ def _unique_clicks_by_post(workspace, f: RevenueFilters, post_ids) -> dict[int, 
 
 def revenue_series(workspace: Workspace, f: RevenueFilters, model=None) -> list[dict]:
     """Revenue per day and platform, every day of the range present (zero when quiet)."""
-    rows = (
-        _daily(workspace, f, model)
-        .values("day", "platform")
-        .annotate(revenue=Sum("revenue"))
-        .order_by("day", "platform")
-    )
-    found = {(row["day"], row["platform"]): _money(row["revenue"]) for row in rows}
+    cells = _totals(workspace, f, model, by=("day", "platform"))
+    found = {key: _money(cell["revenue"]) for key, cell in cells.items()}
     platforms = sorted({platform for _, platform in found}) or (
         [f.platform] if f.platform else Platform.values
     )
@@ -286,10 +280,7 @@ def revenue_series(workspace: Workspace, f: RevenueFilters, model=None) -> list[
 def orders_attributed_count(workspace: Workspace, f: RevenueFilters, model=None) -> int:
     """Distinct orders credited to a social touch in the range (the headline's orders and the
     funnel's purchases: one query serves both when the caller passes it on)."""
-    return rollups.orders_count(
-        workspace, model=model or f.model, start=f.start, end=f.end, platform=f.platform,
-        campaign_id=f.campaign_id,
-    )  # fmt: skip
+    return _totals(workspace, f, model)["orders"]
 
 
 def funnel(

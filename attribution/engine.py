@@ -200,32 +200,40 @@ def order_attribute(*, order_id: int) -> int:
             models=workspace.attribution_models,
             removal_effects=_effects(workspace),
         )
-        old_rows = list(
+        old_sales = list(
             RevenueAttribution.objects.filter(order=order).values_list(
                 "attribution_model", "order_day", "post_id", "platform", "campaign_id",
-                "attribution_weight",
+                "gross_revenue", "attribution_weight",
             )
         )  # fmt: skip
-        before = {(day, post, platform) for _, day, post, platform, _, _ in old_rows}
-        before |= _cells(RefundAttribution.objects.filter(order=order), "day")
+        old_refunds = list(
+            RefundAttribution.objects.filter(order=order).values_list(
+                "attribution_model", "day", "post_id", "platform", "campaign_id", "amount"
+            )
+        )
         RevenueAttribution.objects.filter(order=order).delete()
         RefundAttribution.objects.filter(order=order).delete()
         rows_write(RevenueAttribution, ATTRIBUTION_COLUMNS, rows.attributions)
         rows_write(RefundAttribution, REFUND_COLUMNS, rows.refunds)
         _identities_learn(workspace, context.learnt)
-        after = {(r[17], r[4], r[6]) for r in rows.attributions}  # order_day, post_id, platform
-        after |= {(r[8], r[5], r[7]) for r in rows.refunds}  # day, post_id, platform
-        rollups_refresh(workspace=workspace, cells=before | after)
-        rollups.daily_orders_shift(
+        # DailyRevenue and PostRevenue cells: (day, post_id, platform) before and after.
+        cells = {(day, post, platform) for _, day, post, platform, *_ in old_sales + old_refunds}
+        cells |= {(r[17], r[4], r[6]) for r in rows.attributions}
+        cells |= {(r[8], r[5], r[7]) for r in rows.refunds}
+        rollups_refresh(workspace=workspace, cells=cells)
+        # DailyTotals entries: (model, day, platform, campaign_id, revenue, credited).
+        rollups.daily_totals_shift(
             workspace,
-            before=[(m, day, pf, campaign) for m, day, _, pf, campaign, w in old_rows if w > 0],
-            after=[(r[2], r[17], r[6], r[5]) for r in rows.attributions if r[11] > 0],
+            before=[
+                *((m, day, pf, c, gross, w > 0) for m, day, _, pf, c, gross, w in old_sales),
+                *((m, day, pf, c, -amount, False) for m, day, _, pf, c, amount in old_refunds),
+            ],
+            after=[
+                *((r[2], r[17], r[6], r[5], r[13], r[11] > 0) for r in rows.attributions),
+                *((r[3], r[8], r[7], r[6], -r[9], False) for r in rows.refunds),
+            ],
         )
     return len(rows.attributions)
-
-
-def _cells(queryset, day_field: str) -> set[tuple]:
-    return set(queryset.values_list(day_field, "post_id", "platform").distinct())
 
 
 def _identities_learn(workspace: Workspace, learnt: dict[tuple[str, str], object]) -> None:
@@ -568,7 +576,7 @@ def _recalculate(workspace, state, since, models, progress) -> dict:
             of_models = Q(attribution_model__in=models)
             DailyRevenue.objects.filter(of_models, workspace=workspace).delete()
             _daily_insert(workspace, models)
-            rollups.daily_orders_build(workspace, models)
+            rollups.daily_totals_build(workspace, models)
             _post_revenue_rebuild(workspace, None)
             if full:
                 rollups.clicks_rebuild(workspace=workspace)

@@ -341,15 +341,18 @@ class DailyRevenue(models.Model):
         return f"{self.day} {self.platform} {self.post_id} {self.attribution_model}: {self.revenue}"
 
 
-class DailyOrders(models.Model):
-    """Distinct attributed orders (a touch with weight > 0) per day (workspace time zone) and
-    model: over the whole workspace, per platform, per campaign, and per platform and campaign.
+class DailyTotals(models.Model):
+    """Revenue and distinct attributed orders (a touch with weight > 0) per day (workspace time
+    zone) and model: over the whole workspace, per platform, per campaign, and per platform and
+    campaign. Sales count on the order's day and refunds (negative) on the refund's day, as in
+    DailyRevenue, whose post-level cells these equal when summed.
 
-    Distinct counts do not add up across cells (one order can touch two platforms), so the
-    dashboard cannot sum DailyRevenue for them; it reads the cell of its filters here instead.
-    An order sits on one day, so the days of a range do add up. `grouping` says which of
-    platform and campaign a row is cut by (GROUPING bits: 1 platform, 2 campaign); the columns
-    it is not cut by hold '' and 0, so every row has a non-null key and upserts can add to it.
+    Distinct counts do not add up across cells (one order can touch two platforms), and summing
+    DailyRevenue's post-level cells for a month reads hundreds of thousands of rows; the
+    dashboard reads the one cell of its filters per day here instead. An order sits on one day,
+    so the days of a range do add up. `grouping` says which of platform and campaign a row is cut
+    by (bits: 1 platform, 2 campaign); the columns it is not cut by hold '' and 0, so every row
+    has a non-null key and upserts can add to it.
     """
 
     ALL, PLATFORM, CAMPAIGN = 0, 1, 2
@@ -365,16 +368,17 @@ class DailyOrders(models.Model):
         default=0, help_text="The campaign's id in rows cut by campaign, else 0."
     )
     orders = models.IntegerField(default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
 
     class Meta:
-        verbose_name_plural = "daily orders"
+        verbose_name_plural = "daily totals"
         constraints = [
             models.UniqueConstraint(
                 fields=[
                     "workspace", "attribution_model", "day", "grouping", "platform",
                     "campaign_key",
                 ],
-                name="dailyorders_cell",
+                name="dailytotals_cell",
             ),
         ]  # fmt: skip
 

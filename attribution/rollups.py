@@ -1,9 +1,10 @@
-"""Count rollups the dashboard reads instead of scanning raw rows: distinct attributed orders per
-day (`DailyOrders`) and unique human clicks per post and day (`DailyClicks`).
+"""Rollups the dashboard reads instead of scanning raw rows: revenue and distinct attributed
+orders per day and platform / campaign (`DailyTotals`), and unique human clicks per post and day
+(`DailyClicks`).
 
-Revenue sums live in `DailyRevenue` (attribution.engine); these two hold the counts that a sum
-of DailyRevenue cells cannot give (distinct orders) or that would otherwise read the click table
-(millions of rows) on every dashboard request.
+Post-level revenue lives in `DailyRevenue` (attribution.engine); these hold what a sum of its
+cells cannot give (distinct orders), what it gives too slowly (a month's total over every post),
+and what would otherwise read the click table (millions of rows) on every dashboard request.
 """
 
 from __future__ import annotations
@@ -11,107 +12,132 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count, Max, Q, Sum
+from django.db.models.functions import TruncDate
 
-from attribution.models import AttributionState, Click, DailyClicks, DailyOrders
+from attribution.models import (
+    AttributionState,
+    Click,
+    DailyClicks,
+    DailyTotals,
+    RefundAttribution,
+    RevenueAttribution,
+)
 from omnisocial.models import Workspace
+from omnisocial.money import ZERO
 
-# (model, day, platform, campaign_id) of one attribution row with weight > 0.
-CreditedTouch = tuple[str, date, str, int | None]
+# What one attribution row (sale) or refund row adds to the totals: (model, day, platform,
+# campaign_id, revenue, credited); a refund's revenue is negative and it is never credited.
+Entry = tuple[str, date, str, int | None, Decimal, bool]
 
 
-# --- distinct orders ------------------------------------------------------------------------------
+# --- revenue and distinct orders -------------------------------------------------------------
 
 
-def daily_orders_build(
-    workspace: Workspace, models: Sequence[str], days: Sequence[date] | None = None
-) -> None:
-    """Rebuilds the DailyOrders rows of `models` (of `days` only, when given) from the raw
-    attribution rows, in one statement: each order counted once per cell it has a credited
-    touch in."""
-    table, raw = DailyOrders._meta.db_table, "attribution_revenueattribution"
-    where = (
-        f"workspace_id = %s AND attribution_weight > 0 AND attribution_model IN ({_marks(models)})"
+def daily_totals_build(workspace: Workspace, models: Sequence[str]) -> None:
+    """Rebuilds the DailyTotals rows of `models` from the raw attribution and refund rows in one
+    statement: each order counted once per cell it has a credited touch in."""
+    DailyTotals.objects.filter(workspace=workspace, attribution_model__in=models).delete()
+    where = f"workspace_id = %s AND attribution_model IN ({_marks(models)})"
+    keys = "workspace_id, attribution_model, day"
+    cells = [
+        ("0, '', 0", ""),
+        ("1, platform, 0", ", platform"),
+        ("2, '', campaign", ", campaign"),
+        ("3, platform, campaign", ", platform, campaign"),
+    ]
+    selects = " UNION ALL ".join(
+        f"""SELECT {keys}, {columns},
+                   COUNT(DISTINCT CASE WHEN credited = 1 THEN order_id END), SUM(revenue)
+            FROM entries {"WHERE campaign <> 0" if "campaign" in by else ""}
+            GROUP BY {keys}{by}"""
+        for columns, by in cells
     )
-    params: list = [workspace.pk, *models]
-    if days is not None:
-        where += f" AND order_day IN ({_marks(days)})"
-        params += list(days)
-    cells = DailyOrders.objects.filter(workspace=workspace, attribution_model__in=models)
-    if days is not None:
-        cells = cells.filter(day__in=days)
-    cells.delete()
-    keys = "workspace_id, attribution_model, order_day"
     sql = f"""
-        WITH touched AS (
-            SELECT DISTINCT {keys}, order_id, platform, COALESCE(campaign_id, 0) AS campaign
-            FROM {raw} WHERE {where}
+        WITH entries AS (
+            SELECT workspace_id, attribution_model, order_day AS day, platform,
+                   COALESCE(campaign_id, 0) AS campaign, order_id, SUM(gross_revenue) AS revenue,
+                   MAX(CASE WHEN attribution_weight > 0 THEN 1 ELSE 0 END) AS credited
+            FROM {RevenueAttribution._meta.db_table} WHERE {where}
+            GROUP BY workspace_id, attribution_model, order_day, platform,
+                     COALESCE(campaign_id, 0), order_id
+            UNION ALL
+            SELECT workspace_id, attribution_model, day, platform, COALESCE(campaign_id, 0),
+                   NULL, -SUM(amount), 0
+            FROM {RefundAttribution._meta.db_table} WHERE {where}
+            GROUP BY workspace_id, attribution_model, day, platform, COALESCE(campaign_id, 0)
         )
-        INSERT INTO {table}
-            (workspace_id, attribution_model, day, grouping, platform, campaign_key, orders)
-        SELECT {keys}, 0, '', 0, COUNT(DISTINCT order_id) FROM touched GROUP BY {keys}
-        UNION ALL
-        SELECT {keys}, 1, platform, 0, COUNT(DISTINCT order_id) FROM touched
-        GROUP BY {keys}, platform
-        UNION ALL
-        SELECT {keys}, 2, '', campaign, COUNT(DISTINCT order_id) FROM touched WHERE campaign <> 0
-        GROUP BY {keys}, campaign
-        UNION ALL
-        SELECT {keys}, 3, platform, campaign, COUNT(*) FROM touched WHERE campaign <> 0
-        GROUP BY {keys}, platform, campaign
+        INSERT INTO {DailyTotals._meta.db_table}
+            (workspace_id, attribution_model, day, grouping, platform, campaign_key, orders,
+             revenue)
+        {selects}
     """  # noqa: S608 - every value is a parameter; only table and column names are formatted
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [workspace.pk, *models] * 2)
 
 
-def _order_cells(touches: Iterable[CreditedTouch]) -> set[tuple]:
-    """The DailyOrders cells one order counts in, from its credited touches."""
-    cells = set()
-    for model, day, platform, campaign_id in touches:
-        cells.add((model, day, DailyOrders.ALL, "", 0))
-        cells.add((model, day, DailyOrders.PLATFORM, platform, 0))
-        if campaign_id:
-            cells.add((model, day, DailyOrders.CAMPAIGN, "", campaign_id))
-            cells.add((model, day, DailyOrders.PLATFORM | DailyOrders.CAMPAIGN, platform,
-                       campaign_id))  # fmt: skip
+def _cells_of(model: str, day: date, platform: str, campaign_id: int | None) -> list[tuple]:
+    cells = [(model, day, DailyTotals.ALL, "", 0), (model, day, DailyTotals.PLATFORM, platform, 0)]
+    if campaign_id:
+        both = DailyTotals.PLATFORM | DailyTotals.CAMPAIGN
+        cells += [(model, day, DailyTotals.CAMPAIGN, "", campaign_id),
+                  (model, day, both, platform, campaign_id)]  # fmt: skip
     return cells
 
 
-def daily_orders_shift(
-    workspace: Workspace,
-    before: Iterable[CreditedTouch],
-    after: Iterable[CreditedTouch],
-) -> None:
-    """Moves one order's counts from the cells of its old credited touches to those of its new
-    ones (the incremental path: a re-attributed order adds or removes exactly itself).
+def _contributions(entries: Iterable[Entry]) -> tuple[set[tuple], Counter]:
+    """The cells one order counts in, and the revenue it adds to each."""
+    counted, revenue = set(), Counter()
+    for model, day, platform, campaign_id, amount, credited in entries:
+        for cell in _cells_of(model, day, platform, campaign_id):
+            revenue[cell] += amount
+            if credited:
+                counted.add(cell)
+    return counted, revenue
 
-    An upsert that adds to the stored count, so two orders shifting the same cell at once both
+
+def daily_totals_shift(
+    workspace: Workspace, *, before: Iterable[Entry], after: Iterable[Entry]
+) -> None:
+    """Moves one order's share of the totals from its old rows to its new ones (the incremental
+    path: a re-attributed order adds or removes exactly itself). Entries are (model, day,
+    platform, campaign_id, revenue, credited): sales on the order's day, refunds negative on
+    theirs.
+
+    An upsert that adds to the stored figures, so two orders shifting the same cell at once both
     land (PostgreSQL locks the row; SQLite runs one writer at a time)."""
-    old, new = _order_cells(before), _order_cells(after)
-    deltas = Counter(dict.fromkeys(new - old, 1))
-    deltas.subtract(dict.fromkeys(old - new, 1))
-    if not deltas:
+    old_cells, old_revenue = _contributions(before)
+    new_cells, new_revenue = _contributions(after)
+    cells = old_cells | new_cells | set(old_revenue) | set(new_revenue)
+    changes = []
+    for cell in sorted(cells):
+        orders = (cell in new_cells) - (cell in old_cells)
+        revenue = new_revenue[cell] - old_revenue[cell]
+        if orders or revenue:
+            changes.append((cell, orders, revenue))
+    if not changes:
         return
-    table = DailyOrders._meta.db_table
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(deltas))
+    table = DailyTotals._meta.db_table
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(changes))
     params = []
-    for (model, day, grouping, platform, campaign), delta in sorted(deltas.items()):
-        params += [workspace.pk, model, day, grouping, platform, campaign, delta]
+    for (model, day, grouping, platform, campaign), orders, revenue in changes:
+        params += [workspace.pk, model, day, grouping, platform, campaign, orders, revenue]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""INSERT INTO {table}
-                    (workspace_id, attribution_model, day, grouping, platform, campaign_key, orders)
+            f"""INSERT INTO {table} (workspace_id, attribution_model, day, grouping, platform,
+                                     campaign_key, orders, revenue)
                 VALUES {values}
                 ON CONFLICT (workspace_id, attribution_model, day, grouping, platform, campaign_key)
-                DO UPDATE SET orders = {table}.orders + excluded.orders""",  # noqa: S608
+                DO UPDATE SET orders = {table}.orders + excluded.orders,
+                              revenue = {table}.revenue + excluded.revenue""",  # noqa: S608
             params,
         )
 
 
-def orders_count(
+def totals(
     workspace: Workspace,
     *,
     model: str,
@@ -119,21 +145,33 @@ def orders_count(
     end: date,
     platform: str = "",
     campaign_id: int | None = None,
-    by_platform: bool = False,
-):
-    """Distinct attributed orders in the day range under `model`, narrowed to a platform and a
-    campaign when given: an int, or {platform: orders} with `by_platform`."""
-    grouping = DailyOrders.grouping_of(platform=platform or by_platform, campaign_id=campaign_id)
-    cells = DailyOrders.objects.filter(
+    by: Sequence[str] = (),
+) -> dict:
+    """Revenue and distinct attributed orders in the day range under `model`, narrowed to a
+    platform and a campaign when given: {"revenue", "orders"}; split `by` "platform" and/or
+    "day", {key: {"revenue", "orders"}} keyed by the value (a tuple for two fields).
+
+    Orders of different days add up (an order sits on one day), so a per-day split is exact."""
+    grouping = DailyTotals.grouping_of(
+        platform=platform or "platform" in by, campaign_id=campaign_id
+    )
+    cells = DailyTotals.objects.filter(
         workspace=workspace, attribution_model=model, day__gte=start, day__lte=end,
         grouping=grouping, campaign_key=campaign_id or 0,
     )  # fmt: skip
     if platform:
         cells = cells.filter(platform=platform)
-    if by_platform:
-        rows = cells.values("platform").annotate(n=Sum("orders")).values_list("platform", "n")
-        return {key: n for key, n in rows if n}
-    return cells.aggregate(n=Sum("orders"))["n"] or 0
+    sums = {"revenue": Sum("revenue"), "orders": Sum("orders")}
+    if by:
+        rows = cells.values(*by).annotate(**sums).order_by(*by)
+        return {
+            (row[by[0]] if len(by) == 1 else tuple(row[f] for f in by)): {
+                "revenue": row["revenue"] or ZERO, "orders": row["orders"] or 0,
+            }
+            for row in rows
+        }  # fmt: skip
+    found = cells.aggregate(**sums)
+    return {"revenue": found["revenue"] or ZERO, "orders": found["orders"] or 0}
 
 
 # --- unique clicks --------------------------------------------------------------------------------
@@ -219,11 +257,13 @@ def unique_clicks(
     ({"platform": "tiktok", "campaign_id": 3, "pk__in": [...]}); `by` names a Post field to
     split by and gives {value: clicks}; without it, an int."""
     narrow = {f"post__{field}": value for field, value in (posts or {}).items()}
-    mark = Coalesce(
-        Subquery(
-            AttributionState.objects.filter(workspace=workspace).values("clicks_rolled_up_to")
-        ),
-        0,
+    # A value, not a subquery: with the value the planner sees how few clicks lie past the mark
+    # and walks the primary key, instead of a month of the click table's time index.
+    mark = (
+        AttributionState.objects.filter(workspace=workspace)
+        .values_list("clicks_rolled_up_to", flat=True)
+        .first()
+        or 0
     )
     zone = workspace.zone
     begins = datetime.combine(start, time.min, tzinfo=zone)

@@ -109,7 +109,7 @@ def build(workspace, store) -> None:
     workspace.default_attribution_model = "last-touch"
     workspace.save(update_fields=["attribution_models", "default_attribution_model"])
     engine._daily_insert(workspace, MODELS)
-    rollups.daily_orders_build(workspace, MODELS)
+    rollups.daily_totals_build(workspace, MODELS)
     engine._post_revenue_rebuild(workspace, None)
     rollups.clicks_rebuild(workspace=workspace)
     rollups.clicks_roll_up(workspace=workspace)  # takes the clicks the rebuild saw last

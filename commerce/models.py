@@ -198,6 +198,7 @@ class CommerceOrder(models.Model):
             models.Index(fields=["workspace", "visitor_id"]),
             models.Index(fields=["workspace", "customer_key"]),
             models.Index(fields=["store", "created_at"]),
+            models.Index(fields=["store", "recorded_at"]),  # a store's last order
         ]
 
     def __str__(self) -> str:

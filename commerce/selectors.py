@@ -104,17 +104,43 @@ def store_health(*, store: StoreConnection, now: datetime | None = None) -> Stor
     recent = store.orders.filter(created_at__gte=now - HEALTH_WINDOW)
     counts = recent.aggregate(total=Count("pk"), signal=Count("pk", filter=SIGNAL_Q))
     last_order_at = store.orders.aggregate(last=Max("recorded_at"))["last"]
+    last_delivery_at, usual_gap = _delivery_rhythm(store)
+    total, with_signal = counts["total"], counts["signal"]
+    return StoreHealth(
+        orders_last_7_days=total,
+        orders_with_signal=with_signal,
+        signal_share=(with_signal / total) if total else None,
+        last_order_at=last_order_at,
+        last_delivery_at=last_delivery_at,
+        usual_gap=usual_gap,
+        warnings=_warnings(store, now, bool(total), bool(with_signal), last_delivery_at, usual_gap),
+    )
+
+
+def store_warnings(*, store: StoreConnection, now: datetime | None = None) -> list[str]:
+    """`store_health(...).warnings` without counting the week's orders: a banner needs only to
+    know whether any order, and any order with a signal, arrived (two index probes)."""
+    now = now or timezone.now()
+    recent = store.orders.filter(created_at__gte=now - HEALTH_WINDOW)
+    has_orders = recent.exists()
+    has_signal = has_orders and recent.filter(SIGNAL_Q).exists()
+    return _warnings(store, now, has_orders, has_signal, *_delivery_rhythm(store))
+
+
+def _delivery_rhythm(store: StoreConnection) -> tuple[datetime | None, timedelta | None]:
+    """The last verified delivery and the usual gap between the last 50."""
     arrivals = list(
         store.deliveries.filter(verified=True)
         .order_by("-received_at")
         .values_list("received_at", flat=True)[:50]
     )
-    last_delivery_at = arrivals[0] if arrivals else None
     gaps = [a - b for a, b in zip(arrivals, arrivals[1:], strict=False)]
-    usual_gap = statistics.median(gaps) if gaps else None
-    total, with_signal = counts["total"], counts["signal"]
+    return (arrivals[0] if arrivals else None), (statistics.median(gaps) if gaps else None)
+
+
+def _warnings(store, now, has_orders, has_signal, last_delivery_at, usual_gap) -> list[str]:
     warnings = []
-    if total and with_signal == 0:
+    if has_orders and not has_signal:
         warnings.append(
             "Orders arrive but none carries a UTM, click id or coupon: check that the tracking "
             "snippet is installed and that UTMs reach checkout."
@@ -128,15 +154,7 @@ def store_health(*, store: StoreConnection, now: datetime | None = None) -> Stor
             )
     elif store.is_active:
         warnings.append("No delivery received yet: add the webhook URL to the store.")
-    return StoreHealth(
-        orders_last_7_days=total,
-        orders_with_signal=with_signal,
-        signal_share=(with_signal / total) if total else None,
-        last_order_at=last_order_at,
-        last_delivery_at=last_delivery_at,
-        usual_gap=usual_gap,
-        warnings=warnings,
-    )
+    return warnings
 
 
 def _humanise(delta: timedelta) -> str:

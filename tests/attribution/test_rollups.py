@@ -1,4 +1,4 @@
-"""The count rollups (DailyOrders, DailyClicks) always equal what the raw rows say."""
+"""The count rollups (DailyTotals, DailyClicks) always equal what the raw rows say."""
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -8,8 +8,15 @@ import pytest
 from django.test import Client
 
 from attribution import engine, rollups
-from attribution.models import Click, DailyClicks, DailyOrders, RevenueAttribution
+from attribution.models import (
+    Click,
+    DailyClicks,
+    DailyTotals,
+    RefundAttribution,
+    RevenueAttribution,
+)
 from commerce import services as commerce_services
+from commerce.attribution_values import RefundData
 from tests.attribution import test_engine
 from tests.attribution.test_clicks import HUMAN_UA
 from tests.attribution.test_engine import click, order_data
@@ -19,32 +26,49 @@ from tests.factories import PostFactory, StoreConnectionFactory, WorkspaceFactor
 workspace, store, posts = test_engine.workspace, test_engine.store, test_engine.posts
 
 
-def raw_order_cells(workspace) -> dict[tuple, int]:
-    """DailyOrders as a plain distinct count over the raw attribution rows would give it."""
-    orders = defaultdict(set)
-    for model, day, platform, campaign, order in RevenueAttribution.objects.filter(
-        workspace=workspace, attribution_weight__gt=0
-    ).values_list("attribution_model", "order_day", "platform", "campaign_id", "order_id"):
-        orders[(model, day, DailyOrders.ALL, "", 0)].add(order)
-        orders[(model, day, DailyOrders.PLATFORM, platform, 0)].add(order)
+def raw_cells(workspace) -> dict[tuple, tuple[int, Decimal]]:
+    """DailyTotals as distinct counts and sums over the raw attribution and refund rows give it:
+    {(model, day, grouping, platform, campaign): (orders, revenue)}."""
+    orders, revenue = defaultdict(set), defaultdict(Decimal)
+
+    def cells(model, day, platform, campaign):
+        yield (model, day, DailyTotals.ALL, "", 0)
+        yield (model, day, DailyTotals.PLATFORM, platform, 0)
         if campaign:
-            orders[(model, day, DailyOrders.CAMPAIGN, "", campaign)].add(order)
-            orders[(model, day, DailyOrders.PLATFORM | DailyOrders.CAMPAIGN, platform,
-                    campaign)].add(order)  # fmt: skip
-    return {cell: len(ids) for cell, ids in orders.items()}
+            yield (model, day, DailyTotals.CAMPAIGN, "", campaign)
+            yield (model, day, DailyTotals.PLATFORM | DailyTotals.CAMPAIGN, platform, campaign)
 
-
-def stored_order_cells(workspace) -> dict[tuple, int]:
+    for model, day, platform, campaign, order, weight, gross in RevenueAttribution.objects.filter(
+        workspace=workspace
+    ).values_list("attribution_model", "order_day", "platform", "campaign_id", "order_id",
+                  "attribution_weight", "gross_revenue"):  # fmt: skip
+        for cell in cells(model, day, platform, campaign):
+            revenue[cell] += gross
+            if weight > 0:
+                orders[cell].add(order)
+    for model, day, platform, campaign, amount in RefundAttribution.objects.filter(
+        workspace=workspace
+    ).values_list("attribution_model", "day", "platform", "campaign_id", "amount"):
+        for cell in cells(model, day, platform, campaign):
+            revenue[cell] -= amount
     return {
-        cell[:-1]: cell[-1]
-        for cell in DailyOrders.objects.filter(workspace=workspace).values_list(
-            "attribution_model", "day", "grouping", "platform", "campaign_key", "orders"
-        )
-        if cell[-1]
+        cell: (len(orders[cell]), revenue[cell])
+        for cell in set(orders) | set(revenue)
+        if orders[cell] or revenue[cell]
     }
 
 
-def test_daily_orders_equal_distinct_raw_orders_after_each_change_and_a_rebuild(store, posts):
+def stored_cells(workspace) -> dict[tuple, tuple[int, Decimal]]:
+    return {
+        cell[:5]: cell[5:]
+        for cell in DailyTotals.objects.filter(workspace=workspace).values_list(
+            "attribution_model", "day", "grouping", "platform", "campaign_key", "orders", "revenue"
+        )
+        if cell[5] or cell[6]
+    }
+
+
+def test_daily_totals_equal_distinct_raw_orders_after_each_change_and_a_rebuild(store, posts):
     a, b = posts
     workspace = store.workspace
     visitor = Client(HTTP_USER_AGENT=HUMAN_UA)
@@ -57,11 +81,20 @@ def test_daily_orders_equal_distinct_raw_orders_after_each_change_and_a_rebuild(
         first = click(visitor if n % 2 == 0 else Client(HTTP_USER_AGENT=HUMAN_UA), b,
                       at - timedelta(hours=2))  # fmt: skip
         last = click(visitor, a, at - timedelta(hours=1)) if n % 2 == 0 else first
-        data = order_data(n, at=at, total=f"{40 + n}.00", osc_click=last)
+        refunds = [RefundData(f"r{n}", Decimal("5.00"), at + timedelta(days=2))] if n < 2 else []
+        data = order_data(n, at=at, total=f"{40 + n}.00", osc_click=last, refunds=refunds)
         saved.append((data, commerce_services.order_save(store=store, data=data)))
         engine.order_attribute(order_id=saved[-1][1].pk)
-        assert stored_order_cells(workspace) == raw_order_cells(workspace)
-    assert stored_order_cells(workspace)[("multi-touch", date(2026, 11, 10), 0, "", 0)] == 3
+        assert stored_cells(workspace) == raw_cells(workspace)
+    assert stored_cells(workspace)[("multi-touch", date(2026, 11, 10), 0, "", 0)] == (
+        3,
+        Decimal("123.00"),
+    )
+    # Both refunds on the 12th, a day with no order: revenue moves, the order counts do not.
+    assert stored_cells(workspace)[("multi-touch", date(2026, 11, 12), 0, "", 0)] == (
+        0,
+        Decimal("-10.00"),
+    )
 
     # A cancelled order leaves every count it was in; re-attributing changes nothing more.
     data, order = saved[0]
@@ -69,17 +102,17 @@ def test_daily_orders_equal_distinct_raw_orders_after_each_change_and_a_rebuild(
     commerce_services.order_save(store=store, data=data)
     for _ in range(2):
         engine.order_attribute(order_id=order.pk)
-        assert stored_order_cells(workspace) == raw_order_cells(workspace)
+        assert stored_cells(workspace) == raw_cells(workspace)
 
-    before = stored_order_cells(workspace)
+    before = stored_cells(workspace)
     engine.workspace_recalculate(workspace=workspace)
-    assert stored_order_cells(workspace) == raw_order_cells(workspace)
+    assert stored_cells(workspace) == raw_cells(workspace)
     assert {k: v for k, v in before.items() if k[0] != "data-driven"} == {
-        k: v for k, v in stored_order_cells(workspace).items() if k[0] != "data-driven"
+        k: v for k, v in stored_cells(workspace).items() if k[0] != "data-driven"
     }
 
 
-def test_orders_count_reads_the_cell_of_its_filters(store, posts):
+def test_totals_read_the_cell_of_their_filters(store, posts):
     a, b = posts
     visitor = Client(HTTP_USER_AGENT=HUMAN_UA)
     at = datetime(2026, 11, 10, 12, tzinfo=UTC)
@@ -90,21 +123,23 @@ def test_orders_count_reads_the_cell_of_its_filters(store, posts):
     day = date(2026, 11, 10)
 
     def count(**filters):
-        return rollups.orders_count(
-            store.workspace, model="multi-touch", start=day, end=day, **filters
-        )
+        found = rollups.totals(store.workspace, model="multi-touch", start=day, end=day,
+                               **filters)  # fmt: skip
+        if filters.get("by"):
+            return {platform: cell["orders"] for platform, cell in found.items() if cell["orders"]}
+        return found["orders"]
 
     # One order touching two platforms counts once overall and once in each platform.
     assert count() == 1
-    assert count(by_platform=True) == {"instagram": 1, "tiktok": 1}
+    assert count(by=("platform",)) == {"instagram": 1, "tiktok": 1}
     assert count(platform="tiktok") == 1
     assert count(campaign_id=a.campaign_id) == 1
     assert count(platform="tiktok", campaign_id=a.campaign_id) == 0
-    assert count(platform="instagram", campaign_id=a.campaign_id, by_platform=True) == {
+    assert count(platform="instagram", campaign_id=a.campaign_id, by=("platform",)) == {
         "instagram": 1
     }
-    assert rollups.orders_count(store.workspace, model="last-touch", start=day, end=day,
-                                platform="tiktok") == 0  # fmt: skip
+    assert rollups.totals(store.workspace, model="last-touch", start=day, end=day,
+                          platform="tiktok")["orders"] == 0  # fmt: skip
 
 
 def raw_unique_clicks(workspace, start, end, **post):
