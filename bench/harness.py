@@ -31,14 +31,18 @@ def fresh_database(name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     url = database_url(name)
-    subprocess.run(
-        [PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=server_env(url), check=True
-    )
+    migrate(url)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, at timestamptz, body text)"
         )
     return url
+
+
+def migrate(url: str) -> None:
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=server_env(url), check=True
+    )
 
 
 def server_env(url: str) -> dict:

@@ -22,6 +22,9 @@ ORDERS = int(os.environ.get("BENCH_READ_ORDERS", "1000000"))
 POSTS = int(os.environ.get("BENCH_READ_POSTS", "10000"))
 CLICKS = int(os.environ.get("BENCH_READ_CLICKS", "5000000"))
 REQUESTS = int(os.environ.get("BENCH_READ_REQUESTS", "40"))
+# BENCH_READ_REUSE=1 times the database a previous run built (building takes ~10 minutes).
+REUSE = os.environ.get("BENCH_READ_REUSE") == "1"
+DATABASE = "omnisocial_bench_reads"
 MODELS = ["last-touch", "first-touch"]
 
 
@@ -133,24 +136,32 @@ def timed(client, path, headers=None) -> tuple[list[float], int]:
 
 
 def main() -> None:
-    url = harness.fresh_database("omnisocial_bench_reads")
-    harness.setup_django(url)
+    if REUSE:
+        url = harness.database_url(DATABASE)
+        harness.migrate(url)
+        harness.setup_django(url)
+    else:
+        url = harness.fresh_database(DATABASE)
+        harness.setup_django(url)
     from django.test import Client
 
     from commerce.services import store_connect
-    from omnisocial.models import PostMetrics
+    from omnisocial.models import PostMetrics, Workspace
     from omnisocial.services import api_key_create, workspace_create
 
-    workspace = workspace_create(name="Bench", owner_email="bench@example.com",
-                                 owner_password="bench-password")  # fmt: skip
-    store = store_connect(workspace=workspace, platform="shopify",
-                          shop_domain="bench.myshopify.com", webhook_secret="s")  # fmt: skip
     started = time.perf_counter()
-    build(workspace, store)
+    if REUSE:
+        workspace = Workspace.objects.get(name="Bench")
+    else:
+        workspace = workspace_create(name="Bench", owner_email="bench@example.com",
+                                     owner_password="bench-password")  # fmt: skip
+        store = store_connect(workspace=workspace, platform="shopify",
+                              shop_domain="bench.myshopify.com", webhook_secret="s")  # fmt: skip
+        build(workspace, store)
     post_id = workspace.posts.order_by("pk").values_list("pk", flat=True)[7]
     print(f"read path at {ORDERS:,} orders, {POSTS:,} posts, {CLICKS:,} clicks "
-          f"(built in {time.perf_counter() - started:.0f} s; {PostMetrics.objects.count()} "
-          "metric rows)")  # fmt: skip
+          f"({'reused' if REUSE else 'built'} in {time.perf_counter() - started:.0f} s; "
+          f"{PostMetrics.objects.count()} metric rows)")  # fmt: skip
     _, raw_key = api_key_create(workspace=workspace, name="bench")
     api = {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"}
     browser = Client()

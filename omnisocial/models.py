@@ -217,7 +217,13 @@ class Post(models.Model):
                 name="post_unique_external_id",
             ),
         ]
-        indexes = [models.Index(fields=["workspace", "published_at"])]
+        indexes = [
+            models.Index(fields=["workspace", "published_at"]),
+            # The dashboard's ROAS reads the boosted posts of a workspace on every request.
+            models.Index(
+                fields=["workspace"], condition=Q(boosted_spend__gt=0), name="post_boosted"
+            ),
+        ]
 
     def __str__(self) -> str:
         excerpt = (self.caption[:40] + "…") if len(self.caption) > 40 else self.caption
