@@ -316,7 +316,11 @@ class DailyRevenue(models.Model):
     """Revenue per day (workspace time zone), platform, campaign, post and model: sales on the
     order's day, refunds (negative) on the refund's day."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    # No single-column index where a composite one below starts with the column: each costs on
+    # every write, and a stale one lures the planner into ANDing bitmaps of a million entries.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
     day = models.DateField()
     platform = models.CharField(max_length=16, blank=True, default="")
@@ -324,7 +328,7 @@ class DailyRevenue(models.Model):
         "omnisocial.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     post = models.ForeignKey(
-        Post, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        Post, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     orders = models.PositiveIntegerField(default=0)
