@@ -184,14 +184,23 @@ class RevenueAttribution(models.Model):
     # The hottest table (orders x touches x models): every index costs on each write, so no
     # single-column index where a composite one starts with the column, and none for campaign
     # (never searched by; only a rare campaign deletion scans for it).
+    # Derived rows, written only by the engine from rows it has just read, and rebuilt in full
+    # every night: their foreign keys carry no database constraint. A constraint costs an index
+    # probe per key and row, checked at commit (Django's are deferred): a million-order rebuild
+    # queued ninety million checks. Deletions still cascade, through Django's collector.
     workspace = models.ForeignKey(
-        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+        Workspace,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     order = models.ForeignKey(
         "commerce.CommerceOrder",
         on_delete=models.CASCADE,
         related_name="attributions",
         db_index=False,
+        db_constraint=False,
     )
     attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
     position = models.PositiveSmallIntegerField(help_text="The touch's place in the journey.")
@@ -202,6 +211,7 @@ class RevenueAttribution(models.Model):
         on_delete=models.CASCADE,
         related_name="attributions",
         db_index=False,
+        db_constraint=False,
     )
     campaign = models.ForeignKey(
         "omnisocial.Campaign",
@@ -210,10 +220,16 @@ class RevenueAttribution(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     platform = models.CharField(max_length=16, blank=True, default="")
     click = models.ForeignKey(
-        Click, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Click,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     touched_at = models.DateTimeField()
     matched_field = models.CharField(max_length=16, choices=MatchedField.choices)
@@ -251,18 +267,36 @@ class RevenueAttribution(models.Model):
 
 class RefundAttribution(models.Model):
     """A refund split by the order's weights, booked on the refund's day (a dated event), so past
-    days do not move when a refund arrives and the totals still net out."""
+    days do not move when a refund arrives and the totals still net out.
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    order = models.ForeignKey("commerce.CommerceOrder", on_delete=models.CASCADE, related_name="+")
-    refund = models.ForeignKey("commerce.Refund", on_delete=models.CASCADE, related_name="+")
+    Derived rows like RevenueAttribution's: foreign keys without database constraints."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    order = models.ForeignKey(
+        "commerce.CommerceOrder", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    refund = models.ForeignKey(
+        "commerce.Refund", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
     position = models.PositiveSmallIntegerField()
     post = models.ForeignKey(
-        Post, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        Post,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
     )
     campaign = models.ForeignKey(
-        "omnisocial.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "omnisocial.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     platform = models.CharField(max_length=16, blank=True, default="")
     day = models.DateField()

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, Q, Sum, Value
 from django.db.models.functions import TruncDate
 
 from attribution.models import (
@@ -203,7 +203,8 @@ def clicks_roll_up(*, workspace: Workspace) -> int:
 
 
 def clicks_rebuild(*, workspace: Workspace) -> None:
-    """Rebuilds the workspace's DailyClicks from every stored click (the nightly rebuild)."""
+    """Rebuilds the workspace's DailyClicks from every stored click (the nightly rebuild), in
+    one INSERT ... SELECT."""
     with transaction.atomic():
         state, _ = AttributionState.objects.get_or_create(workspace=workspace)
         state = AttributionState.objects.select_for_update().get(pk=state.pk)
@@ -212,22 +213,33 @@ def clicks_rebuild(*, workspace: Workspace) -> None:
         # The newest ids may still have lower ones in flight (see clicks_roll_up): the mark stays
         # where the previous run saw, and the next roll-up takes the rest.
         mark = min(top, state.clicks_seen_up_to)
-        _clicks_add(workspace, Q(pk__lte=mark))
+        select, params = _clicks_by_day(workspace, Q(pk__lte=mark)).query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {DailyClicks._meta.db_table} (day, post_id, clicks, workspace_id) "
+                f"{select}",
+                params,
+            )
         AttributionState.objects.filter(pk=state.pk).update(
             clicks_rolled_up_to=mark, clicks_seen_up_to=top
         )
 
 
-def _clicks_add(workspace: Workspace, ids: Q) -> int:
-    rows = (
+def _clicks_by_day(workspace: Workspace, ids: Q):
+    """Unique human clicks per (workspace) day and post, as rows (day, post_id, clicks,
+    workspace_id)."""
+    return (
         Click.objects.filter(ids, workspace=workspace, is_bot=False, is_unique=True)
         .annotate(day=TruncDate("clicked_at", tzinfo=workspace.zone))
         .values("day", "post_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("pk"), ws=Value(workspace.pk))
         .order_by()
-        .values_list("day", "post_id", "n")
+        .values_list("day", "post_id", "n", "ws")
     )
-    cells = list(rows)
+
+
+def _clicks_add(workspace: Workspace, ids: Q) -> int:
+    cells = [row[:3] for row in _clicks_by_day(workspace, ids)]
     if not cells:
         return 0
     table = DailyClicks._meta.db_table
