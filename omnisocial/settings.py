@@ -200,6 +200,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "omnisocial.api_schema.document_errors",
+    ],
     # One name per choice set, so `manage.py spectacular --validate --fail-on-warn` stays clean.
     "ENUM_NAME_OVERRIDES": {
         "SocialPlatformEnum": "omnisocial.models.Platform",

@@ -1,6 +1,7 @@
 """The whole API against its own OpenAPI schema: schemathesis generates requests for every
 operation of `/api/schema` (valid and invalid bodies, parameters, ids) and sends them through the
-WSGI application with a workspace API key; no answer may be a server error.
+WSGI application with a workspace API key; no answer may be a server error, and every answer's
+status code, content type and body must be ones the schema documents for the operation.
 
 The number of examples per operation is bounded so the module stays fast; raise
 `SCHEMATHESIS_EXAMPLES` for a longer run.
@@ -65,8 +66,13 @@ def api_key(db):
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_no_operation_answers_a_server_error(case, api_key):
+def test_no_operation_answers_a_server_error_or_off_its_schema(case, api_key):
     case.call_and_validate(
         headers={"Authorization": f"Bearer {api_key}"},
-        checks=[schemathesis.checks.not_a_server_error],
+        checks=[
+            schemathesis.checks.not_a_server_error,
+            schemathesis.checks.status_code_conformance,
+            schemathesis.checks.content_type_conformance,
+            schemathesis.checks.response_schema_conformance,
+        ],
     )
