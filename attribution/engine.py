@@ -22,7 +22,6 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Q, Sum
-from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from attribution import credit, markov, rollups
@@ -153,13 +152,18 @@ def _effects(workspace: Workspace, keys: Iterable | None = None) -> dict | None:
     names = sorted({_key_to_json(key) for key in keys})
     if not names:
         return None
-    found = (
-        AttributionState.objects.filter(workspace=workspace)
-        .annotate(**{f"e{n}": KeyTextTransform(name, "removal_effects") for n, name in
-                     enumerate(names)})
-        .values_list(*(f"e{n}" for n in range(len(names))))
-        .first()
-    )  # fmt: skip
+    # Raw SQL: Django's JSON key lookups read an all-digit key ("123", a post) as an array index.
+    if connection.vendor == "postgresql":
+        column, arguments = "removal_effects ->> %s::text", names
+    else:
+        column, arguments = "json_extract(removal_effects, %s)", [f'$."{n}"' for n in names]
+    columns = ", ".join([column] * len(names))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {AttributionState._meta.db_table} WHERE workspace_id = %s",  # noqa: S608
+            [*arguments, workspace.pk],
+        )
+        found = cursor.fetchone()
     if found is None:
         return None
     effects = {
