@@ -471,6 +471,9 @@ class AttributionState(models.Model):
     clicks_seen_up_to = models.PositiveBigIntegerField(
         default=0, help_text="The highest click id the last roll-up saw (the next one's end)."
     )
+    clicks_seen_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last roll-up saw clicks_seen_up_to."
+    )
 
     def __str__(self) -> str:
         return f"attribution state of {self.workspace}"

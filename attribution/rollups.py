@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Count, Max, Q, Sum, Value
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from attribution.models import (
     AttributionState,
@@ -177,42 +178,51 @@ def totals(
 # --- unique clicks --------------------------------------------------------------------------------
 
 
-def clicks_roll_up(*, workspace: Workspace) -> int:
+# How long a roll-up waits before it takes the clicks it saw: an id is handed out when a click's
+# INSERT starts, so a slower transaction may still commit a lower id than one already visible. A
+# click is one autocommitted INSERT (a spool flush one short transaction), so none is still
+# uncommitted this long after its id was seen.
+CLICK_SETTLE = timedelta(seconds=30)
+
+
+def clicks_roll_up(*, workspace: Workspace, settle: timedelta = CLICK_SETTLE) -> int:
     """Adds the workspace's newly stored clicks to DailyClicks and moves its mark. Returns the
     number of unique human clicks added.
 
-    It takes clicks up to the highest id seen by the *previous* run, not the highest now: an id
-    is handed out when a click's INSERT starts, and a slower transaction may still commit a
-    lower id than one already visible. A click is one autocommitted INSERT (a spool flush one
-    short transaction), so none is still uncommitted a run later."""
+    It takes clicks up to the highest id the previous run saw, once that sighting is `settle`
+    old (see CLICK_SETTLE), then notes the highest id now. Runs that pile up back to back (a
+    busy worker) wait for the sighting to age instead of taking what they have just seen."""
     with transaction.atomic():
-        state, _ = AttributionState.objects.get_or_create(workspace=workspace)
-        state = AttributionState.objects.select_for_update().get(pk=state.pk)
+        state = _state_locked(workspace)
+        now = timezone.now()
+        if state.clicks_seen_at is not None and now - state.clicks_seen_at < settle:
+            return 0
         done, ready = state.clicks_rolled_up_to, state.clicks_seen_up_to
+        added = 0
+        if state.clicks_seen_at is not None and ready > done:
+            added = _clicks_add(workspace, Q(pk__gt=done, pk__lte=ready))
+            done = ready
         seen = (
             Click.objects.filter(workspace=workspace, pk__gt=ready).aggregate(top=Max("pk"))["top"]
             or ready
         )
-        added = 0
-        if ready > done:
-            added = _clicks_add(workspace, Q(pk__gt=done, pk__lte=ready))
         AttributionState.objects.filter(pk=state.pk).update(
-            clicks_rolled_up_to=max(done, ready), clicks_seen_up_to=seen
+            clicks_rolled_up_to=done, clicks_seen_up_to=seen, clicks_seen_at=now
         )
     return added
 
 
-def clicks_rebuild(*, workspace: Workspace) -> None:
-    """Rebuilds the workspace's DailyClicks from every stored click (the nightly rebuild), in
-    one INSERT ... SELECT."""
+def clicks_rebuild(*, workspace: Workspace, settle: timedelta = CLICK_SETTLE) -> None:
+    """Rebuilds the workspace's DailyClicks from every stored click up to its mark (the nightly
+    rebuild), in one INSERT ... SELECT. The mark moves to the last sighting when it has settled
+    (see clicks_roll_up); the roll-ups take the rest."""
     with transaction.atomic():
-        state, _ = AttributionState.objects.get_or_create(workspace=workspace)
-        state = AttributionState.objects.select_for_update().get(pk=state.pk)
+        state = _state_locked(workspace)
+        settled = state.clicks_seen_at is not None and (
+            timezone.now() - state.clicks_seen_at >= settle
+        )
+        mark = state.clicks_seen_up_to if settled else state.clicks_rolled_up_to
         DailyClicks.objects.filter(workspace=workspace).delete()
-        top = Click.objects.filter(workspace=workspace).aggregate(top=Max("pk"))["top"] or 0
-        # The newest ids may still have lower ones in flight (see clicks_roll_up): the mark stays
-        # where the previous run saw, and the next roll-up takes the rest.
-        mark = min(top, state.clicks_seen_up_to)
         select, params = _clicks_by_day(workspace, Q(pk__lte=mark)).query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(
@@ -220,9 +230,12 @@ def clicks_rebuild(*, workspace: Workspace) -> None:
                 f"{select}",
                 params,
             )
-        AttributionState.objects.filter(pk=state.pk).update(
-            clicks_rolled_up_to=mark, clicks_seen_up_to=top
-        )
+        AttributionState.objects.filter(pk=state.pk).update(clicks_rolled_up_to=mark)
+
+
+def _state_locked(workspace: Workspace) -> AttributionState:
+    state, _ = AttributionState.objects.get_or_create(workspace=workspace)
+    return AttributionState.objects.select_for_update().get(pk=state.pk)
 
 
 def _clicks_by_day(workspace: Workspace, ids: Q):
@@ -269,31 +282,46 @@ def unique_clicks(
     ({"platform": "tiktok", "campaign_id": 3, "pk__in": [...]}); `by` names a Post field to
     split by and gives {value: clicks}; without it, an int."""
     narrow = {f"post__{field}": value for field, value in (posts or {}).items()}
+    zone = workspace.zone
+    begins = datetime.combine(start, time.min, tzinfo=zone)
+    ends = datetime.combine(end + timedelta(1), time.min, tzinfo=zone)
+    rolled = DailyClicks.objects.filter(workspace=workspace, day__gte=start, day__lte=end, **narrow)
+    key = None if by is None else "post_id" if by == "pk" else f"post__{by}"
+    mark = _mark(workspace)
+    for _ in range(3):
+        fresh = Click.objects.filter(
+            workspace=workspace, pk__gt=mark, is_bot=False, is_unique=True,
+            clicked_at__gte=begins, clicked_at__lt=ends, **narrow,
+        )  # fmt: skip
+        if key is None:
+            counted = (rolled.aggregate(n=Sum("clicks"))["n"] or 0) + fresh.count()
+        else:
+            counted = Counter()
+            for value, n in rolled.values(key).annotate(n=Sum("clicks")).values_list(key, "n"):
+                counted[value] += n
+            for value, n in (
+                fresh.values(key).annotate(n=Count("pk")).order_by().values_list(key, "n")
+            ):
+                counted[value] += n
+            counted = dict(counted)
+        # A roll-up that committed between reading the mark and reading the rollup would count
+        # its clicks twice: the mark has moved then, so count again.
+        moved = _mark(workspace)
+        if moved == mark:
+            break
+        mark = moved
+    return counted
+
+
+def _mark(workspace: Workspace) -> int:
     # A value, not a subquery: with the value the planner sees how few clicks lie past the mark
     # and walks the primary key, instead of a month of the click table's time index.
-    mark = (
+    return (
         AttributionState.objects.filter(workspace=workspace)
         .values_list("clicks_rolled_up_to", flat=True)
         .first()
         or 0
     )
-    zone = workspace.zone
-    begins = datetime.combine(start, time.min, tzinfo=zone)
-    ends = datetime.combine(end + timedelta(1), time.min, tzinfo=zone)
-    rolled = DailyClicks.objects.filter(workspace=workspace, day__gte=start, day__lte=end, **narrow)
-    fresh = Click.objects.filter(
-        workspace=workspace, pk__gt=mark, is_bot=False, is_unique=True,
-        clicked_at__gte=begins, clicked_at__lt=ends, **narrow,
-    )  # fmt: skip
-    if by is None:
-        return (rolled.aggregate(n=Sum("clicks"))["n"] or 0) + fresh.count()
-    key = "post_id" if by == "pk" else f"post__{by}"
-    counts: Counter = Counter()
-    for value, n in rolled.values(key).annotate(n=Sum("clicks")).values_list(key, "n"):
-        counts[value] += n
-    for value, n in fresh.values(key).annotate(n=Count("pk")).order_by().values_list(key, "n"):
-        counts[value] += n
-    return dict(counts)
 
 
 def _marks(values) -> str:

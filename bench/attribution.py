@@ -149,6 +149,7 @@ def main() -> None:
 
     # As the every-minute schedule does: the rebuild leaves the newest clicks to the next roll-up.
     rollups.clicks_roll_up(workspace=workspace)
+    rollups.clicks_roll_up(workspace=workspace, settle=timedelta(0))
     sample = random.Random(SEED).sample(
         list(CommerceOrder.objects.values_list("pk", flat=True)[:20000]), INCREMENTAL_SAMPLES
     )

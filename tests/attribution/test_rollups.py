@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.test import Client
 
 from attribution import engine, rollups
@@ -184,20 +185,28 @@ def test_unique_clicks_are_exact_before_during_and_after_each_roll_up(store, pos
             b.pk: raw_unique_clicks(workspace, *days, pk=b.pk),
         }
 
+    clock = datetime.now(UTC)
+
+    def at_minute(minute, action):
+        with time_machine.travel(clock + timedelta(minutes=minute), tick=False):
+            return action(workspace=workspace)
+
     some_clicks(3)
     assert_exact()
     assert rollups.unique_clicks(workspace, start=days[0], end=days[0]) == 2
-    roll = (lambda: rollups.clicks_rebuild(workspace=workspace)) if rebuild else (
-        lambda: rollups.clicks_roll_up(workspace=workspace)
-    )  # fmt: skip
-    roll()  # sees the clicks; takes them on its next run
+    at_minute(1, rollups.clicks_roll_up)  # sees them; takes them once that sighting has settled
+    assert not DailyClicks.objects.filter(workspace=workspace).exists()
     assert_exact()
     some_clicks(15)
     assert_exact()
-    rollups.clicks_roll_up(workspace=workspace)
+    # Ten seconds later the sighting is too fresh: a click given a lower id may be in flight.
+    with time_machine.travel(clock + timedelta(minutes=1, seconds=10), tick=False):
+        assert rollups.clicks_roll_up(workspace=workspace) == 0
+    at_minute(2, rollups.clicks_rebuild if rebuild else rollups.clicks_roll_up)
     assert_exact()
     assert DailyClicks.objects.filter(workspace=workspace).count() == 2  # one day, two posts
-    rollups.clicks_roll_up(workspace=workspace)
+    at_minute(3, rollups.clicks_roll_up)
+    at_minute(4, rollups.clicks_roll_up)
     assert_exact()
     assert sorted(
         DailyClicks.objects.filter(workspace=workspace).values_list("day", "post_id", "clicks")
@@ -216,8 +225,8 @@ def test_the_dashboard_counts_equal_raw_counts_under_filters(store, posts, api_c
         store=store, data=order_data(1, at=now - timedelta(hours=1), osc_click=last)
     )
     engine.order_attribute(order_id=order.pk)
-    rollups.clicks_roll_up(workspace=store.workspace)
-    rollups.clicks_roll_up(workspace=store.workspace)
+    rollups.clicks_roll_up(workspace=store.workspace)  # sees the clicks
+    rollups.clicks_roll_up(workspace=store.workspace, settle=timedelta(0))  # takes them
     click(Client(HTTP_USER_AGENT=HUMAN_UA), b, now - timedelta(minutes=30))  # past the mark
     for query, orders, clicks in (("", 1, 3), ("&platform=tiktok", 1, 2),
                                   ("&platform=instagram", 1, 1)):  # fmt: skip
@@ -228,3 +237,26 @@ def test_the_dashboard_counts_equal_raw_counts_under_filters(store, posts, api_c
         platforms = {row["platform"]: row["orders"] for row in body["revenueByPlatform"]}
         assert platforms[query.rpartition("=")[2] or "tiktok"] == 1, query
     assert Decimal(body["totalSocialRevenue"]["value"]) > 0
+
+
+def test_a_roll_up_committing_mid_count_does_not_count_its_clicks_twice(store, posts, monkeypatch):
+    a, b = posts
+    workspace = store.workspace
+    at = datetime(2026, 11, 10, 15, tzinfo=UTC)
+    for post in (a, b, a):
+        click(Client(HTTP_USER_AGENT=HUMAN_UA), post, at)
+    rollups.clicks_roll_up(workspace=workspace)  # sees the three clicks
+    day = date(2026, 11, 10)
+    assert rollups.unique_clicks(workspace, start=day, end=day) == 3
+
+    read_mark, interleaved = rollups._mark, []
+
+    def mark_then_roll_up(workspace):
+        mark = read_mark(workspace)
+        if not interleaved:  # another worker's roll-up commits right after the mark is read
+            interleaved.append(rollups.clicks_roll_up(workspace=workspace, settle=timedelta(0)))
+        return mark
+
+    monkeypatch.setattr(rollups, "_mark", mark_then_roll_up)
+    assert rollups.unique_clicks(workspace, start=day, end=day) == 3
+    assert interleaved == [3]  # the roll-up did take them in between
