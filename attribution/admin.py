@@ -11,6 +11,28 @@ from attribution.models import (
     TrackedLink,
     VisitorIdentity,
 )
+from attribution.services import rollups_rebuild_later
+
+
+class RollupsFollowDeletions:
+    """For the admin of a model whose deletion cascades to attribution rows or clicks: rebuilds
+    the rollups of the workspaces concerned once the deletion commits. `workspace_field` is the
+    lookup from the model to its workspace id."""
+
+    workspace_field = "workspace_id"
+
+    def delete_model(self, request, obj):
+        workspace_ids = self._workspace_ids(type(obj).objects.filter(pk=obj.pk))
+        super().delete_model(request, obj)
+        rollups_rebuild_later(workspace_ids=workspace_ids)
+
+    def delete_queryset(self, request, queryset):
+        workspace_ids = self._workspace_ids(queryset)
+        super().delete_queryset(request, queryset)
+        rollups_rebuild_later(workspace_ids=workspace_ids)
+
+    def _workspace_ids(self, queryset) -> set[int]:
+        return set(queryset.values_list(self.workspace_field, flat=True))
 
 
 @admin.register(AllowedDomain)
@@ -21,7 +43,7 @@ class AllowedDomainAdmin(admin.ModelAdmin):
 
 
 @admin.register(TrackedLink)
-class TrackedLinkAdmin(admin.ModelAdmin):
+class TrackedLinkAdmin(RollupsFollowDeletions, admin.ModelAdmin):
     list_display = ["code", "post", "destination_url", "utm_source", "utm_campaign", "created_at"]
     list_filter = ["workspace", "source", "utm_source"]
     search_fields = ["code", "destination_url", "utm_content", "utm_campaign"]
@@ -31,7 +53,7 @@ class TrackedLinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(Click)
-class ClickAdmin(admin.ModelAdmin):
+class ClickAdmin(RollupsFollowDeletions, admin.ModelAdmin):
     list_display = ["click_id", "link", "post", "clicked_at", "is_bot", "bot_reason", "is_unique"]
     list_filter = ["workspace", "is_bot", "is_unique", "bot_reason"]
     search_fields = ["click_id", "visitor_id", "link__code"]

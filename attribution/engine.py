@@ -616,13 +616,7 @@ def _recalculate(workspace, state, since, models, progress) -> dict:
         clock.lap("attribution rows")
         with transaction.atomic():
             _bulk_session(analyze=(RevenueAttribution, RefundAttribution))
-            of_models = Q(attribution_model__in=models)
-            DailyRevenue.objects.filter(of_models, workspace=workspace).delete()
-            _daily_insert(workspace, models)
-            rollups.daily_totals_build(workspace, models)
-            _post_revenue_rebuild(workspace, None)
-            if full:
-                rollups.clicks_rebuild(workspace=workspace)
+            _rollups_rebuild(workspace, models, clicks=full)
         clock.lap("rollups")
     _statistics_refresh()
     # Orders that changed while this ran are picked up by the next incremental pass.
@@ -702,6 +696,26 @@ def _removal_effects_compute(workspace, state, journeys: dict[int, list[JourneyT
         converting_journeys=len(converting),
     )
     return effects or None
+
+
+def _rollups_rebuild(workspace: Workspace, models: Sequence[str], *, clicks: bool) -> None:
+    DailyRevenue.objects.filter(workspace=workspace, attribution_model__in=models).delete()
+    _daily_insert(workspace, models)
+    rollups.daily_totals_build(workspace, models)
+    _post_revenue_rebuild(workspace, None)
+    if clicks:
+        rollups.clicks_rebuild(workspace=workspace)
+
+
+def rollups_rebuild(*, workspace: Workspace) -> None:
+    """Rebuilds every rollup of the workspace from the raw rows as they stand (set-based, no
+    re-attribution): what a deletion of posts, orders, refunds, stores, links or clicks needs,
+    since deletions cascade to raw rows without shifting the rollups. Holds the workspace's
+    recalculation lock (RecalculationBusy while one runs: that run rebuilds them anyway)."""
+    state, _ = AttributionState.objects.get_or_create(workspace=workspace)
+    with _workspace_lock(workspace, state), transaction.atomic():
+        _bulk_session()
+        _rollups_rebuild(workspace, workspace.attribution_models, clicks=True)
 
 
 def orders_attribute_changed(*, workspace: Workspace) -> int:

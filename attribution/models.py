@@ -358,8 +358,9 @@ class DailyRevenue(models.Model):
     attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
     day = models.DateField()
     platform = models.CharField(max_length=16, blank=True, default="")
+    # A deleted campaign leaves its posts' revenue in place, as the attribution rows do.
     campaign = models.ForeignKey(
-        "omnisocial.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "omnisocial.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     post = models.ForeignKey(
         Post, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False

@@ -2,14 +2,17 @@
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
+from django_q.tasks import async_task
 
 from attribution import selectors
 from attribution.models import AllowedDomain, Click, TrackedLink, new_link_code
@@ -183,3 +186,14 @@ def click_spool_flush() -> int:
     Click.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
     working.unlink()
     return len(rows) - before
+
+
+def rollups_rebuild_later(*, workspace_ids: Iterable[int]) -> None:
+    """Once the current transaction commits, rebuilds the rollups of these workspaces (a task
+    each). Deletions cascade to attribution rows and clicks without shifting the rollups; the
+    admin calls this after deleting posts, orders, refunds, stores, campaigns, links or clicks."""
+    for workspace_id in sorted(set(workspace_ids)):
+        transaction.on_commit(
+            partial(async_task, "attribution.tasks.rollups_rebuild", workspace_id,
+                    group="attribution")
+        )  # fmt: skip

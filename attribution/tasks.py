@@ -29,6 +29,18 @@ def attribute_changed_orders() -> int:
     )
 
 
+def rollups_rebuild(workspace_id: int) -> str:
+    """After a deletion in the admin: the workspace's rollups from its raw rows."""
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return "gone"
+    try:
+        engine.rollups_rebuild(workspace=workspace)
+    except engine.RecalculationBusy:
+        return "busy"  # the running recalculation rebuilds them when it ends
+    return "rebuilt"
+
+
 def recalculate_all_workspaces() -> dict:
     """Nightly: a full rebuild of every workspace (a busy workspace is skipped, not waited on)."""
     done = {}

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from attribution.admin import RollupsFollowDeletions
 from commerce import services
 from commerce.models import (
     CommerceOrder,
@@ -13,7 +14,7 @@ from commerce.models import (
 
 
 @admin.register(StoreConnection)
-class StoreConnectionAdmin(admin.ModelAdmin):
+class StoreConnectionAdmin(RollupsFollowDeletions, admin.ModelAdmin):
     list_display = ["__str__", "workspace", "platform", "shop_domain", "currency", "is_active"]
     list_filter = ["platform", "is_active", "workspace"]
     search_fields = ["name", "shop_domain"]
@@ -60,7 +61,7 @@ class RefundInline(admin.TabularInline):
 
 
 @admin.register(CommerceOrder)
-class CommerceOrderAdmin(admin.ModelAdmin):
+class CommerceOrderAdmin(RollupsFollowDeletions, admin.ModelAdmin):
     list_display = [
         "__str__", "workspace", "store", "created_at", "total_price", "currency",
         "reporting_total", "refunded_amount", "status", "utm_source", "utm_content",
@@ -79,7 +80,9 @@ class OrderLineAdmin(admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(RollupsFollowDeletions, admin.ModelAdmin):
+    workspace_field = "order__workspace_id"
+
     list_display = ["external_id", "order", "amount", "created_at", "reason"]
     list_filter = ["order__store"]
     search_fields = ["external_id", "order__external_id"]

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from attribution.admin import RollupsFollowDeletions
 from omnisocial import services
 from omnisocial.models import ApiKey, Campaign, Membership, Post, PostMetrics, Workspace
 
@@ -53,7 +54,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(RollupsFollowDeletions, admin.ModelAdmin):
     list_display = ["name", "slug", "workspace", "created_at"]
     list_filter = ["workspace"]
     search_fields = ["name", "slug"]
@@ -66,7 +67,7 @@ class PostMetricsInline(admin.TabularInline):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(RollupsFollowDeletions, admin.ModelAdmin):
     list_display = [
         "__str__", "workspace", "platform", "content_type", "campaign", "reference",
         "published_at", "boosted_spend",

@@ -6,22 +6,25 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db.models import Sum
 from django.test import Client
 
 from attribution import engine, rollups
 from attribution.models import (
     Click,
     DailyClicks,
+    DailyRevenue,
     DailyTotals,
     RefundAttribution,
     RevenueAttribution,
 )
 from commerce import services as commerce_services
 from commerce.attribution_values import RefundData
+from omnisocial.models import Post
 from tests.attribution import test_engine
 from tests.attribution.test_clicks import HUMAN_UA
 from tests.attribution.test_engine import click, order_data
-from tests.factories import PostFactory, StoreConnectionFactory, WorkspaceFactory
+from tests.factories import PostFactory, StoreConnectionFactory, UserFactory, WorkspaceFactory
 
 # The engine tests' workspace (New York time), store and two posts (one in a campaign).
 workspace, store, posts = test_engine.workspace, test_engine.store, test_engine.posts
@@ -260,3 +263,51 @@ def test_a_roll_up_committing_mid_count_does_not_count_its_clicks_twice(store, p
     monkeypatch.setattr(rollups, "_mark", mark_then_roll_up)
     assert rollups.unique_clicks(workspace, start=day, end=day) == 3
     assert interleaved == [3]  # the roll-up did take them in between
+
+
+def test_deleting_a_post_or_an_order_in_the_admin_brings_every_rollup_level(
+    store, posts, django_capture_on_commit_callbacks
+):
+    a, b = posts
+    workspace = store.workspace
+    visitor = Client(HTTP_USER_AGENT=HUMAN_UA)
+    at = datetime(2026, 11, 10, 15, tzinfo=UTC)
+    orders = []
+    for n in range(3):
+        click(visitor, b, at - timedelta(hours=2))
+        last = click(visitor, a, at - timedelta(hours=1))
+        order = commerce_services.order_save(
+            store=store, data=order_data(n, at=at + timedelta(minutes=n), osc_click=last)
+        )
+        engine.order_attribute(order_id=order.pk)
+        orders.append(order)
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    def assert_level():
+        assert stored_cells(workspace) == raw_cells(workspace)
+        daily = DailyRevenue.objects.filter(workspace=workspace).aggregate(s=Sum("revenue"))["s"]
+        raw = RevenueAttribution.objects.filter(workspace=workspace).aggregate(s=Sum("revenue"))
+        assert daily == raw["s"]
+        for post in Post.objects.filter(workspace=workspace):
+            assert rollups.unique_clicks(workspace, start=date(2026, 11, 10),
+                                         end=date(2026, 11, 10), posts={"pk": post.pk}) == (
+                Click.objects.filter(post=post, is_bot=False, is_unique=True).count()
+            )  # fmt: skip
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(f"/admin/omnisocial/post/{a.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not RevenueAttribution.objects.filter(post_id=a.pk).exists()
+    # Last touch credited the deleted post: nothing credited remains on that day.
+    assert ("last-touch", date(2026, 11, 10), 0, "", 0) not in stored_cells(workspace)
+    assert ("first-touch", date(2026, 11, 10), 0, "", 0) in stored_cells(workspace)
+    assert_level()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(
+            "/admin/commerce/commerceorder/",
+            {"action": "delete_selected", "_selected_action": [orders[0].pk], "post": "yes"},
+        )
+    assert response.status_code == 302
+    assert_level()
