@@ -22,6 +22,9 @@ OTHER_COLOUR = "#98a2b3"
 ACCENT = "#4f46e5"
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": False}
+# plotly's default template, which graph objects carry without being asked (zero lines, outlines,
+# axis margins): read once, so the plain-dict figures below look as graph objects did.
+TEMPLATE = pio.templates[pio.templates.default].to_plotly_json()
 
 
 def to_html(figure: dict) -> str:
@@ -56,6 +59,7 @@ def _layout(traces: list[dict], *, height: int, currency: str = "", **extra) -> 
         "font": {"family": FONT, "size": 12, "color": "#344054"},
         "legend": {"orientation": "h", "y": -0.15, "x": 0},
         "hoverlabel": {"font": {"family": FONT}},
+        "template": TEMPLATE,
         **extra,
     }
     layout["xaxis"] = {**layout.get("xaxis", {}), "showgrid": False, "linecolor": "#e4e7ec"}
