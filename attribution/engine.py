@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -41,8 +41,6 @@ from omnisocial.money import ZERO, round_money
 
 logger = logging.getLogger(__name__)
 UNITS_PLACES = Decimal("0.000001")
-# A post's all-time figures: every day a click or an order can fall on.
-EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 BATCH = 2000
 
 
@@ -310,14 +308,16 @@ def _daily_insert(workspace, models, days=None, post_ids=None, platforms=None) -
     `days` and to the cells of `post_ids` and of platform-only `platforms` when given."""
 
     def where(day_column: str) -> tuple[str, list]:
-        sql = f"workspace_id = %s AND attribution_model IN ({_marks(models)})"
+        sql = f"workspace_id = %s AND attribution_model IN ({rollups.placeholders(models)})"
         params = [workspace.pk, *models]
         if days is not None:
-            sql += f" AND {day_column} IN ({_marks(days)})"
+            sql += f" AND {day_column} IN ({rollups.placeholders(days)})"
             params += days
-            cells = [f"post_id IN ({_marks(post_ids)})"] if post_ids else []
+            cells = [f"post_id IN ({rollups.placeholders(post_ids)})"] if post_ids else []
             if platforms:
-                cells.append(f"(post_id IS NULL AND platform IN ({_marks(platforms)}))")
+                cells.append(
+                    f"(post_id IS NULL AND platform IN ({rollups.placeholders(platforms)}))"
+                )
             sql += f" AND ({' OR '.join(cells) or '1 = 0'})"
             params += [*post_ids, *platforms]
         return sql, params
@@ -354,19 +354,13 @@ def _daily_insert(workspace, models, days=None, post_ids=None, platforms=None) -
         cursor.execute(sql, [*sales_params, *refunds_params])
 
 
-def _marks(values) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
 def _post_revenue_rebuild(workspace: Workspace, post_ids: set[int] | None) -> None:
     """PostRevenue of the given posts (every post of the workspace when None), every model."""
     posts = workspace.posts.all()
     if post_ids is not None:
         posts = posts.filter(pk__in=post_ids)
     posts = {p.pk: p for p in posts.only("pk", "boosted_spend", "boosted_currency")}
-    clicks = rollups.unique_clicks(
-        workspace, start=EARLIEST_DAY, end=LATEST_DAY, posts={"pk__in": list(posts)}, by="pk"
-    )
+    clicks = rollups.unique_clicks(workspace, posts={"pk__in": list(posts)}, by="pk")
     # Read from the daily rollup (a few rows per post and day) rather than every attribution
     # row: its revenue nets sales and refunds exactly like the raw rows, and an order sits on one
     # day only, so the days' distinct-order counts add up to the post's distinct orders.
@@ -639,8 +633,7 @@ def _bulk_session(*, analyze: Sequence = ()) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{BULK_WORK_MEM}'")
-        for model in analyze:
-            cursor.execute(f"ANALYZE {model._meta.db_table}")
+    _analyze(*analyze)
 
 
 def _statistics_refresh() -> None:
@@ -648,13 +641,16 @@ def _statistics_refresh() -> None:
     before it; until autovacuum comes round, the live path's small queries may get plans made
     for another table (seen: a 50 ms bitmap AND instead of a 1 ms index scan). ANALYZE the
     rebuilt tables now (a sample: seconds, not a scan)."""
+    _analyze(RevenueAttribution, RefundAttribution, DailyRevenue, PostRevenue,
+             rollups.DailyTotals, rollups.DailyClicks)  # fmt: skip
+
+
+def _analyze(*models) -> None:
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        for model in (RevenueAttribution, RefundAttribution, DailyRevenue, PostRevenue):
+        for model in models:
             cursor.execute(f"ANALYZE {model._meta.db_table}")
-        cursor.execute(f"ANALYZE {rollups.DailyTotals._meta.db_table}")
-        cursor.execute(f"ANALYZE {rollups.DailyClicks._meta.db_table}")
 
 
 class _PhaseClock:

@@ -42,7 +42,7 @@ def daily_totals_build(workspace: Workspace, models: Sequence[str]) -> None:
     """Rebuilds the DailyTotals rows of `models` from the raw attribution and refund rows in one
     statement: each order counted once per cell it has a credited touch in."""
     DailyTotals.objects.filter(workspace=workspace, attribution_model__in=models).delete()
-    where = f"workspace_id = %s AND attribution_model IN ({_marks(models)})"
+    where = f"workspace_id = %s AND attribution_model IN ({placeholders(models)})"
     keys = "workspace_id, attribution_model, day"
     cells = [
         ("0, '', 0", ""),
@@ -272,27 +272,31 @@ def _clicks_add(workspace: Workspace, ids: Q) -> int:
 def unique_clicks(
     workspace: Workspace,
     *,
-    start: date,
-    end: date,
+    start: date | None = None,
+    end: date | None = None,
     posts: dict | None = None,
     by: str | None = None,
 ):
-    """Unique human clicks on days start..end (workspace days): the rollup plus the clicks past
-    its mark, counted raw (a minute or two of clicks). `posts` narrows by Post fields
-    ({"platform": "tiktok", "campaign_id": 3, "pk__in": [...]}); `by` names a Post field to
-    split by and gives {value: clicks}; without it, an int."""
+    """Unique human clicks on days start..end (workspace days; every day without them): the
+    rollup plus the clicks past its mark, counted raw (a minute or two of clicks). `posts`
+    narrows by Post fields ({"platform": "tiktok", "campaign_id": 3, "pk__in": [...]}); `by`
+    names a Post field to split by and gives {value: clicks}; without it, an int."""
     narrow = {f"post__{field}": value for field, value in (posts or {}).items()}
-    zone = workspace.zone
-    begins = datetime.combine(start, time.min, tzinfo=zone)
-    ends = datetime.combine(end + timedelta(1), time.min, tzinfo=zone)
-    rolled = DailyClicks.objects.filter(workspace=workspace, day__gte=start, day__lte=end, **narrow)
+    rolled = DailyClicks.objects.filter(workspace=workspace, **narrow)
+    raw_days = {}
+    if start is not None:
+        rolled = rolled.filter(day__gte=start, day__lte=end)
+        zone = workspace.zone
+        raw_days = {
+            "clicked_at__gte": datetime.combine(start, time.min, tzinfo=zone),
+            "clicked_at__lt": datetime.combine(end + timedelta(1), time.min, tzinfo=zone),
+        }
     key = None if by is None else "post_id" if by == "pk" else f"post__{by}"
     mark = _mark(workspace)
     for _ in range(3):
         fresh = Click.objects.filter(
-            workspace=workspace, pk__gt=mark, is_bot=False, is_unique=True,
-            clicked_at__gte=begins, clicked_at__lt=ends, **narrow,
-        )  # fmt: skip
+            workspace=workspace, pk__gt=mark, is_bot=False, is_unique=True, **raw_days, **narrow
+        )
         if key is None:
             counted = (rolled.aggregate(n=Sum("clicks"))["n"] or 0) + fresh.count()
         else:
@@ -324,5 +328,6 @@ def _mark(workspace: Workspace) -> int:
     )
 
 
-def _marks(values) -> str:
+def placeholders(values) -> str:
+    """`%s, %s, ...`: one SQL parameter per value."""
     return ", ".join(["%s"] * len(values))
