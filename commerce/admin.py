@@ -98,7 +98,7 @@ class CouponAdmin(admin.ModelAdmin):
 
 @admin.register(ExchangeRate)
 class ExchangeRateAdmin(admin.ModelAdmin):
-    list_display = ["day", "from_currency", "to_currency", "rate"]
-    list_filter = ["from_currency", "to_currency"]
+    list_display = ["day", "from_currency", "to_currency", "rate", "workspace"]
+    list_filter = ["from_currency", "to_currency", ("workspace", admin.EmptyFieldListFilter)]
     search_fields = ["from_currency", "to_currency"]
     date_hierarchy = "day"

@@ -325,11 +325,25 @@ class Coupon(models.Model):
 
 
 class ExchangeRate(models.Model):
-    """1 unit of `from_currency` = `rate` units of `to_currency` on `day`."""
+    """1 unit of `from_currency` = `rate` units of `to_currency` on `day`.
+
+    A rate is either shared market data (`workspace` null: loaded by staff with
+    `load_exchange_rates` or the admin) or a workspace's own (posted through its API), which
+    converts only that workspace's orders and wins over a shared rate of the same day. A client
+    can therefore never change what another workspace reports.
+    """
 
     # An order uses the latest rate on or before its day, at most this stale (weekends, holidays).
     MAX_AGE = timedelta(days=7)
 
+    workspace = models.ForeignKey(
+        Workspace,
+        on_delete=models.CASCADE,
+        related_name="exchange_rates",
+        null=True,
+        blank=True,
+        help_text="Empty for a shared rate; else the only workspace whose orders it converts.",
+    )
     day = models.DateField()
     from_currency = models.CharField(max_length=3, validators=[validate_currency])
     to_currency = models.CharField(max_length=3, validators=[validate_currency])
@@ -339,7 +353,14 @@ class ExchangeRate(models.Model):
         ordering = ["-day", "from_currency", "to_currency"]
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "from_currency", "to_currency"], name="exchangerate_unique_day"
+                fields=["day", "from_currency", "to_currency"],
+                condition=Q(workspace__isnull=True),
+                name="exchangerate_unique_shared_day",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "day", "from_currency", "to_currency"],
+                condition=Q(workspace__isnull=False),
+                name="exchangerate_unique_workspace_day",
             ),
             models.CheckConstraint(condition=Q(rate__gt=0), name="exchangerate_positive"),
         ]

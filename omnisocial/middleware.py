@@ -1,6 +1,6 @@
 """Request checks that every view relies on."""
 
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, JsonResponse
 
 
 class RejectNulCharactersMiddleware:
@@ -18,7 +18,9 @@ class RejectNulCharactersMiddleware:
             "\x00" in key or any("\x00" in value for value in values)
             for key, values in request.GET.lists()
         ):
-            return HttpResponseBadRequest(
-                "NUL characters are not allowed in the URL.", content_type="text/plain"
-            )
+            reason = "NUL characters are not allowed in the URL."
+            # API clients read the API's own error shape; browsers a plain sentence.
+            if "text/html" not in request.headers.get("Accept", ""):
+                return JsonResponse({"detail": reason}, status=400)
+            return HttpResponseBadRequest(reason, content_type="text/plain")
         return self.get_response(request)

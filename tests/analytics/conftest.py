@@ -20,9 +20,11 @@ def key_client(workspace) -> APIClient:
     return client
 
 
-def order_record(store, n, *, at, total, coupons=(), customer="", units=1, **attribution):
+def order_record(
+    store, n, *, at, total, coupons=(), customer="", units=1, currency="USD", **attribution
+):
     data = OrderData(
-        external_id=str(n), order_number=f"#{n}", created_at=at, updated_at=at, currency="USD",
+        external_id=str(n), order_number=f"#{n}", created_at=at, updated_at=at, currency=currency,
         total_price=Decimal(total), attribution=Attribution(**attribution),
         coupon_codes=list(coupons), customer_id=customer or f"c{n}",
         lines=[LineData(title="Hat", quantity=units, price=Decimal(total))],

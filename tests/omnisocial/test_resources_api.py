@@ -1,20 +1,22 @@
 """The resource API an API client sets a workspace up with: campaigns, posts, keys, rates."""
 
-from datetime import date
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from rest_framework.test import APIClient
 
+from commerce import services as commerce_services
 from commerce.models import ExchangeRate
 from omnisocial import services
 from omnisocial.models import ApiKey
 from omnisocial.throttling import ApiKeyRateThrottle
-from tests.analytics.conftest import key_client
+from tests.analytics.conftest import key_client, order_record
 from tests.factories import (
     AllowedDomainFactory,
     CampaignFactory,
     PostFactory,
+    StoreConnectionFactory,
     WorkspaceFactory,
 )
 
@@ -114,22 +116,77 @@ def test_a_key_shows_its_secret_once_and_stops_working_when_revoked(api, workspa
     assert (revoked["isActive"], revoked["revokedAt"] is not None) == (False, True)
 
 
-def test_exchange_rates_are_added_once_per_day_and_pair(api):
+def test_a_workspace_sets_and_corrects_its_own_rates_for_a_day_or_a_range(api, workspace):
     body = {"day": "2026-11-20", "fromCurrency": "eur", "toCurrency": "USD", "rate": "1.08"}
     response = api.post("/api/exchange-rates", body, format="json")
     assert response.status_code == 201
-    assert response.json() == {
-        "id": response.json()["id"], "day": "2026-11-20", "fromCurrency": "EUR",
-        "toCurrency": "USD", "rate": "1.0800000000",
-    }  # fmt: skip
-    again = api.post("/api/exchange-rates", {**body, "rate": "9.99"}, format="json")
-    assert again.status_code == 400
-    assert set(again.json()) == {"day"}
-    assert ExchangeRate.objects.get().rate == Decimal("1.08")
-    assert api.post("/api/exchange-rates", {**body, "rate": "0"}, format="json").status_code == 400
-    listed = api.get("/api/exchange-rates?fromCurrency=EUR&after=2026-11-01").json()
-    assert [(r["day"], r["rate"]) for r in listed["results"]] == [("2026-11-20", "1.0800000000")]
-    assert ExchangeRate.objects.filter(day=date(2026, 11, 20)).count() == 1
+    first = response.json()["results"][0]
+    assert response.json() == {"count": 1, "results": [{
+        "id": first["id"], "day": "2026-11-20", "fromCurrency": "EUR", "toCurrency": "USD",
+        "rate": "1.0800000000", "scope": "workspace",
+    }]}  # fmt: skip
+    corrected = api.post("/api/exchange-rates", {**body, "rate": "1.09"}, format="json")
+    assert corrected.status_code == 201
+    assert corrected.json()["results"][0]["id"] == first["id"]
+    assert ExchangeRate.objects.get().rate == Decimal("1.09")
+
+    ranged = {"startDate": "2026-11-18", "endDate": "2026-11-21", "fromCurrency": "EUR",
+              "toCurrency": "USD", "rate": "1.10"}  # fmt: skip
+    response = api.post("/api/exchange-rates", ranged, format="json")
+    assert response.status_code == 201
+    assert [(r["day"], r["rate"]) for r in response.json()["results"]] == [
+        (f"2026-11-{d}", "1.1000000000") for d in (18, 19, 20, 21)
+    ]
+    assert ExchangeRate.objects.filter(workspace=workspace).count() == 4
+
+    for bad, field in [
+        ({**body, "rate": "0"}, "rate"),
+        ({**ranged, "endDate": "2026-11-01"}, "endDate"),
+        ({**ranged, "endDate": "2028-01-01"}, "endDate"),
+        ({**body, "startDate": "2026-11-01"}, "day"),
+        ({**body, "day": "0001-01-01"}, "day"),
+        ({**body, "toCurrency": "EUR"}, "toCurrency"),
+    ]:
+        answer = api.post("/api/exchange-rates", bad, format="json")
+        assert (answer.status_code, list(answer.json())) == (400, [field]), bad
+    listed = api.get("/api/exchange-rates?fromCurrency=EUR&after=2026-11-20").json()
+    assert [(r["day"], r["rate"]) for r in listed["results"]] == [
+        ("2026-11-21", "1.1000000000"), ("2026-11-20", "1.1000000000"),
+    ]  # fmt: skip
+
+
+def test_a_posted_rate_never_converts_another_workspaces_orders(api, workspace):
+    """One workspace's key used to post a global rate that converted every workspace's waiting
+    orders with it (an SEK 100.00 order elsewhere became 100,000,000.00)."""
+    other = WorkspaceFactory()
+    theirs = StoreConnectionFactory(workspace=other, shop_domain="theirs.myshopify.com")
+    ours = StoreConnectionFactory(workspace=workspace)
+    at = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    their_order = order_record(theirs, 1, at=at, total="100.00", currency="SEK")
+    our_order = order_record(ours, 2, at=at, total="100.00", currency="SEK")
+    assert (their_order.is_converted, our_order.is_converted) == (False, False)
+
+    body = {"day": "2026-11-20", "fromCurrency": "SEK", "toCurrency": "USD", "rate": "1000000"}
+    assert api.post("/api/exchange-rates", body, format="json").status_code == 201
+    their_order.refresh_from_db()
+    our_order.refresh_from_db()
+    assert (their_order.is_converted, their_order.reporting_total) == (False, None)
+    assert (our_order.is_converted, our_order.reporting_total) == (True, Decimal("100000000.00"))
+    # The other workspace neither sees the rate nor is converted by it...
+    assert key_client(other).get("/api/exchange-rates").json()["count"] == 0
+    # ...and a shared rate loaded by staff converts both, our own rate still winning for us.
+    commerce_services.exchange_rates_load(rates=[(at.date(), "SEK", "USD", Decimal("0.095"))])
+    their_order.refresh_from_db()
+    our_order.refresh_from_db()
+    assert their_order.reporting_total == Decimal("9.50")
+    assert our_order.reporting_total == Decimal("100000000.00")
+    body["rate"] = "0.1"
+    assert api.post("/api/exchange-rates", body, format="json").status_code == 201
+    our_order.refresh_from_db()
+    their_order.refresh_from_db()
+    assert (our_order.reporting_total, their_order.reporting_total) == (
+        Decimal("10.00"), Decimal("9.50"),
+    )  # fmt: skip
 
 
 def test_requests_beyond_the_rate_answer_429_with_retry_after(api, workspace, monkeypatch):
