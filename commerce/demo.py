@@ -44,7 +44,8 @@ def seed_commerce_demo(
         workspace=workspace, code="SUMMER20",
         campaign=promo[0].campaign if promo else None, posts=promo,
     )  # fmt: skip
-    # Orders are laid out relative to the day the demo was first seeded, so re-running is a no-op.
+    # Orders are laid out relative to the day the demo was first seeded, so re-running is a no-op;
+    # nothing an order brings (its refund, its last update) is dated after that moment either.
     first = store.created_at
     today = timezone.now().date()
     services.exchange_rates_load(
@@ -85,12 +86,15 @@ def _order(n, rng: random.Random, first, posts: list[Post], promo: list[Post], c
     tax = ((subtotal - discount) * Decimal("0.08")).quantize(Decimal("0.01"))
     total = subtotal - discount + shipping + tax
     currency = "EUR" if n == 7 else "CHF" if n == 11 else "USD"
-    refunds = []
+    refunds, last_change = [], when
     if n % 23 == 5:
-        refunds = [RefundData(f"demo-refund-{n}", price, when + timedelta(days=3), "Returned")]
+        # Three days after the order, but never after the demo was seeded: an order from its last
+        # days is refunded at that moment instead of in the future.
+        last_change = min(when + timedelta(days=3), first)
+        refunds = [RefundData(f"demo-refund-{n}", price, last_change, "Returned")]
     return OrderData(
         external_id=f"demo-{n:04d}", order_number=str(1001 + n), created_at=when,
-        updated_at=when + timedelta(days=3 if refunds else 0, minutes=1), currency=currency,
+        updated_at=min(last_change + timedelta(minutes=1), first), currency=currency,
         total_price=total, subtotal=subtotal, total_tax=tax, total_shipping=shipping,
         total_discounts=discount,
         financial_status="partially_refunded" if refunds else "paid",

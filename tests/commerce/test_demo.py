@@ -1,7 +1,15 @@
-import pytest
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from commerce.models import CommerceOrder, Coupon
+import pytest
+import time_machine
+from django.db.models import F, Q
+from django.utils import timezone
+
+from attribution.models import Click
+from commerce.models import CommerceOrder, Coupon, Refund
 from omnisocial.demo import seed_demo
+from omnisocial.models import PostMetrics, Workspace
 
 pytestmark = pytest.mark.django_db
 
@@ -18,3 +26,36 @@ def test_the_demo_store_is_seeded_once_through_the_ingestion_service():
     # Orders from a post carry the id of a real demo click on it, made before the order.
     assert orders.exclude(osc_click="").count() == 178
     assert Coupon.objects.get().posts.count() == 9
+
+
+@pytest.mark.parametrize(
+    "local_clock",
+    [
+        datetime(2026, 3, 10, 12, 0),  # midday in the demo workspace's zone
+        datetime(2026, 3, 10, 23, 30),  # late evening there: already tomorrow in UTC
+    ],
+)
+def test_the_demo_never_dates_anything_after_the_moment_it_is_seeded(local_clock):
+    zone = ZoneInfo("America/New_York")  # the demo workspace's time zone
+    with time_machine.travel(local_clock.replace(tzinfo=zone), tick=False):
+        seed_demo(log=lambda _: None)
+        now = timezone.now()
+    workspace = Workspace.objects.get(slug="demo")
+    today = timezone.localdate(now, timezone=workspace.zone)
+    orders = CommerceOrder.objects.filter(workspace=workspace)
+    assert orders.count() == 300
+    late = orders.filter(Q(created_at__gt=now) | Q(updated_at_source__gt=now))
+    assert list(late.values_list("external_id", flat=True)) == []
+    refunds = Refund.objects.filter(order__workspace=workspace)
+    assert refunds.count() == 13
+    assert list(refunds.filter(created_at__gt=now).values_list("external_id", flat=True)) == []
+    assert refunds.filter(created_at__lt=F("order__created_at")).count() == 0
+    clicks = Click.objects.filter(workspace=workspace)
+    assert clicks.exists()
+    assert clicks.filter(clicked_at__gt=now).count() == 0
+    posts = workspace.posts.all()
+    assert posts.count() == 36
+    assert posts.filter(published_at__gt=now).count() == 0
+    metrics = PostMetrics.objects.filter(post__workspace=workspace)
+    assert metrics.exists()
+    assert metrics.filter(day__gt=today).count() == 0
