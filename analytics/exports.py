@@ -3,7 +3,8 @@
 A cell that starts with = + - @ (or a tab or carriage return) is a formula to Excel, LibreOffice
 and Google Sheets, and a caption or coupon code is text a stranger wrote: such cells get a leading
 apostrophe so they stay text (OWASP's advice for CSV injection). Numbers are written as they are,
-so negative amounts stay numbers.
+so negative amounts stay numbers; six-place quantities (credited orders, weights) are written
+exactly but without trailing zeros (2, 0.5, 0.333333).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ def cell(value) -> str | int | Decimal:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, Decimal) and value.as_tuple().exponent == -6:
+        whole = value.to_integral_value()
+        return whole.quantize(Decimal(1)) if value == whole else value.normalize()
     if isinstance(value, int | Decimal):
         return value
     text = str(value)

@@ -7,9 +7,6 @@ shared by its URL); `?export=<table>` downloads the table as CSV.
 
 from __future__ import annotations
 
-import calendar
-from datetime import timedelta
-
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, QueryDict
@@ -26,26 +23,7 @@ from commerce.selectors import store_warnings
 from omnisocial.models import Platform, Post
 from omnisocial.tenancy import WorkspaceViewMixin
 
-# Date presets: (query value, label). "Last N days" include today.
-PRESETS = [
-    ("7d", "7 days"),
-    ("30d", "30 days"),
-    ("90d", "90 days"),
-    ("this-month", "This month"),
-    ("last-month", "Last month"),
-]
-
-
-def preset_range(preset: str, today):
-    """The (from, to) days a preset names, or None for an unknown preset."""
-    if preset.endswith("d") and preset[:-1].isdigit() and 0 < int(preset[:-1]) <= revenue.MAX_DAYS:
-        return today - timedelta(days=int(preset[:-1]) - 1), today
-    if preset == "this-month":
-        return today.replace(day=1), today
-    if preset == "last-month":
-        last = today.replace(day=1) - timedelta(days=1)
-        return last.replace(day=1), last.replace(day=calendar.monthrange(last.year, last.month)[1])
-    return None
+PRESETS, preset_range = revenue.PRESETS, revenue.preset_range
 
 
 class AnalyticsPage(WorkspaceViewMixin, TemplateView):
@@ -74,12 +52,8 @@ class AnalyticsPage(WorkspaceViewMixin, TemplateView):
         return response
 
     def _params(self) -> QueryDict:
-        """The query, with a date preset turned into its days (an explicit range wins)."""
-        params = self.request.GET.copy()
-        days = preset_range(params.get("range", ""), self._today())
-        if days and not params.get("from") and not params.get("to"):
-            params["from"], params["to"] = (day.isoformat() for day in days)
-        return params
+        """The query (`range` presets are read by the filters themselves, as in the API)."""
+        return self.request.GET.copy()
 
     def _today(self):
         return timezone.localdate(timezone=self.workspace.zone)
@@ -120,6 +94,10 @@ class AnalyticsPage(WorkspaceViewMixin, TemplateView):
         ]
         return {"has_store": bool(stores), "store_warnings": warnings}
 
+    def _local(self, instant) -> str:
+        """An instant as the workspace's local time, its offset named (ISO 8601)."""
+        return instant.astimezone(self.workspace.zone).isoformat()
+
     def _filename(self, table: str) -> str:
         f = self.revenue_filters
         return f"{table}-{f.model}-{f.start.isoformat()}-{f.end.isoformat()}.csv"
@@ -144,7 +122,7 @@ class RevenueView(AnalyticsPage):
         by_platform = revenue.revenue_by_platform(ws, f)
         series = revenue.revenue_series(ws, f)
         labels = dict(Platform.choices)
-        top = revenue.revenue_by_post(ws, f, limit=10)
+        top = revenue.revenue_breakdown_by_post(ws, f, limit=10)
         has_data = bool(current["revenue"] or current["orders"])
         return super().get_context_data(
             headline=headline,
@@ -197,37 +175,52 @@ class RevenueView(AnalyticsPage):
         )
 
     def export_posts(self):
-        rows = revenue.revenue_by_post(self.workspace, self.filters, limit=None)
+        rows = revenue.revenue_breakdown_by_post(self.workspace, self.filters, limit=None)
         return csv_response(
             self._filename("top-revenue-content"),
             [
                 "rank",
+                "kind",
                 "post_id",
                 "reference",
                 "platform",
                 "content_type",
                 "campaign",
+                "published_at",
                 "caption",
                 "revenue",
-                "orders",
+                "credited_orders",
+                "units",
+                "avg_order_value",
                 "unique_clicks",
+                "converted_clicks",
                 "conversion_rate",
+                "ad_spend",
+                "roas",
             ],  # fmt: skip
             [
                 (
                     row["rank"],
-                    row["post"].pk,
-                    row["post"].reference,
-                    row["post"].platform,
-                    row["post"].content_type,
-                    row["post"].campaign.slug if row["post"].campaign else "",
-                    row["post"].caption,
+                    row["kind"],
+                    post.pk if post else "",
+                    post.reference if post else "",
+                    row["platform"],
+                    post.content_type if post else "",
+                    post.campaign.slug if post and post.campaign else "",
+                    self._local(post.published_at) if post and post.published_at else "",
+                    post.caption if post else row["label"],
                     row["revenue"],
                     row["orders"],
+                    row["units"],
+                    row["avg_order_value"],
                     row["unique_clicks"],
+                    row["converted_clicks"],
                     row["conversion_rate"],
+                    row["ad_spend"],
+                    row["roas"],
                 )  # fmt: skip
                 for row in rows
+                for post in [row["post"]]
             ],
         )
 
@@ -271,6 +264,9 @@ class CompareModelsView(AnalyticsPage):
                              row["revenue"], row["orders"]))  # fmt: skip
             for row in column["top_posts"]:
                 rows.append((column["model"], "post", row["post"].reference, row["revenue"],
+                             row["orders"]))  # fmt: skip
+            for row in column["without_post"]:
+                rows.append((column["model"], "no post", row["platform"], row["revenue"],
                              row["orders"]))  # fmt: skip
         return csv_response(
             self._filename("compare-models"), ["model", "level", "key", "revenue", "orders"], rows

@@ -8,6 +8,7 @@ Days are the workspace's days; money is Decimal.
 
 from __future__ import annotations
 
+import calendar
 import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -15,6 +16,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from attribution import rollups
@@ -23,7 +25,7 @@ from attribution.models import (
     Click,
     DailyRevenue,
     MatchedField,
-    PostRevenue,
+    RefundAttribution,
     RevenueAttribution,
 )
 from commerce.models import CommerceOrder
@@ -36,6 +38,36 @@ DEFAULT_DAYS = 30
 EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 MAX_DAYS = 3660
 
+# Date presets of `range`: (value, label). "Last N days" include today; any `<N>d` up to MAX_DAYS
+# is read too, and `all` runs from the workspace's first order to today.
+PRESETS = [
+    ("7d", "7 days"),
+    ("30d", "30 days"),
+    ("90d", "90 days"),
+    ("this-month", "This month"),
+    ("last-month", "Last month"),
+]
+ALL_TIME = "all"
+
+
+def preset_range(preset: str, today: date) -> tuple[date, date] | None:
+    """The (from, to) days a preset names, or None for an unknown preset (`all` included: it
+    depends on the workspace, see `RevenueFilters.from_params`)."""
+    if preset.endswith("d") and preset[:-1].isdigit() and 0 < int(preset[:-1]) <= MAX_DAYS:
+        return today - timedelta(days=int(preset[:-1]) - 1), today
+    if preset == "this-month":
+        return today.replace(day=1), today
+    if preset == "last-month":
+        last = today.replace(day=1) - timedelta(days=1)
+        return last.replace(day=1), last.replace(day=calendar.monthrange(last.year, last.month)[1])
+    return None
+
+
+def first_day(workspace: Workspace) -> date | None:
+    """The workspace's first order day (its time zone), where `range=all` starts."""
+    first = workspace.orders.order_by("created_at").values_list("created_at", flat=True).first()
+    return None if first is None else timezone.localdate(first, workspace.zone)
+
 
 @dataclass(frozen=True)
 class RevenueFilters:
@@ -46,12 +78,14 @@ class RevenueFilters:
     end: date
     platform: str = ""
     campaign_id: int | None = None
+    today: date | None = None  # the workspace's today when the filters were read
 
     @classmethod
     def from_params(cls, workspace: Workspace, params) -> RevenueFilters:
-        """Reads `model`, `from`, `to`, `platform`, `campaign` (a query dict); raises
-        ValidationError naming each bad parameter. Defaults: the workspace's model, the last
-        30 days up to today."""
+        """Reads `model`, `range`, `from`, `to`, `platform`, `campaign` (a query dict); raises
+        ValidationError naming each bad parameter and the values it takes. Defaults: the
+        workspace's model, the last 30 days up to today. `range` is a preset (7d, 30d, 90d,
+        this-month, last-month, <N>d, all); `from` and `to` given beside it win over it."""
         errors = {}
         model = params.get("model") or workspace.default_attribution_model
         if model not in workspace.attribution_models:
@@ -61,6 +95,19 @@ class RevenueFilters:
             )
         today = timezone.localdate(timezone=workspace.zone)
         start, end = today - timedelta(days=DEFAULT_DAYS - 1), today
+        preset = (params.get("range") or "").strip()
+        if preset == ALL_TIME:
+            start = min(first_day(workspace) or today, today)
+            start = max(start, today - timedelta(days=MAX_DAYS - 1))
+        elif preset:
+            days = preset_range(preset, today)
+            if days is None:
+                errors["range"] = (
+                    f"Unknown range {preset!r}; use one of "
+                    f"{', '.join(value for value, _ in PRESETS)}, <N>d or {ALL_TIME}."
+                )
+            else:
+                start, end = days
         for name in ("from", "to"):
             value = params.get(name)
             if value:
@@ -92,11 +139,17 @@ class RevenueFilters:
                 campaign_id = found.pk
         if errors:
             raise ValidationError(errors)
-        return cls(model, start, end, platform, campaign_id)
+        return cls(model, start, end, platform, campaign_id, today)
 
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    @property
+    def counted_through(self) -> date:
+        """The last day whose events a figure can hold: the range's end, or today when the range
+        reaches past it (no sale or refund is dated in the future)."""
+        return min(self.end, self.today) if self.today else self.end
 
     def previous(self) -> RevenueFilters:
         """The period of the same length just before this one."""
@@ -178,7 +231,9 @@ def _boost(workspace: Workspace, f: RevenueFilters, model: str | None) -> tuple[
     if f.campaign_id:
         metrics = metrics.filter(post__campaign_id=f.campaign_id)
     spend = _money(metrics.aggregate(s=Sum("spend"))["s"])
-    boosted = workspace.posts.filter(boosted_spend__gt=0).values("pk")
+    boosted = workspace.posts.filter(
+        Q(boosted_spend__gt=0) | Q(pk__in=metrics.values("post_id"))
+    ).values("pk")
     revenue = _money(
         _daily(workspace, f, model).filter(post__in=boosted).aggregate(s=Sum("revenue"))["s"]
     )
@@ -210,7 +265,7 @@ def revenue_by_platform(workspace: Workspace, f: RevenueFilters, model=None) -> 
             "platform": platform,
             "label": labels.get(platform, "Other social"),
             "revenue": found.get(platform, ZERO),
-            "orders": orders.get(platform, 0),
+            "orders": orders.get(platform, rollups.credited(0)),
         }
         for platform in platforms
         if platform in found or platform in labels
@@ -220,38 +275,160 @@ def revenue_by_platform(workspace: Workspace, f: RevenueFilters, model=None) -> 
 def revenue_by_post(
     workspace: Workspace, f: RevenueFilters, *, limit: int | None = 20, model=None
 ) -> list[dict]:
-    """Posts ranked by revenue in the range, with orders, unique clicks and conversion rate."""
-    # A post's cells of one day count each of its orders once, and an order sits on one day, so
-    # summing the cells' distinct orders gives the post's distinct orders in the range (the same
-    # sum PostRevenue relies on).
-    rows = (
+    """Posts ranked by revenue in the range, with credited orders, units, unique clicks,
+    conversion rate, spend and ROAS. Boosted posts are listed even without revenue (their spend
+    and ROAS 0 are the point); other posts only when they earned something in the range."""
+    cells = (
         _daily(workspace, f, model)
         .filter(post__isnull=False)
         .values("post_id")
-        .annotate(revenue=Sum("revenue"), orders=Sum("orders"))
-        .order_by("-revenue", "post_id")
+        .annotate(revenue=Sum("revenue"), orders=Sum("orders"), units=Sum("units"))
     )
+    found = {row["post_id"]: row for row in cells}
+    spend = _spend_by_post(workspace, f)
+    boosted = workspace.posts.filter(Q(boosted_spend__gt=0) | Q(pk__in=list(spend)))
+    if f.platform:
+        boosted = boosted.filter(platform=f.platform)
+    if f.campaign_id:
+        boosted = boosted.filter(campaign_id=f.campaign_id)
+    for post_id in boosted.values_list("pk", flat=True):
+        found.setdefault(post_id, {"post_id": post_id, "revenue": ZERO, "orders": ZERO,
+                                   "units": ZERO})  # fmt: skip
+    rows = sorted(found.values(), key=lambda row: (-row["revenue"], row["post_id"]))
     if limit:
         rows = rows[:limit]
-    rows = list(rows)
     ids = [row["post_id"] for row in rows]
-    orders = {row["post_id"]: row["orders"] for row in rows}
     clicks = _unique_clicks_by_post(workspace, f, ids)
+    converted = converted_clicks(workspace, f, model, by="post_id", post_ids=ids)
     posts = workspace.posts.select_related("campaign").in_bulk(ids)
-    ranked = []
-    for rank, row in enumerate(rows, start=1):
-        post = posts[row["post_id"]]
-        ranked.append(
+    return [
+        {
+            "rank": rank,
+            "kind": "post",
+            "post": posts[row["post_id"]],
+            "label": str(posts[row["post_id"]]),
+            "platform": posts[row["post_id"]].platform,
+            **figures(
+                revenue=row["revenue"],
+                orders=row["orders"],
+                units=row["units"],
+                clicks=clicks.get(row["post_id"], 0),
+                converted=converted.get(row["post_id"], 0),
+                spend=spend.get(row["post_id"], ZERO),
+                boosted=posts[row["post_id"]].is_boosted,
+            ),
+        }  # fmt: skip
+        for rank, row in enumerate(rows, start=1)
+    ]
+
+
+def figures(*, revenue, orders, units=ZERO, clicks=0, converted=0, spend=ZERO, boosted=False):
+    """The derived figures of one row, defined once (docs/metrics.md): AOV = revenue / credited
+    orders; conversion rate = converted clicks / unique human clicks; ROAS = revenue / spend
+    (0 with spend and no revenue; None without spend)."""
+    revenue, orders = _money(revenue), rollups.credited(orders)
+    return {
+        "revenue": revenue,
+        "orders": orders,
+        "units": round_money(units or ZERO),
+        "avg_order_value": round_money(revenue / orders) if orders else None,
+        "unique_clicks": clicks,
+        "converted_clicks": converted,
+        "conversion_rate": _ratio(converted, clicks),
+        "ad_spend": _money(spend),
+        "roas": _ratio(revenue, spend) if spend else None,
+        "boosted": boosted,
+    }
+
+
+def revenue_breakdown_by_post(
+    workspace: Workspace, f: RevenueFilters, *, limit: int | None = None, model=None
+) -> list[dict]:
+    """Revenue by post that sums to the headline: the ranked posts (`limit` of them, the rest in
+    one "Other posts" row), then one row per platform for revenue credited to a platform with no
+    post ("Instagram, no post": a social source or referrer without a post)."""
+    posts = revenue_by_post(workspace, f, limit=None, model=model)
+    rows = posts[:limit] if limit else posts
+    rest = posts[limit:] if limit else []
+    if rest:
+        rows.append(
             {
-                "rank": rank,
-                "post": post,
-                "revenue": _money(row["revenue"]),
-                "orders": orders.get(post.pk, 0),
-                "unique_clicks": clicks.get(post.pk, 0),
-                "conversion_rate": _ratio(orders.get(post.pk, 0), clicks.get(post.pk, 0)),
-            }
+                "rank": None,
+                "kind": "other",
+                "post": None,
+                "platform": "",
+                "label": f"Other posts ({len(rest)})",
+                **figures(
+                    revenue=sum((r["revenue"] for r in rest), ZERO),
+                    orders=sum((r["orders"] for r in rest), ZERO),
+                    units=sum((r["units"] for r in rest), ZERO),
+                    clicks=sum(r["unique_clicks"] for r in rest),
+                    converted=sum(r["converted_clicks"] for r in rest),
+                    spend=sum((r["ad_spend"] for r in rest), ZERO),
+                ),
+            }  # fmt: skip
         )
-    return ranked
+    return rows + revenue_without_post(workspace, f, model)
+
+
+def revenue_without_post(workspace: Workspace, f: RevenueFilters, model=None) -> list[dict]:
+    """Revenue credited to a platform but to no post, one row per platform."""
+    labels = dict(Platform.choices)
+    cells = (
+        _daily(workspace, f, model)
+        .filter(post__isnull=True)
+        .values("platform")
+        .annotate(revenue=Sum("revenue"), orders=Sum("orders"), units=Sum("units"))
+        .order_by("platform")
+    )
+    return [
+        {
+            "rank": None,
+            "kind": "noPost",
+            "post": None,
+            "platform": row["platform"],
+            "label": f"{labels.get(row['platform'], 'Other social')}, no post",
+            **figures(revenue=row["revenue"], orders=row["orders"], units=row["units"]),
+        }  # fmt: skip
+        for row in cells
+        if row["revenue"] or row["orders"]
+    ]
+
+
+def _spend_by_post(workspace: Workspace, f: RevenueFilters) -> dict[int, Decimal]:
+    """Ad spend per post on the range's days (PostMetrics), the spend the headline's ROAS uses."""
+    metrics = PostMetrics.objects.filter(
+        post__workspace=workspace, day__gte=f.start, day__lte=f.end, spend__gt=0
+    )
+    if f.platform:
+        metrics = metrics.filter(post__platform=f.platform)
+    if f.campaign_id:
+        metrics = metrics.filter(post__campaign_id=f.campaign_id)
+    return dict(metrics.values("post_id").annotate(s=Sum("spend")).values_list("post_id", "s"))
+
+
+def converted_clicks(
+    workspace: Workspace, f: RevenueFilters, model=None, *, by: str, post_ids=None
+) -> dict:
+    """Unique human clicks made in the range that an order's journey carries (a touch matched by
+    click id), per `by` (a RevenueAttribution field: post_id, platform, campaign_id). A subset
+    of the range's unique human clicks, so a conversion rate never passes 100%; orders matched
+    by coupon, UTM or referrer alone are not click conversions."""
+    start, end = f.instants(workspace)
+    rows = RevenueAttribution.objects.filter(
+        workspace=workspace, attribution_model=model or f.model, click__isnull=False,
+        click__is_bot=False, click__is_unique=True, click__clicked_at__gte=start,
+        click__clicked_at__lt=end,
+    )  # fmt: skip
+    if post_ids is not None:
+        rows = rows.filter(post_id__in=list(post_ids))
+    if f.platform:
+        rows = rows.filter(platform=f.platform)
+    if f.campaign_id:
+        rows = rows.filter(campaign_id=f.campaign_id)
+    return dict(
+        rows.values(by).annotate(n=Count("click", distinct=True)).order_by().values_list(by, "n")
+    )
 
 
 def _unique_clicks_by_post(workspace, f: RevenueFilters, post_ids) -> dict[int, int]:
@@ -318,6 +495,7 @@ def compare_models(workspace: Workspace, f: RevenueFilters) -> list[dict]:
             "headline": headline(workspace, f, model),
             "by_platform": revenue_by_platform(workspace, f, model),
             "top_posts": revenue_by_post(workspace, f, limit=5, model=model),
+            "without_post": revenue_without_post(workspace, f, model),
         }
         for model in workspace.attribution_models
     ]
@@ -326,12 +504,43 @@ def compare_models(workspace: Workspace, f: RevenueFilters) -> list[dict]:
 # --- one post ------------------------------------------------------------------------------------
 
 
+def post_range_figures(workspace: Workspace, post: Post, f: RevenueFilters, model: str) -> dict:
+    """One post's figures for the range under `model`, with the same definitions as revenue by
+    post (so the posts' figures sum to it), plus the orders credited to it without a click of
+    it (coupon, UTM or referrer matches), shown beside the conversion rate."""
+    scope = replace(f, platform="", campaign_id=None)
+    cells = DailyRevenue.objects.filter(
+        workspace=workspace, post=post, attribution_model=model,
+        day__gte=f.start, day__lte=f.end,
+    ).aggregate(revenue=Sum("revenue"), orders=Sum("orders"), units=Sum("units"))  # fmt: skip
+    clicks = rollups.unique_clicks(workspace, start=f.start, end=f.end, posts={"pk__in": [post.pk]})
+    converted = converted_clicks(workspace, scope, model, by="post_id", post_ids=[post.pk])
+    spend = _spend_by_post(workspace, scope).get(post.pk, ZERO)
+    found = figures(
+        revenue=cells["revenue"], orders=cells["orders"], units=cells["units"], clicks=clicks,
+        converted=converted.get(post.pk, 0), spend=spend, boosted=post.is_boosted,
+    )  # fmt: skip
+    found["orders_without_click"] = (
+        RevenueAttribution.objects.filter(
+            workspace=workspace, post=post, attribution_model=model, attribution_weight__gt=0,
+            order_day__gte=f.start, order_day__lte=f.end,
+        )
+        .exclude(matched_field=MatchedField.CLICK_ID)
+        .values("order_id")
+        .distinct()
+        .count()
+    )  # fmt: skip
+    found["model"] = model
+    return found
+
+
 def post_revenue(workspace: Workspace, post: Post, f: RevenueFilters) -> dict:
-    """A post's PostRevenue under every model, its daily revenue and clicks, its touchpoints by
-    matched field and its coupons (all-time figures from the rollup; the series in the range)."""
-    rollups = {
-        row.attribution_model: row
-        for row in PostRevenue.objects.filter(workspace=workspace, post=post)
+    """What Post Analytics shows: the post's figures for the range under every model the
+    workspace keeps, its daily revenue and unique human clicks, its touchpoints by matched field
+    in the range and its coupons."""
+    by_model = {
+        model: post_range_figures(workspace, post, f, model)
+        for model in workspace.attribution_models
     }
     daily = dict(
         DailyRevenue.objects.filter(
@@ -343,12 +552,16 @@ def post_revenue(workspace: Workspace, post: Post, f: RevenueFilters) -> dict:
         .values_list("day", "revenue")
     )  # fmt: skip
     start, end = f.instants(workspace)
-    clicks_by_day: dict[date, int] = {}
-    for clicked_at in Click.objects.filter(
-        post=post, is_bot=False, clicked_at__gte=start, clicked_at__lt=end
-    ).values_list("clicked_at", flat=True):
-        day = timezone.localdate(clicked_at, workspace.zone)
-        clicks_by_day[day] = clicks_by_day.get(day, 0) + 1
+    clicks_by_day = dict(
+        Click.objects.filter(
+            post=post, is_bot=False, is_unique=True, clicked_at__gte=start, clicked_at__lt=end
+        )
+        .annotate(day=TruncDate("clicked_at", tzinfo=workspace.zone))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("day", "n")
+    )
     series = [
         {
             "day": f.start + timedelta(n),
@@ -362,23 +575,26 @@ def post_revenue(workspace: Workspace, post: Post, f: RevenueFilters) -> dict:
             "matched_field": row["matched_field"],
             "label": MatchedField(row["matched_field"]).label,
             "touches": row["touches"],
-            "orders": row["orders"],
+            "orders": rollups.credited(row["orders"]),
             "revenue": _money(row["revenue"]),
         }
         for row in RevenueAttribution.objects.filter(
-            workspace=workspace, post=post, attribution_model=f.model
+            workspace=workspace, post=post, attribution_model=f.model,
+            order_day__gte=f.start, order_day__lte=f.end,
         )
         .values("matched_field")
-        .annotate(touches=Count("pk"), orders=Count("order", distinct=True), revenue=Sum("revenue"))
+        .annotate(touches=Count("pk"), orders=Sum("attribution_weight"), revenue=Sum("revenue"))
         .order_by("-revenue")
-    ]
+    ]  # fmt: skip
     return {
-        "rollups": rollups,
-        "current": rollups.get(f.model),
+        "by_model": by_model,
+        "current": by_model[f.model],
         "series": series,
         "touchpoints": touchpoints,
         "coupons": list(post.coupons.order_by("code")),
-        "engagement": PostMetrics.objects.filter(post=post).aggregate(
+        "engagement": PostMetrics.objects.filter(
+            post=post, day__gte=f.start, day__lte=f.end
+        ).aggregate(
             impressions=Sum("impressions"),
             reach=Sum("reach"),
             engagements=Sum("engagements"),
@@ -393,106 +609,196 @@ SEGMENTS = ("platform", "campaign", "contentType", "audience")
 
 
 def segments(workspace: Workspace, f: RevenueFilters, by: str) -> list[dict]:
-    """Revenue, orders, customers, AOV and conversion rate per segment.
+    """Revenue, credited orders, customers, AOV and conversion rate per segment, with revenue
+    and orders defined as on the headline (sales on the order's day, refunds on the refund's
+    day; orders are weights), so the rows of platform, campaign and content type each sum to
+    the headline: campaign has a "No campaign" row, content type a row per post-less platform.
 
     `audience` gives three cohort families: new vs returning customers, acquisition month (the
-    month of the customer's first order in this workspace) and store customer tags.
+    month of the customer's first order in this workspace) and store customer tags; each family
+    sums to the headline too.
     """
-    rows = _attributions(workspace, f).filter(attribution_weight__gte=0)
     if by == "platform":
-        return _segment_rows(rows, "platform", _clicks_by(workspace, f, "platform"),
-                             labels=dict(Platform.choices))  # fmt: skip
-    if by == "campaign":
-        labels = dict(workspace.campaigns.values_list("pk", "name"))
-        return _segment_rows(rows, "campaign_id", _clicks_by(workspace, f, "campaign_id"),
-                             labels=labels, unknown="No campaign")  # fmt: skip
-    if by == "contentType":
-        return _segment_rows(rows.filter(post__isnull=False), "post__content_type",
-                             _clicks_by(workspace, f, "content_type"),
-                             labels=dict(Post.ContentType.choices))  # fmt: skip
-    if by == "audience":
-        return _audience(workspace, rows)
-    raise ValidationError({"by": f"Segment by one of {', '.join(SEGMENTS)}."})
+        cells = _totals(workspace, f, by=("platform",))
+        labels = dict(Platform.choices)
+        clicks = _clicks_by(workspace, f, "platform")
+        converted = converted_clicks(workspace, f, by="platform")
+        customers = _customers_by(workspace, f, "platform")
+        rows = [
+            _segment(
+                platform,
+                labels.get(platform, platform or "Other social"),
+                cell,
+                customers.get(platform, 0),
+                clicks.get(platform, 0),
+                converted.get(platform, 0),
+            )  # fmt: skip
+            for platform, cell in cells.items()
+        ]
+    elif by == "campaign":
+        cells = _totals(workspace, f)
+        names = dict(workspace.campaigns.values_list("pk", "name"))
+        clicks = _clicks_by(workspace, f, "campaign_id")
+        converted = converted_clicks(workspace, f, by="campaign_id")
+        customers = _customers_by(workspace, f, "campaign_id")
+        by_campaign = _totals(workspace, f, by=("campaign_key",))
+        rows, rest = [], {"revenue": cells["revenue"], "orders": cells["orders"]}
+        for campaign_id, cell in by_campaign.items():
+            rest = {key: rest[key] - cell[key] for key in rest}
+            rows.append(_segment(campaign_id, names.get(campaign_id, "Deleted campaign"), cell,
+                                 customers.get(campaign_id, 0), clicks.get(campaign_id, 0),
+                                 converted.get(campaign_id, 0)))  # fmt: skip
+        if rest["revenue"] or rest["orders"]:
+            rows.append(_segment(None, "No campaign", rest, customers.get(None, 0),
+                                 clicks.get(None, 0), converted.get(None, 0)))  # fmt: skip
+    elif by == "contentType":
+        labels = dict(Post.ContentType.choices)
+        cells = (
+            _daily(workspace, f)
+            .values("post__content_type")
+            .annotate(revenue=Sum("revenue"), orders=Sum("orders"))
+        )
+        clicks = _clicks_by(workspace, f, "content_type")
+        converted = converted_clicks(workspace, f, by="post__content_type")
+        customers = _customers_by(workspace, f, "post__content_type")
+        rows = []
+        for cell in cells:
+            kind = cell["post__content_type"]
+            if kind is None:
+                continue
+            rows.append(_segment(kind, labels.get(kind, kind), cell, customers.get(kind, 0),
+                                 clicks.get(kind, 0), converted.get(kind, 0)))  # fmt: skip
+        for row in revenue_without_post(workspace, f):
+            rows.append(_segment(f"noPost:{row['platform']}", row["label"], row, None, 0, 0))
+    elif by == "audience":
+        return _audience(workspace, f)
+    else:
+        raise ValidationError({"by": f"Segment by one of {', '.join(SEGMENTS)}."})
+    rows.sort(key=lambda row: (-row["revenue"], str(row["label"])))
+    return rows
+
+
+def _segment(key, label, cell, customers, clicks, converted, family=None) -> dict:
+    found = figures(revenue=cell["revenue"], orders=cell["orders"], clicks=clicks,
+                    converted=converted)  # fmt: skip
+    return {
+        "segment": key if key not in (None, "") else "",
+        "label": label,
+        "family": family,
+        "revenue": found["revenue"],
+        "orders": found["orders"],
+        "customers": customers,
+        "avg_order_value": found["avg_order_value"],
+        "unique_clicks": clicks,
+        "conversion_rate": found["conversion_rate"] if clicks else None,
+    }
 
 
 def _clicks_by(workspace, f: RevenueFilters, field: str) -> dict:
     return rollups.unique_clicks(workspace, start=f.start, end=f.end, by=field)
 
 
-def _segment_rows(rows, field, clicks, *, labels, unknown="Unknown", family=None) -> list[dict]:
-    found = (
+def _customers_by(workspace, f: RevenueFilters, field: str) -> dict:
+    """Distinct customers (guests excluded) of the orders placed in the range credited to each
+    segment."""
+    rows = _attributions(workspace, f).exclude(order__customer_key="")
+    return dict(
         rows.values(field)
-        .annotate(
-            revenue=Sum("revenue"),
-            orders=Count("order", distinct=True),
-            customers=Count("order__customer_key", distinct=True),
-        )
-        .order_by("-revenue")
+        .annotate(n=Count("order__customer_key", distinct=True))
+        .order_by()
+        .values_list(field, "n")
     )
-    result = []
-    for row in found:
-        key = row[field]
-        revenue = _money(row["revenue"])
-        result.append(
-            {
-                "segment": key if key not in (None, "") else "",
-                "label": labels.get(key, key or unknown) if labels else (key or unknown),
-                "family": family,
-                "revenue": revenue,
-                "orders": row["orders"],
-                "customers": row["customers"],
-                "avg_order_value": round_money(revenue / row["orders"]) if row["orders"] else None,
-                "conversion_rate": _ratio(row["orders"], clicks.get(key)) if clicks else None,
-            }
-        )
-    return result
 
 
-def _audience(workspace: Workspace, rows) -> list[dict]:
-    kind = {True: "Returning customers", False: "New customers"}
-    result = _segment_rows(rows, "order__is_returning_customer", {}, labels=kind,
-                           family="newVsReturning")  # fmt: skip
-    for item in result:
-        item["segment"] = "returning" if item["segment"] is True else "new"
-    # Acquisition month: the month of each customer's first order in the workspace.
-    first_orders = {}
+def _audience(workspace: Workspace, f: RevenueFilters) -> list[dict]:
+    """Cohorts by who bought. Revenue and credited orders follow the headline's definitions (a
+    refund counts on its day, for the cohort of the order it refunds), so new-vs-returning and
+    acquisition month each sum to the headline; customer tags overlap (an order has 0..n)."""
+    zone = workspace.zone
+    first_orders: dict[str, str] = {}
     for key, created_at in (
         CommerceOrder.objects.filter(workspace=workspace)
         .exclude(customer_key="")
         .order_by("created_at")
         .values_list("customer_key", "created_at")
     ):
-        first_orders.setdefault(
-            key, timezone.localdate(created_at, workspace.zone).strftime("%Y-%m")
-        )
-    by_month: dict[str, dict] = {}
-    by_tag: dict[str, dict] = {}
-    for order_id, customer, tags, revenue in rows.values_list(
-        "order_id", "order__customer_key", "order__customer_tags", "revenue"
-    ):
-        month = first_orders.get(customer, "")
-        for bucket, key in [(by_month, month), *((by_tag, tag) for tag in (tags or []))]:
-            entry = bucket.setdefault(key, {"revenue": ZERO, "orders": set(), "customers": set()})
+        first_orders.setdefault(key, timezone.localdate(created_at, zone).strftime("%Y-%m"))
+    sales = list(
+        _attributions(workspace, f)
+        .filter(attribution_weight__gte=0)
+        .values_list("order_id", "order__customer_key", "order__is_returning_customer",
+                     "order__customer_tags", "gross_revenue", "attribution_weight")
+    )  # fmt: skip
+    counts = _order_counts(workspace, f.model, {row[0] for row in sales})
+    refunds = _refund_rows(workspace, f).values_list(
+        "order_id",
+        "order__customer_key",
+        "order__is_returning_customer",
+        "order__customer_tags",
+        "amount",
+    )
+    families = {"newVsReturning": {}, "acquisitionMonth": {}, "customerTag": {}}
+
+    def add(customer, returning, tags, revenue, orders, order_id):
+        keys = [("newVsReturning", "returning" if returning else "new"),
+                ("acquisitionMonth", first_orders.get(customer, "")),
+                *(("customerTag", tag) for tag in (tags or []))]  # fmt: skip
+        for family, key in keys:
+            entry = families[family].setdefault(
+                key, {"revenue": ZERO, "orders": ZERO, "customers": set()}
+            )
             entry["revenue"] += revenue
-            entry["orders"].add(order_id)
-            if customer:
+            entry["orders"] += orders
+            if customer and orders:
                 entry["customers"].add(customer)
-    for family, bucket in (("acquisitionMonth", by_month), ("customerTag", by_tag)):
+
+    for order_id, customer, returning, tags, gross, weight in sales:
+        add(customer, returning, tags, gross, weight * counts.get(order_id, 1), order_id)
+    for order_id, customer, returning, tags, amount in refunds:
+        add(customer, returning, tags, -amount, ZERO, order_id)
+    labels = {"new": "New customers", "returning": "Returning customers"}
+    result = []
+    for family, bucket in families.items():
         for key, entry in sorted(bucket.items(), key=lambda kv: (-kv[1]["revenue"], kv[0])):
-            orders = len(entry["orders"])
+            label = labels.get(key, key) if family == "newVsReturning" else key
+            found = figures(revenue=entry["revenue"], orders=entry["orders"])
             result.append(
                 {
                     "segment": key,
-                    "label": key or "Guest checkout",
+                    "label": label or "Guest checkout",
                     "family": family,
-                    "revenue": _money(entry["revenue"]),
-                    "orders": orders,
+                    "revenue": found["revenue"],
+                    "orders": found["orders"],
                     "customers": len(entry["customers"]),
-                    "avg_order_value": round_money(entry["revenue"] / orders) if orders else None,
+                    "avg_order_value": found["avg_order_value"],
+                    "unique_clicks": None,
                     "conversion_rate": None,
                 }
             )
     return result
+
+
+def _order_counts(workspace: Workspace, model: str, order_ids: set[int]) -> dict[int, int]:
+    """Per order: 1 while it credits orders under `model`, 0 once fully refunded (the rule of
+    `attribution.rollups.order_counts`, applied to all of each order's rows)."""
+    by_order: dict[int, list] = {}
+    for order_id, back, net in RevenueAttribution.objects.filter(
+        workspace=workspace, attribution_model=model, order_id__in=order_ids
+    ).values_list("order_id", "refunded", "revenue"):
+        by_order.setdefault(order_id, []).append((model, back, net))
+    return {order_id: rollups.order_counts(rows)[model] for order_id, rows in by_order.items()}
+
+
+def _refund_rows(workspace: Workspace, f: RevenueFilters) -> QuerySet:
+    """Refund credit booked on the range's days under the model, narrowed like the sales."""
+    rows = RefundAttribution.objects.filter(
+        workspace=workspace, attribution_model=f.model, day__gte=f.start, day__lte=f.end
+    ).order_by()
+    if f.platform:
+        rows = rows.filter(platform=f.platform)
+    if f.campaign_id:
+        rows = rows.filter(campaign_id=f.campaign_id)
+    return rows
 
 
 def coupon_performance(workspace: Workspace, f: RevenueFilters) -> list[dict]:
@@ -561,14 +867,14 @@ def dashboard(workspace: Workspace, f: RevenueFilters, *, compare: bool = False)
     """Everything GET /commerce/revenue/dashboard answers: the headline with its change against
     the previous period, platform and post splits, top content, the funnel, and with `compare`
     the same figures under every model the workspace keeps."""
-    by_post = revenue_by_post(workspace, f, limit=POSTS_RANKED)
+    by_post = revenue_breakdown_by_post(workspace, f, limit=POSTS_RANKED)
     current = headline(workspace, f)
     result = {
         "filters": report_scope(workspace, f),
         "headline": with_change(current, headline(workspace, f.previous())),
         "by_platform": revenue_by_platform(workspace, f),
         "by_post": by_post,
-        "top_content": by_post[:TOP_CONTENT],
+        "top_content": [row for row in by_post if row["kind"] == "post"][:TOP_CONTENT],
         "funnel": funnel(workspace, f, purchases=current["orders"]),
     }
     if compare:
@@ -581,6 +887,7 @@ def report_scope(workspace: Workspace, f: RevenueFilters) -> dict:
         "model": f.model,
         "start": f.start,
         "end": f.end,
+        "counted_through": f.counted_through,
         "platform": f.platform,
         "campaign_id": f.campaign_id,
         "currency": workspace.reporting_currency,
@@ -588,28 +895,14 @@ def report_scope(workspace: Workspace, f: RevenueFilters) -> dict:
 
 
 def post_figures(workspace: Workspace, post: Post, f: RevenueFilters) -> dict:
-    """`post_revenue` shaped for the API: the chosen model's PostRevenue figures at the top, the
-    same under every model the workspace keeps (zeros where the post earned nothing yet)."""
+    """`post_revenue` shaped for the API: the chosen model's figures for the range at the top,
+    the same under every model the workspace keeps (zeros where the post earned nothing)."""
     found = post_revenue(workspace, post, f)
-
-    def figures(model: str) -> dict:
-        row = found["rollups"].get(model)
-        return {
-            "model": model,
-            "total_revenue": row.total_revenue if row else ZERO,
-            "total_orders": row.total_orders if row else 0,
-            "total_units": row.total_units if row else ZERO,
-            "avg_order_value": row.avg_order_value if row else None,
-            "unique_clicks": row.unique_clicks if row else 0,
-            "conversion_rate": row.conversion_rate if row else None,
-            "roas": row.roas if row else None,
-        }
-
     return {
-        **figures(f.model),
+        **found["current"],
         "post": post,
         "filters": report_scope(workspace, f),
-        "by_model": [figures(model) for model in workspace.attribution_models],
+        "by_model": list(found["by_model"].values()),
         "daily": found["series"],
         "touchpoints": found["touchpoints"],
         "coupons": found["coupons"],

@@ -20,6 +20,18 @@ def rate(places: int = 4, **kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=12, decimal_places=places, **kwargs)
 
 
+CREDITED_ORDERS = (
+    "Credited orders: the sum of the orders' weights (fractional under fractional models; an "
+    "order counts on its day, a cancelled or fully refunded one not at all), so every breakdown "
+    "sums to its total."
+)
+
+
+def credited_orders(**kwargs) -> serializers.DecimalField:
+    kwargs.setdefault("help_text", CREDITED_ORDERS)
+    return serializers.DecimalField(max_digits=16, decimal_places=6, **kwargs)
+
+
 class FiltersOutput(serializers.Serializer):
     """The scope a report was computed for, echoed back."""
 
@@ -30,6 +42,10 @@ class FiltersOutput(serializers.Serializer):
     platform = serializers.CharField()
     campaign = serializers.IntegerField(source="campaign_id", allow_null=True)
     currency = serializers.CharField()
+    countedThrough = serializers.DateField(
+        source="counted_through",
+        help_text="The last day the figures can hold events of: `to`, or today when `to` is later.",
+    )
 
 
 FiltersOutput._declared_fields = {
@@ -51,7 +67,7 @@ class MoneyChange(_change_of(money)):
     pass
 
 
-class CountChange(_change_of(serializers.IntegerField)):
+class CountChange(_change_of(credited_orders)):
     pass
 
 
@@ -63,30 +79,44 @@ class PlatformRevenueOutput(serializers.Serializer):
     platform = serializers.CharField()
     label = serializers.CharField()
     revenue = money()
-    orders = serializers.IntegerField()
+    orders = credited_orders()
 
 
 class PostRankOutput(serializers.Serializer):
-    rank = serializers.IntegerField()
-    postId = serializers.IntegerField(source="post.pk")
-    reference = serializers.CharField(source="post.reference")
-    caption = serializers.CharField(source="post.caption")
-    platform = serializers.ChoiceField(source="post.platform", choices=Platform.choices)
-    contentType = serializers.ChoiceField(
-        source="post.content_type", choices=Post.ContentType.choices
+    """A row of revenue by post: a post (`kind` post), the posts past the list's length in one
+    row (`other`), or a platform's revenue credited to no post (`noPost`); the rows sum to the
+    headline."""
+
+    kind = serializers.ChoiceField(choices=["post", "other", "noPost"])
+    label = serializers.CharField()
+    rank = serializers.IntegerField(allow_null=True)
+    postId = serializers.IntegerField(source="post.pk", allow_null=True, default=None)
+    reference = serializers.CharField(source="post.reference", default="")
+    caption = serializers.CharField(source="post.caption", default="")
+    platform = serializers.CharField(help_text="The post's platform; '' for `other`.")
+    contentType = serializers.CharField(source="post.content_type", default="")
+    campaign = serializers.IntegerField(source="post.campaign_id", allow_null=True, default=None)
+    publishedAt = serializers.DateTimeField(
+        source="post.published_at", allow_null=True, default=None
     )
-    campaign = serializers.IntegerField(source="post.campaign_id", allow_null=True)
-    publishedAt = serializers.DateTimeField(source="post.published_at", allow_null=True)
     revenue = money()
-    orders = serializers.IntegerField()
+    orders = credited_orders()
+    units = money()
+    avgOrderValue = money(source="avg_order_value", allow_null=True)
     uniqueClicks = serializers.IntegerField(source="unique_clicks")
-    conversionRate = rate(source="conversion_rate", allow_null=True)
+    convertedClicks = serializers.IntegerField(source="converted_clicks")
+    conversionRate = rate(
+        source="conversion_rate", allow_null=True,
+        help_text="Converted clicks / unique human clicks in the range; null without clicks.",
+    )  # fmt: skip
+    adSpend = money(source="ad_spend")
+    roas = rate(allow_null=True, help_text="Revenue / ad spend in the range; null without spend.")
 
 
 class FunnelOutput(serializers.Serializer):
     impressions = serializers.IntegerField()
     clicks = serializers.IntegerField(help_text="Unique human clicks on the posts' links.")
-    purchases = serializers.IntegerField(help_text="Distinct attributed orders.")
+    purchases = credited_orders()
     clickThroughRate = rate(source="click_through_rate", allow_null=True)
     purchaseRate = rate(source="purchase_rate", allow_null=True)
     impressionToPurchaseRate = rate(6, source="impression_to_purchase_rate", allow_null=True)
@@ -96,7 +126,7 @@ class ModelFiguresOutput(serializers.Serializer):
     model = serializers.ChoiceField(choices=AttributionModel.choices)
     label = serializers.CharField()
     totalSocialRevenue = money(source="headline.revenue")
-    orders = serializers.IntegerField(source="headline.orders")
+    orders = credited_orders(source="headline.orders")
     avgOrderValue = money(source="headline.avg_order_value", allow_null=True)
     adSpend = money(source="headline.ad_spend")
     roas = rate(source="headline.roas", allow_null=True)
@@ -122,16 +152,26 @@ class DashboardOutput(serializers.Serializer):
 
 
 class PostFiguresOutput(serializers.Serializer):
-    """A PostRevenue row (or zeros when the post has earned nothing under the model yet)."""
+    """A post's PostRevenue figures for the report's range (`range=all` for all time), defined
+    as in revenue by post (docs/metrics.md)."""
 
     model = serializers.ChoiceField(choices=AttributionModel.choices)
-    totalRevenue = money(source="total_revenue")
-    totalOrders = serializers.IntegerField(source="total_orders")
-    totalUnits = money(source="total_units")
+    totalRevenue = money(source="revenue")
+    totalOrders = credited_orders(source="orders")
+    totalUnits = money(source="units")
     avgOrderValue = money(source="avg_order_value", allow_null=True)
     uniqueClicks = serializers.IntegerField(source="unique_clicks")
+    convertedClicks = serializers.IntegerField(
+        source="converted_clicks", help_text="Unique human clicks in the range an order carried."
+    )
     conversionRate = rate(source="conversion_rate", allow_null=True)
-    roas = rate(allow_null=True)
+    ordersWithoutClick = serializers.IntegerField(
+        source="orders_without_click",
+        help_text="Orders placed in the range that credited the post through a coupon, UTM or "
+        "referrer match rather than a click of it.",
+    )
+    adSpend = money(source="ad_spend")
+    roas = rate(allow_null=True, help_text="Revenue / ad spend in the range; null without spend.")
 
 
 class DailyPointOutput(serializers.Serializer):
@@ -144,8 +184,8 @@ class TouchpointOutput(serializers.Serializer):
     matchedField = serializers.ChoiceField(source="matched_field", choices=MatchedField.choices)
     label = serializers.CharField()
     touches = serializers.IntegerField()
-    orders = serializers.IntegerField()
-    revenue = money()
+    orders = credited_orders()
+    revenue = money(help_text="Net credit (sales less refunds) of the orders placed in the range.")
 
 
 class CouponRefOutput(serializers.Serializer):
@@ -247,7 +287,7 @@ class SegmentRowOutput(serializers.Serializer):
         allow_null=True, help_text="audience only: newVsReturning, acquisitionMonth, customerTag"
     )
     revenue = money()
-    orders = serializers.IntegerField()
+    orders = credited_orders()
     customers = serializers.IntegerField()
     avgOrderValue = money(source="avg_order_value", allow_null=True)
     conversionRate = rate(source="conversion_rate", allow_null=True)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from analytics import outliers, selectors
 from analytics.models import Alert, KpiState, RevenueKPI
+from analytics.templatetags.analytics_format import orders as orders_text
 from analytics.trajectory import KpiProgress
 from omnisocial.models import Campaign, Post, Workspace
 
@@ -276,7 +277,7 @@ def _outlier_alert_raise(
         label = "Post" if entity == "post" else "Campaign"
         title = f"{label} {'over' if high else 'under'}-performing: {_subject_name(subject)}"
         median = score.median.quantize(Decimal("0.01"))
-        orders = f"{row.orders} order{'' if row.orders == 1 else 's'}"
+        orders = f"{orders_text(row.orders)} order{'' if row.orders == 1 else 's'}"
         message = (
             f"{_money(row.revenue, currency)} in revenue from {start:%b %-d} to {end:%b %-d} "
             f"({orders}), against a median of {_money(median, currency)} "
@@ -286,7 +287,7 @@ def _outlier_alert_raise(
         figures = {
             "currency": currency,
             "revenue": str(row.revenue),
-            "orders": row.orders,
+            "orders": orders_text(row.orders),
             "median": str(median),
             "mad": str(score.mad.quantize(Decimal("0.01"))),
             "score": str(score.score.quantize(Decimal("0.01"))),

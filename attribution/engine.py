@@ -232,7 +232,7 @@ def order_attribute(*, order_id: int) -> int:
         old_sales = list(
             RevenueAttribution.objects.filter(order=order).values_list(
                 "attribution_model", "order_day", "post_id", "platform", "campaign_id",
-                "gross_revenue", "attribution_weight",
+                "gross_revenue", "attribution_weight", "refunded", "revenue",
             )
         )  # fmt: skip
         old_refunds = list(
@@ -245,24 +245,59 @@ def order_attribute(*, order_id: int) -> int:
         rows_write(RevenueAttribution, ATTRIBUTION_COLUMNS, rows.attributions)
         rows_write(RefundAttribution, REFUND_COLUMNS, rows.refunds)
         _identities_learn(workspace, context.learnt)
+        new_sales = [SaleRow(*(r[i] for i in SALE_COLUMNS)) for r in rows.attributions]
         # DailyRevenue and PostRevenue cells: (day, post_id, platform) before and after.
         cells = {(day, post, platform) for _, day, post, platform, *_ in old_sales + old_refunds}
-        cells |= {(r[17], r[4], r[6]) for r in rows.attributions}
+        cells |= {(r.order_day, r.post_id, r.platform) for r in new_sales}
         cells |= {(r[8], r[5], r[7]) for r in rows.refunds}
         rollups_refresh(workspace=workspace, cells=cells)
-        # DailyTotals entries: (model, day, platform, campaign_id, revenue, credited).
+        # DailyTotals entries: (model, day, platform, campaign_id, revenue, credited orders).
+        old = [SaleRow(*row) for row in old_sales]
         rollups.daily_totals_shift(
             workspace,
             before=[
-                *((m, day, pf, c, gross, w > 0) for m, day, _, pf, c, gross, w in old_sales),
-                *((m, day, pf, c, -amount, False) for m, day, _, pf, c, amount in old_refunds),
+                *_sale_entries(old),
+                *((m, day, pf, c, -amount, ZERO) for m, day, _, pf, c, amount in old_refunds),
             ],
             after=[
-                *((r[2], r[17], r[6], r[5], r[13], r[11] > 0) for r in rows.attributions),
-                *((r[3], r[8], r[7], r[6], -r[9], False) for r in rows.refunds),
+                *_sale_entries(new_sales),
+                *((r[3], r[8], r[7], r[6], -r[9], ZERO) for r in rows.refunds),
             ],
         )
     return len(rows.attributions)
+
+
+# What the rollups read of one attribution row, by name, in ATTRIBUTION_COLUMNS' terms.
+@dataclass(frozen=True)
+class SaleRow:
+    attribution_model: str
+    order_day: object
+    post_id: int | None
+    platform: str
+    campaign_id: int | None
+    gross_revenue: Decimal
+    attribution_weight: Decimal
+    refunded: Decimal
+    revenue: Decimal
+
+
+SALE_COLUMNS = tuple(
+    ATTRIBUTION_COLUMNS.index(name)
+    for name in (
+        "attribution_model", "order_day", "post_id", "platform", "campaign_id", "gross_revenue",
+        "attribution_weight", "refunded", "revenue",
+    )
+)  # fmt: skip
+
+
+def _sale_entries(rows: list[SaleRow]) -> list[rollups.Entry]:
+    """One order's sales as DailyTotals entries, credited orders per `rollups.order_counts`."""
+    counts = rollups.order_counts((r.attribution_model, r.refunded, r.revenue) for r in rows)
+    return [
+        (r.attribution_model, r.order_day, r.platform, r.campaign_id, r.gross_revenue,
+         r.attribution_weight * counts[r.attribution_model])
+        for r in rows
+    ]  # fmt: skip
 
 
 def _identities_learn(workspace: Workspace, learnt: dict[tuple[str, str], object]) -> None:
@@ -304,44 +339,45 @@ def rollups_refresh(*, workspace: Workspace, cells: set[tuple]) -> None:
 
 def _daily_insert(workspace, models, days=None, post_ids=None, platforms=None) -> None:
     """Builds DailyRevenue cells in the database in one INSERT ... SELECT: sales on the order's
-    day plus refunds (negative) on the refund's day, for the workspace's `models`, limited to
-    `days` and to the cells of `post_ids` and of platform-only `platforms` when given."""
+    day plus refunds (negative) on the refund's day, and credited orders (the touches' weights,
+    see `rollups.live_orders`), for the workspace's `models`, limited to `days` and to the cells
+    of `post_ids` and of platform-only `platforms` when given."""
 
-    def where(day_column: str) -> tuple[str, list]:
-        sql = f"workspace_id = %s AND attribution_model IN ({rollups.placeholders(models)})"
+    def where(day_column: str, alias: str = "") -> tuple[str, list]:
+        a = f"{alias}." if alias else ""
+        sql = f"{a}workspace_id = %s AND {a}attribution_model IN ({rollups.placeholders(models)})"
         params = [workspace.pk, *models]
         if days is not None:
-            sql += f" AND {day_column} IN ({rollups.placeholders(days)})"
+            sql += f" AND {a}{day_column} IN ({rollups.placeholders(days)})"
             params += days
-            cells = [f"post_id IN ({rollups.placeholders(post_ids)})"] if post_ids else []
+            cells = [f"{a}post_id IN ({rollups.placeholders(post_ids)})"] if post_ids else []
             if platforms:
                 cells.append(
-                    f"(post_id IS NULL AND platform IN ({rollups.placeholders(platforms)}))"
+                    f"({a}post_id IS NULL AND {a}platform IN ({rollups.placeholders(platforms)}))"
                 )
             sql += f" AND ({' OR '.join(cells) or '1 = 0'})"
             params += [*post_ids, *platforms]
         return sql, params
 
-    sales_where, sales_params = where("order_day")
+    sales_where, sales_params = where("order_day", "a")
     refunds_where, refunds_params = where("day")
+    # Whether an order still counts is read from all of its rows, not only the cells rebuilt.
+    within, within_params = where("order_day") if days is not None else ("", [])
+    live_sql, live_params = rollups.live_orders(workspace, models, within, within_params)
     keys = "workspace_id, attribution_model, platform, campaign_id, post_id"
+    prefixed = ", ".join(f"a.{key.strip()}" for key in keys.split(","))
     sql = f"""
         INSERT INTO {DailyRevenue._meta.db_table}
             ({keys}, day, revenue, orders, units)
         SELECT {keys}, day, SUM(revenue), SUM(orders), ROUND(SUM(units), 2)
         FROM (
-            SELECT {keys}, order_day AS day, SUM(revenue) AS revenue, SUM(credited) AS orders,
-                   SUM(units) AS units
-            FROM (
-                -- one row per order and cell first: counting them is a hash aggregate, where
-                -- COUNT(DISTINCT) sorted every cell's rows
-                SELECT {keys}, order_day, SUM(gross_revenue) AS revenue, SUM(units) AS units,
-                       MAX(CASE WHEN attribution_weight > 0 THEN 1 ELSE 0 END) AS credited
-                FROM {RevenueAttribution._meta.db_table}
-                WHERE {sales_where}
-                GROUP BY {keys}, order_day, order_id
-            ) AS order_cells
-            GROUP BY {keys}, order_day
+            SELECT {prefixed}, a.order_day AS day, SUM(a.gross_revenue) AS revenue,
+                   SUM(a.attribution_weight * live.counts) AS orders, SUM(a.units) AS units
+            FROM {RevenueAttribution._meta.db_table} AS a
+            JOIN ({live_sql}) AS live
+              ON live.order_id = a.order_id AND live.attribution_model = a.attribution_model
+            WHERE {sales_where}
+            GROUP BY {prefixed}, a.order_day
             UNION ALL
             SELECT {keys}, day, -SUM(amount), 0, 0
             FROM {RefundAttribution._meta.db_table}
@@ -351,7 +387,7 @@ def _daily_insert(workspace, models, days=None, post_ids=None, platforms=None) -
         GROUP BY {keys}, day
     """  # noqa: S608 - every value is a parameter; only table and column names are formatted
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*sales_params, *refunds_params])
+        cursor.execute(sql, [*live_params, *sales_params, *refunds_params])
 
 
 def _post_revenue_rebuild(workspace: Workspace, post_ids: set[int] | None) -> None:

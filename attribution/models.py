@@ -314,6 +314,12 @@ class RefundAttribution(models.Model):
         return f"refund {self.refund_id} {self.attribution_model}#{self.position}: {self.amount}"
 
 
+CREDITED_ORDERS_HELP = (
+    "Credited orders: the sum of the touches' weights (fractional under fractional models); an "
+    "order that is cancelled or fully refunded credits none."
+)
+
+
 class PostRevenue(models.Model):
     """Per post and model: the spec's figures, kept equal to the raw attribution rows."""
 
@@ -321,7 +327,9 @@ class PostRevenue(models.Model):
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revenue")
     attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
     total_revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
-    total_orders = models.PositiveIntegerField(default=0)
+    total_orders = models.DecimalField(
+        max_digits=16, decimal_places=6, default=0, help_text=CREDITED_ORDERS_HELP
+    )
     total_units = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     avg_order_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     unique_clicks = models.PositiveIntegerField(default=0)
@@ -366,7 +374,9 @@ class DailyRevenue(models.Model):
         Post, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
-    orders = models.PositiveIntegerField(default=0)
+    orders = models.DecimalField(
+        max_digits=16, decimal_places=6, default=0, help_text=CREDITED_ORDERS_HELP
+    )
     units = models.DecimalField(max_digits=14, decimal_places=2, default=0)
 
     class Meta:
@@ -381,16 +391,15 @@ class DailyRevenue(models.Model):
 
 
 class DailyTotals(models.Model):
-    """Revenue and distinct attributed orders (a touch with weight > 0) per day (workspace time
-    zone) and model: over the whole workspace, per platform, per campaign, and per platform and
-    campaign. Sales count on the order's day and refunds (negative) on the refund's day, as in
-    DailyRevenue, whose post-level cells these equal when summed.
+    """Revenue and credited orders per day (workspace time zone) and model: over the whole
+    workspace, per platform, per campaign, and per platform and campaign. Sales count on the
+    order's day and refunds (negative) on the refund's day, as in DailyRevenue, whose cells
+    these equal when summed.
 
-    Distinct counts do not add up across cells (one order can touch two platforms), and summing
-    DailyRevenue's post-level cells for a month reads hundreds of thousands of rows; the
-    dashboard reads the one cell of its filters per day here instead. An order sits on one day,
-    so the days of a range do add up. `grouping` says which of platform and campaign a row is cut
-    by (bits: 1 platform, 2 campaign); the columns it is not cut by hold '' and 0, so every row
+    Summing DailyRevenue's post-level cells for a month reads hundreds of thousands of rows; the
+    dashboard reads the one cell of its filters per day here instead. Credited orders are sums
+    of weights, so cells and days add up. `grouping` says which of platform and campaign a row is
+    cut by (bits: 1 platform, 2 campaign); the columns it is not cut by hold '' and 0, so every row
     has a non-null key and upserts can add to it.
     """
 
@@ -406,7 +415,9 @@ class DailyTotals(models.Model):
     campaign_key = models.PositiveBigIntegerField(
         default=0, help_text="The campaign's id in rows cut by campaign, else 0."
     )
-    orders = models.IntegerField(default=0)
+    orders = models.DecimalField(
+        max_digits=16, decimal_places=6, default=0, help_text=CREDITED_ORDERS_HELP
+    )
     revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
 
     class Meta:

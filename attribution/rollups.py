@@ -31,16 +31,64 @@ from omnisocial.models import Workspace
 from omnisocial.money import ZERO
 
 # What one attribution row (sale) or refund row adds to the totals: (model, day, platform,
-# campaign_id, revenue, credited); a refund's revenue is negative and it is never credited.
-Entry = tuple[str, date, str, int | None, Decimal, bool]
+# campaign_id, revenue, credited orders); a refund's revenue is negative and credits no orders.
+Entry = tuple[str, date, str, int | None, Decimal, Decimal]
 
 
-# --- revenue and distinct orders -------------------------------------------------------------
+# --- credited orders ---------------------------------------------------------------------------
+#
+# One definition, read by every rollup: a touch credits its order's `attribution_weight` of an
+# order, on the order's day, unless the order is fully refunded under that model (every cent it
+# credited was refunded); a cancelled order has no rows. The weights of an order sum to 1, so the
+# credited orders of any breakdown (platform, campaign, post, day) add up to the headline's, and
+# the headline counts whole orders under every model, fractional ones included.
+
+
+ORDER_PLACES = Decimal("0.000001")
+
+
+def credited(value) -> Decimal:
+    """Credited orders as stored: six places (the weights'), whatever the database's sum gave."""
+    return Decimal(value or 0).quantize(ORDER_PLACES)
+
+
+def live_orders(workspace: Workspace, models: Sequence[str], within: str = "", params=()):
+    """SQL (and its parameters) giving (order_id, attribution_model, counts): counts is 1 while
+    the order credits orders under the model, 0 once it is fully refunded. `within`, a condition
+    on attribution rows, narrows to the orders that have such rows (all of each order's rows are
+    read, whatever `within` selects of them)."""
+    table = RevenueAttribution._meta.db_table
+    sql = f"""SELECT order_id, attribution_model,
+                     CASE WHEN SUM(refunded) > 0 AND SUM(revenue) <= 0 THEN 0 ELSE 1 END
+                     AS counts
+              FROM {table}
+              WHERE workspace_id = %s AND attribution_model IN ({placeholders(models)})"""  # noqa: S608
+    arguments = [workspace.pk, *models]
+    if within:
+        sql += f" AND order_id IN (SELECT order_id FROM {table} WHERE {within})"  # noqa: S608
+        arguments += list(params)
+    return sql + " GROUP BY order_id, attribution_model", arguments
+
+
+def order_counts(rows: Iterable[tuple[str, Decimal, Decimal]]) -> dict[str, int]:
+    """The same rule as `live_orders` for one order's rows (model, refunded, revenue): {model: 1
+    while it credits orders, 0 once fully refunded}."""
+    refunded, revenue = Counter(), Counter()
+    for model, back, net in rows:
+        refunded[model] += back
+        revenue[model] += net
+    return {
+        model: 0 if refunded[model] > 0 and revenue[model] <= 0 else 1
+        for model in set(refunded) | set(revenue)
+    }
+
+
+# --- revenue and credited orders -----------------------------------------------------------------
 
 
 def daily_totals_build(workspace: Workspace, models: Sequence[str]) -> None:
     """Rebuilds the DailyTotals rows of `models` from the raw attribution and refund rows in one
-    statement: each order counted once per cell it has a credited touch in."""
+    statement: revenue, and credited orders (see `live_orders`) per cell."""
     DailyTotals.objects.filter(workspace=workspace, attribution_model__in=models).delete()
     where = f"workspace_id = %s AND attribution_model IN ({placeholders(models)})"
     keys = "workspace_id, attribution_model, day"
@@ -52,22 +100,26 @@ def daily_totals_build(workspace: Workspace, models: Sequence[str]) -> None:
     ]
     selects = " UNION ALL ".join(
         f"""SELECT {keys}, {columns},
-                   COUNT(DISTINCT CASE WHEN credited = 1 THEN order_id END), SUM(revenue)
+                   SUM(credited), SUM(revenue)
             FROM entries {"WHERE campaign <> 0" if "campaign" in by else ""}
             GROUP BY {keys}{by}"""
         for columns, by in cells
     )
+    live_sql, live_params = live_orders(workspace, models)
     sql = f"""
         WITH entries AS (
-            SELECT workspace_id, attribution_model, order_day AS day, platform,
-                   COALESCE(campaign_id, 0) AS campaign, order_id, SUM(gross_revenue) AS revenue,
-                   MAX(CASE WHEN attribution_weight > 0 THEN 1 ELSE 0 END) AS credited
-            FROM {RevenueAttribution._meta.db_table} WHERE {where}
-            GROUP BY workspace_id, attribution_model, order_day, platform,
-                     COALESCE(campaign_id, 0), order_id
+            SELECT a.workspace_id, a.attribution_model, a.order_day AS day, a.platform,
+                   COALESCE(a.campaign_id, 0) AS campaign, SUM(a.gross_revenue) AS revenue,
+                   SUM(a.attribution_weight * live.counts) AS credited
+            FROM {RevenueAttribution._meta.db_table} AS a
+            JOIN ({live_sql}) AS live
+              ON live.order_id = a.order_id AND live.attribution_model = a.attribution_model
+            WHERE a.workspace_id = %s AND a.attribution_model IN ({placeholders(models)})
+            GROUP BY a.workspace_id, a.attribution_model, a.order_day, a.platform,
+                     COALESCE(a.campaign_id, 0)
             UNION ALL
             SELECT workspace_id, attribution_model, day, platform, COALESCE(campaign_id, 0),
-                   NULL, -SUM(amount), 0
+                   -SUM(amount), 0
             FROM {RefundAttribution._meta.db_table} WHERE {where}
             GROUP BY workspace_id, attribution_model, day, platform, COALESCE(campaign_id, 0)
         )
@@ -77,7 +129,7 @@ def daily_totals_build(workspace: Workspace, models: Sequence[str]) -> None:
         {selects}
     """  # noqa: S608 - every value is a parameter; only table and column names are formatted
     with connection.cursor() as cursor:
-        cursor.execute(sql, [workspace.pk, *models] * 2)
+        cursor.execute(sql, [*live_params, workspace.pk, *models, workspace.pk, *models])
 
 
 def _cells_of(model: str, day: date, platform: str, campaign_id: int | None) -> list[tuple]:
@@ -89,14 +141,13 @@ def _cells_of(model: str, day: date, platform: str, campaign_id: int | None) -> 
     return cells
 
 
-def _contributions(entries: Iterable[Entry]) -> tuple[set[tuple], Counter]:
-    """The cells one order counts in, and the revenue it adds to each."""
-    counted, revenue = set(), Counter()
+def _contributions(entries: Iterable[Entry]) -> tuple[Counter, Counter]:
+    """The credited orders and the revenue one order adds to each cell."""
+    counted, revenue = Counter(), Counter()
     for model, day, platform, campaign_id, amount, credited in entries:
         for cell in _cells_of(model, day, platform, campaign_id):
             revenue[cell] += amount
-            if credited:
-                counted.add(cell)
+            counted[cell] += credited
     return counted, revenue
 
 
@@ -105,17 +156,17 @@ def daily_totals_shift(
 ) -> None:
     """Moves one order's share of the totals from its old rows to its new ones (the incremental
     path: a re-attributed order adds or removes exactly itself). Entries are (model, day,
-    platform, campaign_id, revenue, credited): sales on the order's day, refunds negative on
-    theirs.
+    platform, campaign_id, revenue, credited orders): sales on the order's day, refunds negative
+    on theirs.
 
     An upsert that adds to the stored figures, so two orders shifting the same cell at once both
     land (PostgreSQL locks the row; SQLite runs one writer at a time)."""
     old_cells, old_revenue = _contributions(before)
     new_cells, new_revenue = _contributions(after)
-    cells = old_cells | new_cells | set(old_revenue) | set(new_revenue)
+    cells = set(old_cells) | set(new_cells) | set(old_revenue) | set(new_revenue)
     changes = []
     for cell in sorted(cells):
-        orders = (cell in new_cells) - (cell in old_cells)
+        orders = new_cells[cell] - old_cells[cell]
         revenue = new_revenue[cell] - old_revenue[cell]
         if orders or revenue:
             changes.append((cell, orders, revenue))
@@ -148,18 +199,19 @@ def totals(
     campaign_id: int | None = None,
     by: Sequence[str] = (),
 ) -> dict:
-    """Revenue and distinct attributed orders in the day range under `model`, narrowed to a
-    platform and a campaign when given: {"revenue", "orders"}; split `by` "platform" and/or
-    "day", {key: {"revenue", "orders"}} keyed by the value (a tuple for two fields).
-
-    Orders of different days add up (an order sits on one day), so a per-day split is exact."""
+    """Revenue and credited orders in the day range under `model`, narrowed to a platform and a
+    campaign when given: {"revenue", "orders"}; split `by` "platform", "campaign_key" (touches
+    without a campaign have no cell) and/or "day", {key: {"revenue", "orders"}} keyed by the
+    value (a tuple for two fields)."""
     grouping = DailyTotals.grouping_of(
-        platform=platform or "platform" in by, campaign_id=campaign_id
+        platform=platform or "platform" in by, campaign_id=campaign_id or "campaign_key" in by
     )
     cells = DailyTotals.objects.filter(
         workspace=workspace, attribution_model=model, day__gte=start, day__lte=end,
-        grouping=grouping, campaign_key=campaign_id or 0,
+        grouping=grouping,
     )  # fmt: skip
+    if campaign_id or "campaign_key" not in by:
+        cells = cells.filter(campaign_key=campaign_id or 0)
     if platform:
         cells = cells.filter(platform=platform)
     sums = {"revenue": Sum("revenue"), "orders": Sum("orders")}
@@ -167,12 +219,12 @@ def totals(
         rows = cells.values(*by).annotate(**sums).order_by(*by)
         return {
             (row[by[0]] if len(by) == 1 else tuple(row[f] for f in by)): {
-                "revenue": row["revenue"] or ZERO, "orders": row["orders"] or 0,
+                "revenue": row["revenue"] or ZERO, "orders": credited(row["orders"]),
             }
             for row in rows
         }  # fmt: skip
     found = cells.aggregate(**sums)
-    return {"revenue": found["revenue"] or ZERO, "orders": found["orders"] or 0}
+    return {"revenue": found["revenue"] or ZERO, "orders": credited(found["orders"])}
 
 
 # --- unique clicks --------------------------------------------------------------------------------

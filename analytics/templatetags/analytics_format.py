@@ -26,6 +26,18 @@ def money(value, places=2):
 
 
 @register.filter
+def orders(value):
+    """Credited orders: whole ones as a count (3), fractional ones with two places (2.50), so a
+    marketer sees where a model split an order; None -> —."""
+    if value in (None, ""):
+        return "—"
+    value = Decimal(value)
+    if value == value.to_integral_value():
+        return intcomma(str(int(value)))
+    return intcomma(str(_round(value, 2)))
+
+
+@register.filter
 def percent(value, places=1):
     """A ratio as a percentage: 0.0425 -> 4.3%; None -> —."""
     if value in (None, ""):

@@ -69,7 +69,7 @@ def test_an_outlier_post_among_steady_peers_raises_one_alert(workspace):
     assert alert.figures == {
         "currency": "USD",
         "revenue": "1000.00",
-        "orders": 1,
+        "orders": "1",
         "median": "100.00",
         "mad": "5.00",
         "score": "121.41",

@@ -14,19 +14,21 @@ from tests.factories import PostFactory, WorkspaceFactory
 NOVEMBER = "from=2026-11-01&to=2026-11-30"
 
 
-def post_rank(post, rank, revenue, campaign=None):
+def post_rank(post, rank, revenue, campaign=None, units="2.00"):
     return {
-        "rank": rank, "postId": post.pk, "reference": post.reference, "caption": post.caption,
-        "platform": post.platform, "contentType": post.content_type, "campaign": campaign,
-        "publishedAt": "2026-11-01T12:00:00Z", "revenue": revenue, "orders": 1,
-        "uniqueClicks": 0, "conversionRate": None,
+        "kind": "post", "label": str(post), "rank": rank, "postId": post.pk,
+        "reference": post.reference, "caption": post.caption, "platform": post.platform,
+        "contentType": post.content_type, "campaign": campaign,
+        "publishedAt": "2026-11-01T12:00:00Z", "revenue": revenue, "orders": "1.000000",
+        "units": units, "avgOrderValue": revenue, "uniqueClicks": 0, "convertedClicks": 0,
+        "conversionRate": None, "adSpend": "0.00", "roas": None,
     }  # fmt: skip
 
 
 def scope(**changes):
     return {
         "model": "last-touch", "from": "2026-11-01", "to": "2026-11-30", "platform": "",
-        "campaign": None, "currency": "USD", **changes,
+        "campaign": None, "currency": "USD", "countedThrough": "2026-11-30", **changes,
     }  # fmt: skip
 
 
@@ -37,25 +39,33 @@ def test_the_dashboard_answers_every_documented_figure(api, shop):
     response = api.get(f"/commerce/revenue/dashboard?{NOVEMBER}")
 
     assert response.status_code == 200
-    ranked = [post_rank(a, 1, "100.00", shop["campaign"].pk), post_rank(b, 2, "50.00")]
+    ranked = [
+        post_rank(a, 1, "100.00", shop["campaign"].pk),
+        post_rank(b, 2, "50.00", units="1.00"),
+    ]
     assert response.json() == {
         "filters": scope(),
         "totalSocialRevenue": {"value": "150.00", "previous": "0.00", "change": None},
-        "orders": {"value": 2, "previous": 0, "change": None},
+        "orders": {"value": "2.000000", "previous": "0.000000", "change": None},
         "avgOrderValue": {"value": "75.00", "previous": None, "change": None},
         "adSpend": {"value": "0.00", "previous": "0.00", "change": None},
         "roas": {"value": None, "previous": None, "change": None},
         "revenueByPlatform": [
-            {"platform": "instagram", "label": "Instagram", "revenue": "100.00", "orders": 1},
-            {"platform": "facebook", "label": "Facebook", "revenue": "0.00", "orders": 0},
-            {"platform": "tiktok", "label": "TikTok", "revenue": "50.00", "orders": 1},
+            {
+                "platform": "instagram",
+                "label": "Instagram",
+                "revenue": "100.00",
+                "orders": "1.000000",
+            },
+            {"platform": "facebook", "label": "Facebook", "revenue": "0.00", "orders": "0.000000"},
+            {"platform": "tiktok", "label": "TikTok", "revenue": "50.00", "orders": "1.000000"},
         ],
         "revenueByPost": ranked,
         "topRevenueContent": ranked,
         "conversionFunnel": {
             "impressions": 4000,
             "clicks": 0,
-            "purchases": 2,
+            "purchases": "2.000000",
             "clickThroughRate": "0.0000",
             "purchaseRate": None,
             "impressionToPurchaseRate": "0.000500",
@@ -135,14 +145,15 @@ def test_post_revenue_has_the_postrevenue_fields_by_model_by_day_and_touchpoints
     assert response.status_code == 200
     data = response.json()
     figures = {
-        "totalRevenue": "100.00", "totalOrders": 1, "totalUnits": "2.00",
-        "avgOrderValue": "100.00", "uniqueClicks": 0, "conversionRate": None, "roas": None,
+        "totalRevenue": "100.00", "totalOrders": "1.000000", "totalUnits": "2.00",
+        "avgOrderValue": "100.00", "uniqueClicks": 0, "convertedClicks": 0,
+        "conversionRate": None, "ordersWithoutClick": 1, "adSpend": "0.00", "roas": None,
     }  # fmt: skip
     assert data == {
         "model": "last-touch", **figures,
         "postId": a.pk, "reference": "post-17", "caption": "Linen shirt",
         "platform": "instagram", "contentType": "product", "boosted": False,
-        "filters": scope(**{"from": "2026-11-09", "to": "2026-11-11"}),
+        "filters": scope(**{"from": "2026-11-09", "to": "2026-11-11", "countedThrough": "2026-11-11"}),
         "byModel": [
             {"model": model, **figures} for model in shop["store"].workspace.attribution_models
         ],
@@ -152,8 +163,8 @@ def test_post_revenue_has_the_postrevenue_fields_by_model_by_day_and_touchpoints
             {"day": "2026-11-11", "revenue": "0.00", "clicks": 0},
         ],
         "touchpoints": [
-            {"matchedField": "utmContent", "label": "utm_content", "touches": 1, "orders": 1,
-             "revenue": "100.00"},
+            {"matchedField": "utmContent", "label": "utm_content", "touches": 1,
+             "orders": "1.000000", "revenue": "100.00"},
         ],
         "coupons": [],
     }  # fmt: skip
@@ -165,7 +176,9 @@ def test_post_revenue_has_the_postrevenue_fields_by_model_by_day_and_touchpoints
 def test_a_post_without_revenue_answers_zeros(api, shop, workspace):
     quiet = PostFactory(workspace=workspace)
     data = api.get(f"/commerce/revenue/posts/{quiet.pk}").json()
-    assert (data["totalRevenue"], data["totalOrders"], data["avgOrderValue"]) == ("0.00", 0, None)
+    assert (data["totalRevenue"], data["totalOrders"], data["avgOrderValue"]) == (
+        "0.00", "0.000000", None,
+    )  # fmt: skip
 
 
 def test_orders_carry_utms_totals_and_attribution_rows(api, shop):
@@ -282,7 +295,7 @@ def test_audience_segments_give_new_vs_returning_months_and_tags(api, shop):
     new = next(row for row in data["results"] if row["family"] == "newVsReturning")
     assert new == {
         "segment": "new", "label": "New customers", "family": "newVsReturning",
-        "revenue": "150.00", "orders": 2, "customers": 2, "avgOrderValue": "75.00",
+        "revenue": "150.00", "orders": "2.000000", "customers": 2, "avgOrderValue": "75.00",
         "conversionRate": None,
     }  # fmt: skip
 

@@ -42,14 +42,18 @@ def test_revenue_page_shows_the_headline_with_changes_platforms_top_content_and_
     page = text(response)
     assert "Oct 27, 2026 – Nov 25, 2026 · Last touch · compared with Sep 27 – Oct 26" in page
     assert "Total social revenue 150.00 USD +87.5% vs 80.00" in page
-    assert "Attributed orders 2 +100.0% vs 1" in page
+    assert "Credited orders 2 +100.0% vs 1" in page
     assert "Average order value 75.00 USD −6.3% vs 80.00" in page
     assert "ROAS of boosted posts — No boost spend in the range" in page
     assert "Instagram 100.00 1 Facebook 0.00 0 TikTok 50.00 1" in page
     a = shop["a"]
     assert f'href="/analytics/posts/{a.pk}/?"' in response.content.decode()
-    assert "=SUM(1,2) linen shirt day Summer Sale Instagram Product 100.00 1 0 —" in page
-    assert "Tote season TikTok Product 50.00 1 0 —" in page
+    assert (
+        "=SUM(1,2) linen shirt day Nov 1 · ig-linen · Summer Sale Instagram Product 100.00 1 0 —"
+        in page
+    )
+    assert f"Tote season Nov 1 · {shop['b'].reference} TikTok Product 50.00 1 0 —" in page
+    assert "Total social revenue 150.00 2" in page  # the table's total is the headline
     assert "Impressions 0 — click through Clicks 0 — purchase Purchases 2" in page
     html = response.content.decode()
     assert html.count('class="plotly-graph-div"') == 2
@@ -93,11 +97,16 @@ def test_every_revenue_table_downloads_as_csv_with_formulas_neutralised(client, 
     a, b = shop["a"], shop["b"]
     posts = rows_of(client.get("/analytics/revenue/?export=posts"))
     assert posts == [
-        ["rank", "post_id", "reference", "platform", "content_type", "campaign", "caption",
-         "revenue", "orders", "unique_clicks", "conversion_rate"],
-        ["1", str(a.pk), "ig-linen", "instagram", "product", "summer-sale",
-         "'=SUM(1,2) linen shirt day", "100.00", "1", "0", ""],
-        ["2", str(b.pk), b.reference, "tiktok", "product", "", "Tote season", "50.00", "1", "0", ""],
+        ["rank", "kind", "post_id", "reference", "platform", "content_type", "campaign",
+         "published_at", "caption", "revenue", "credited_orders", "units", "avg_order_value",
+         "unique_clicks", "converted_clicks", "conversion_rate", "ad_spend", "roas"],
+        ["1", "post", str(a.pk), "ig-linen", "instagram", "product", "summer-sale",
+         a.published_at.astimezone(a.workspace.zone).isoformat(),
+         "'=SUM(1,2) linen shirt day", "100.00", "1", "2.00", "100.00", "0", "0", "",
+         "0.00", ""],
+        ["2", "post", str(b.pk), b.reference, "tiktok", "product", "",
+         b.published_at.astimezone(b.workspace.zone).isoformat(), "Tote season", "50.00",
+         "1", "2.00", "50.00", "0", "0", "", "0.00", ""],
     ]  # fmt: skip
     response = client.get("/analytics/revenue/?export=headline")
     assert response["Content-Disposition"] == (
@@ -151,17 +160,24 @@ def test_post_analytics_shows_engagement_beside_the_post_revenue(client, shop):
     assert response.status_code == 200
     page = text(response)
     assert "Impressions 1,200 Reach 900 Engagements 60 Link clicks 14" in page
-    # All-time PostRevenue under last touch: #0 and #1, two units each.
+    # The cards hold the range (the last 30 days: #1 only), not all time...
     assert (
-        "Total revenue 180.00 USD Orders 2 Units 4 Avg order value 90.00 Conversion rate — "
-        "ROAS not boosted" in page
+        "Revenue Oct 27 – Nov 25 · Last touch Total revenue 100.00 USD Credited orders 1 Units 2 "
+        "Avg order value 100.00 Conversion rate — ROAS not boosted" in page
     )
-    assert "Matched by Touches Orders Revenue utmContent 2 2 180.00" in page
+    assert "Matched by Touches Credited orders Net credit utmContent 1 1 100.00" in page
+    # ...and all time is asked for explicitly: #0 and #1, two units each.
+    all_time = text(client.get(f"/analytics/posts/{a.pk}/?range=all"))
+    assert (
+        "Total revenue 180.00 USD Credited orders 2 Units 4 Avg order value 90.00 Conversion "
+        "rate — ROAS not boosted" in all_time
+    )
+    assert "Matched by Touches Credited orders Net credit utmContent 2 2 180.00" in all_time
     orders = shop["orders"]
     assert f'href="/analytics/orders/{orders[1].pk}/?"' in response.content.decode()
     assert "#1001 Nov 20, 15:00 utmContent 100.0% 100.00" in page
     assert 'class="plotly-graph-div"' in response.content.decode()
-    assert "Oct 27 – Nov 25: 100.00 USD credited from 0 human clicks." in page
+    assert "Oct 27 – Nov 25: 100.00 USD credited from 0 unique human clicks." in page
     daily = rows_of(
         client.get(f"/analytics/posts/{a.pk}/?export=daily&from=2026-11-20&to=2026-11-20")
     )
@@ -300,7 +316,8 @@ def test_the_revenue_page_reads_a_bounded_number_of_queries(
         order_record(store, 5000 + n, at=shop["orders"][1].created_at, total="10.00",
                      utm_content="ig-linen")  # fmt: skip
         PostFactory(workspace=shop["a"].workspace, platform="facebook")
-    with django_assert_max_num_queries(32):
+    # Revenue by post reads its spend, converted clicks and post-less rows in one query each.
+    with django_assert_max_num_queries(35):
         assert client.get("/analytics/revenue/").status_code == 200
 
 
