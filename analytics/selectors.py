@@ -30,7 +30,9 @@ def kpi_get(*, workspace: Workspace, kpi_id: int) -> RevenueKPI:
 
 def kpi_actual(*, kpi: RevenueKPI, period: Period, now: datetime) -> Decimal:
     """Revenue credited to the KPI's scope from the period's first day to today (inclusive),
-    under its attribution model; refunds count (negative) on their own day."""
+    under its attribution model; refunds count (negative) on their own day. The headline's
+    definition over the same rows (DailyRevenue's cells sum to DailyTotals'; the reconciliation
+    suite checks a KPI against the dashboard)."""
     today = now.astimezone(kpi.workspace.zone).date()
     rows = DailyRevenue.objects.filter(
         workspace=kpi.workspace,

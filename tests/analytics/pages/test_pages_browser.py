@@ -7,6 +7,7 @@ screenshots of Analytics › Revenue and Post Analytics there.
 import csv
 import io
 import os
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -77,12 +78,12 @@ def test_a_marketer_reads_revenue_changes_the_model_and_follows_a_post_to_an_ord
     ranked = api.json()["revenueByPost"]
     assert rows, "the filtered view has posts"
     assert [
-        (r["rank"], r["post_id"], r["reference"], r["platform"], r["revenue"], r["orders"],
-         r["unique_clicks"])
+        (r["kind"], r["rank"], r["post_id"], r["reference"], r["platform"], r["revenue"],
+         Decimal(r["credited_orders"]), r["unique_clicks"])
         for r in rows
     ] == [
-        (str(p["rank"]), str(p["postId"]), p["reference"], p["platform"], p["revenue"],
-         str(p["orders"]), str(p["uniqueClicks"]))
+        (p["kind"], str(p["rank"] or ""), str(p["postId"] or ""), p["reference"], p["platform"],
+         p["revenue"], Decimal(p["orders"]), str(p["uniqueClicks"]))
         for p in ranked
     ]  # fmt: skip
 
