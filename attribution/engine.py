@@ -30,6 +30,7 @@ from attribution.models import (
     AttributionState,
     Click,
     DailyRevenue,
+    MatchedField,
     PostRevenue,
     RefundAttribution,
     RevenueAttribution,
@@ -83,9 +84,12 @@ def order_rows(
         credit.Touch(key=t.key, post_id=t.post_id, touched_at=t.touched_at, position=index)
         for index, t in enumerate(journey)
     ]
-    credits = credit.credits_for(
-        touches, order_at=order.created_at, models=models, removal_effects=removal_effects
-    )
+    if all(t.matched_field == MatchedField.COUPON_CODE for t in journey):
+        credits = credit.shared_credit(touches, models=models)
+    else:
+        credits = credit.credits_for(
+            touches, order_at=order.created_at, models=models, removal_effects=removal_effects
+        )
     order_day = timezone.localdate(order.created_at, workspace.zone)
     # Refunds in date order, each capped so the refunds never exceed what was sold.
     remaining, refund_amounts = gross, []

@@ -104,7 +104,9 @@ class JourneyContext:
     posts: dict[int, tuple[int | None, str]] = field(default_factory=dict)
     posts_by_reference: dict[str, int] = field(default_factory=dict)
     campaigns_by_slug: dict[str, int] = field(default_factory=dict)
-    coupons: dict[str, tuple[list[int], int | None]] = field(default_factory=dict)
+    # code -> (posts that distributed it, its campaign, when that campaign started)
+    coupons: dict[str, tuple[list[int], int | None, datetime | None]] = field(default_factory=dict)
+    published: dict[int, datetime | None] = field(default_factory=dict)
 
     @classmethod
     def load(cls, workspace: Workspace, orders: Sequence) -> JourneyContext:
@@ -142,7 +144,7 @@ class JourneyContext:
         context._load_coupons({code for o in orders for code in (o.coupon_codes or [])})
         post_ids = {c.post_id for c in context.clicks_by_click_id.values()}
         post_ids |= {c.post_id for rows in context.clicks_by_visitor.values() for c in rows}
-        post_ids |= {pid for pids, _ in context.coupons.values() for pid in pids}
+        post_ids |= {pid for pids, *_ in context.coupons.values() for pid in pids}
         # References are stored lower-cased, as orders' UTM values are (see post_save).
         context._load_posts(Q(pk__in=post_ids) | Q(reference__in=references))
         campaigns = Campaign.objects.filter(workspace=workspace, slug__in=slugs)
@@ -213,10 +215,11 @@ class JourneyContext:
 
     def _load_posts(self, condition: Q) -> None:
         posts = Post.objects.filter(condition, workspace=self.workspace).values_list(
-            "pk", "reference", "campaign_id", "platform"
+            "pk", "reference", "campaign_id", "platform", "published_at"
         )
-        for pk, reference, campaign_id, platform in posts:
+        for pk, reference, campaign_id, platform, published_at in posts:
             self.posts[pk] = (campaign_id, platform)
+            self.published[pk] = published_at
             if reference:
                 self.posts_by_reference[reference] = pk
 
@@ -225,13 +228,16 @@ class JourneyContext:
             return
         from commerce.models import Coupon
 
-        coupons = Coupon.objects.filter(workspace=self.workspace, code__in=codes).prefetch_related(
-            "posts"
+        coupons = (
+            Coupon.objects.filter(workspace=self.workspace, code__in=codes)
+            .select_related("campaign")
+            .prefetch_related("posts")
         )
         for coupon in coupons:
             self.coupons[coupon.code] = (
                 sorted(post.pk for post in coupon.posts.all()),
                 coupon.campaign_id,
+                coupon.campaign.created_at if coupon.campaign else None,
             )
 
     def journey(self, order) -> list[JourneyTouch]:
@@ -294,23 +300,35 @@ class JourneyContext:
         return []
 
     def _coupon_touches(self, order) -> list[JourneyTouch]:
-        touches = []
+        """The first code the order used that a post published (or a campaign started) by the
+        order's time distributed. Several such posts are one touch at the order's time, which
+        every model shares equally among them (`credit.shared_credit`); a post published after
+        the order cannot have brought it."""
         for code in order.coupon_codes or []:
-            post_ids, campaign_id = self.coupons.get(code, ([], None))
-            for post_id in post_ids:
+            post_ids, campaign_id, started = self.coupons.get(code, ([], None, None))
+            live = [
+                post_id for post_id in post_ids
+                if (self.published.get(post_id) or order.created_at) <= order.created_at
+            ]  # fmt: skip
+            touches = []
+            for post_id in live:
                 post_campaign, platform = self.posts.get(post_id, (None, ""))
                 touches.append(
                     JourneyTouch(post_id, post_campaign, platform, order.created_at,
                                  MatchedField.COUPON_CODE, code, tiebreak=post_id)
                 )  # fmt: skip
-            if not post_ids and campaign_id is not None:
+            if (
+                not post_ids
+                and campaign_id is not None
+                and (started or order.created_at) <= (order.created_at)
+            ):
                 touches.append(
                     JourneyTouch(None, campaign_id, "", order.created_at,
                                  MatchedField.COUPON_CODE, code, tiebreak=0)
                 )  # fmt: skip
             if touches:
                 return touches
-        return touches
+        return []
 
     def _platform_touches(self, order) -> list[JourneyTouch]:
         platform = social_source(order.utm_source)
