@@ -16,7 +16,7 @@ from analytics.models import Alert, RevenueKPI
 from analytics.trajectory import KpiProgress
 from attribution.models import AttributionModel
 from omnisocial.models import Platform
-from omnisocial.tenancy import WorkspaceAPIMixin
+from omnisocial.tenancy import WorkspaceAPIMixin, WorkspaceFilterSet
 
 # API names of the service's arguments.
 KPI_INPUT_FIELDS = {
@@ -288,7 +288,7 @@ class KpiDetailApi(_KpiApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class AlertFilter(django_filters.FilterSet):
+class AlertFilter(WorkspaceFilterSet):
     kind = django_filters.ChoiceFilter(choices=Alert.Kind.choices)
     # acknowledged=true keeps alerts whose acknowledged_at is set.
     acknowledged = django_filters.BooleanFilter(
@@ -312,7 +312,9 @@ class AlertListApi(WorkspaceAPIMixin, APIView):
         responses=ALERT_PAGE,
     )
     def get(self, request):
-        alerts = AlertFilter(request.GET, queryset=selectors.alert_list(workspace=self.workspace))
+        alerts = AlertFilter(
+            request.GET, queryset=selectors.alert_list(workspace=self.workspace), request=request
+        )
         if not alerts.is_valid():
             return Response(alerts.errors, status=status.HTTP_400_BAD_REQUEST)
         paginator = PageNumberPagination()

@@ -14,20 +14,8 @@ from analytics import revenue
 from attribution.models import AttributionModel, RevenueAttribution
 from commerce.models import CommerceOrder, StoreConnection
 from omnisocial.models import Campaign, Platform, Post
+from omnisocial.tenancy import scoped_choices as _scoped
 from omnisocial.tenancy import workspace_for
-
-
-def _scoped(model):
-    """A queryset callable for a choice filter: the request's workspace's objects only, so
-    another workspace's id is refused as an unknown choice (400)."""
-
-    def queryset(request):
-        workspace = workspace_for(request) if request is not None else None
-        if workspace is None:
-            return model.objects.none()
-        return model.objects.filter(workspace=workspace)
-
-    return queryset
 
 
 class OrderFilter(django_filters.FilterSet):

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from commerce import services
 from commerce.models import ExchangeRate
-from omnisocial.tenancy import WorkspaceAPIMixin
+from omnisocial.tenancy import WorkspaceAPIMixin, WorkspaceFilterSet
 
 MAX_RANGE_DAYS = 366
 
@@ -83,7 +83,7 @@ class ExchangeRateWriteResultSerializer(serializers.Serializer):
     results = ExchangeRateSerializer(many=True)
 
 
-class ExchangeRateFilter(django_filters.FilterSet):
+class ExchangeRateFilter(WorkspaceFilterSet):
     fromCurrency = django_filters.CharFilter(field_name="from_currency", lookup_expr="iexact")
     toCurrency = django_filters.CharFilter(field_name="to_currency", lookup_expr="iexact")
     after = django_filters.DateFilter(field_name="day", lookup_expr="gte")

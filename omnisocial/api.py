@@ -19,7 +19,7 @@ from attribution.models import TrackedLink
 from omnisocial import services
 from omnisocial.instants import InstantField, InstantFilter
 from omnisocial.models import ApiKey, Campaign, Platform, Post
-from omnisocial.tenancy import ApiClient, WorkspaceAPIMixin
+from omnisocial.tenancy import ApiClient, WorkspaceAPIMixin, WorkspaceFilterSet
 
 
 def _refused(exc: ValidationError) -> ApiValidationError:
@@ -53,7 +53,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "slug", "createdAt"]
 
 
-class CampaignFilter(django_filters.FilterSet):
+class CampaignFilter(WorkspaceFilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
 
     class Meta:
@@ -195,7 +195,7 @@ POST_ARGUMENTS = {
 }  # fmt: skip
 
 
-class PostFilter(django_filters.FilterSet):
+class PostFilter(WorkspaceFilterSet):
     contentType = django_filters.ChoiceFilter(
         field_name="content_type", choices=Post.ContentType.choices
     )

@@ -1,9 +1,26 @@
-"""OpenAPI schema additions: the error answers every operation can give, documented once.
+"""OpenAPI schema additions: the error answers every operation can give, documented once, and
+the view that serves the schema.
 
 drf-spectacular documents each operation's success answer; the errors come from DRF and Django
 themselves (validation, authentication, unknown or other workspaces' ids, throttling), so this
 postprocessing hook adds them to every operation with the shapes DRF gives them.
 """
+
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.renderers import JSONRenderer
+
+
+class SchemaView(SpectacularAPIView):
+    """GET /api/schema, for authenticated requests only (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]).
+    The schema comes as YAML (or JSON: `?format=json`); a refusal answers JSON `{"detail": …}`
+    like the rest of the API, not YAML."""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
+
 
 DETAIL = {
     "type": "object",

@@ -1,10 +1,12 @@
 """The resource API under /api/: campaigns, posts, API keys, exchange rates, and the schema."""
 
+from django.contrib.auth.decorators import login_required
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from commerce import rates_api
 from omnisocial import api
+from omnisocial.api_schema import SchemaView
 
 urlpatterns = [
     path("workspace", api.WhoAmIView.as_view(), name="api-whoami"),
@@ -17,8 +19,12 @@ urlpatterns = [
     path(
         "exchange-rates", rates_api.ExchangeRateListCreateApi.as_view(), name="api-exchange-rates"
     ),
-    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="api-schema"),
+    # For authenticated requests only (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]): an API key or
+    # a session. The docs are a page: a visitor is sent to the login form.
+    re_path(r"^schema/?$", SchemaView.as_view(), name="api-schema"),
     re_path(
-        r"^docs/?$", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"
+        r"^docs/?$",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
     ),
 ]

@@ -8,11 +8,13 @@ from it, so another workspace's object is simply not found: 404, never 403 and n
 from dataclasses import dataclass
 from functools import cached_property
 
+import django_filters
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import authentication, exceptions
 
 from omnisocial.models import ApiKey, Membership, Workspace
@@ -144,3 +146,49 @@ class WorkspaceAPIMixin:
         if workspace is None:
             raise exceptions.PermissionDenied("This account is not a member of any workspace.")
         return workspace
+
+
+# --- filters -------------------------------------------------------------------------------------
+
+
+def scoped_choices(model):
+    """A queryset callable for a choice filter (`ModelChoiceFilter(queryset=...)`): the request's
+    workspace's objects only. Another workspace's id is then refused as an unknown choice, the
+    very answer a non-existent id gets (400), so a filter never tells which ids exist elsewhere.
+    """
+    try:
+        model._meta.get_field("workspace")
+    except FieldDoesNotExist as exc:
+        raise ImproperlyConfigured(
+            f"{model.__name__} has no workspace: declare the filter's choices explicitly."
+        ) from exc
+
+    def queryset(request):
+        workspace = workspace_for(request) if request is not None else None
+        if workspace is None:
+            return model.objects.none()
+        return model.objects.filter(workspace=workspace)
+
+    return queryset
+
+
+class WorkspaceFilterSet(django_filters.FilterSet):
+    """A FilterSet whose generated choice filters (a foreign key named in `Meta.fields`) offer
+    the request's workspace's objects only. Declared `ModelChoiceFilter`s pass
+    `queryset=scoped_choices(Model)` themselves."""
+
+    @classmethod
+    def filter_for_lookup(cls, field, lookup_type):
+        filter_class, params = super().filter_for_lookup(field, lookup_type)
+        if "queryset" in params:
+            # The relation's own choice limits (limit_choices_to), within the workspace.
+            scoped, limits = scoped_choices(field.related_model), params["queryset"]
+            params = {**params, "queryset": lambda request: scoped(request) & limits}
+        return filter_class, params
+
+
+class WorkspaceFilterBackend(DjangoFilterBackend):
+    """DRF's filter backend (REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"]): the FilterSet it builds
+    for a view's `filterset_fields` is a WorkspaceFilterSet."""
+
+    filterset_base = WorkspaceFilterSet

@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView
 
@@ -54,12 +54,30 @@ def home(request):
     return redirect("analytics:revenue")
 
 
+# The largest id a BigAutoField holds: a longer number names no workspace (and would overflow
+# the database's integer).
+MAX_ID = 2**63 - 1
+
+
 @login_required
 @require_POST
 def workspace_switch(request):
-    membership = get_object_or_404(
-        Membership, user=request.user, workspace_id=request.POST.get("workspace")
+    """Switches to `workspace` (an id), one of the user's workspaces: 400 for a value that is
+    not an id, 404 for one the user is not a member of."""
+    raw = request.POST.get("workspace", "")
+    if not (raw.isascii() and raw.isdecimal()):
+        return HttpResponseBadRequest(
+            "Choose a workspace: `workspace` must be a workspace id (a whole number).",
+            content_type="text/plain; charset=utf-8",
+        )
+    workspace_id = int(raw)
+    membership = (
+        Membership.objects.filter(user=request.user, workspace_id=workspace_id).first()
+        if workspace_id <= MAX_ID
+        else None
     )
+    if membership is None:  # another's workspace answers like one that does not exist
+        raise Http404("No such workspace.")
     request.session[SESSION_KEY] = membership.workspace_id
     next_url = request.POST.get("next") or "/"
     return redirect(next_url if next_url.startswith("/") and not next_url.startswith("//") else "/")

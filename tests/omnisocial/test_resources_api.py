@@ -200,18 +200,36 @@ def test_requests_beyond_the_rate_answer_429_with_retry_after(api, workspace, mo
     assert key_client(workspace).get("/api/workspace").status_code == 200
 
 
-def test_the_schema_and_docs_are_served(api, anon_client):
-    response = anon_client.get("/api/schema")
+def test_the_schema_and_docs_are_served(api, client):
+    """To an API key and to a signed-in user; the docs page reads the schema with the session."""
+    response = api.get("/api/schema")
     assert response.status_code == 200
+    assert client.get("/api/schema").content == response.content
     schema = response.content.decode()
     for path in ["/commerce/revenue/dashboard", "/commerce/revenue/posts/{post_id}",
                  "/commerce/orders", "/commerce/segments", "/commerce/coupons", "/api/posts",
                  "/api/keys", "/api/exchange-rates", "/api/campaigns"]:  # fmt: skip
         assert f"{path}:" in schema, path
     assert "totalSocialRevenue" in schema and "workspaceApiKey" in schema
-    docs = anon_client.get("/api/docs")
+    docs = client.get("/api/docs")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content and b"cdn" not in docs.content.lower()
+
+
+def test_the_schema_and_docs_are_not_public(anon_client, workspace):
+    response = anon_client.get("/api/schema")
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    revoked, raw_key = services.api_key_create(workspace=workspace, name="revoked")
+    services.api_key_revoke(key=revoked)
+    response = anon_client.get("/api/schema", headers={"authorization": f"Bearer {raw_key}"})
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Unknown or revoked API key."}
+    docs = anon_client.get("/api/docs")
+    assert docs.status_code == 302
+    assert docs.url == "/accounts/login/?next=/api/docs"
 
 
 @pytest.mark.parametrize(
