@@ -15,10 +15,11 @@ from django.views.generic import TemplateView
 
 from analytics import charts, revenue
 from analytics.exports import csv_response
+from analytics.revenue_filters import OrderFilter
 from analytics.selectors import kpi_overview
 from attribution.models import AttributionModel
 from attribution.selectors import links_of
-from commerce.models import CommerceOrder
+from commerce.models import CommerceOrder, OrderStatus
 from commerce.selectors import store_warnings
 from omnisocial.models import Platform, Post
 from omnisocial.tenancy import WorkspaceViewMixin
@@ -430,31 +431,68 @@ class CouponsView(AnalyticsPage):
 
 
 class OrdersView(AnalyticsPage):
+    """The orders list: the API's own filter (analytics.revenue_filters.OrderFilter), with the
+    page's range (a preset or from/to, default the last 30 days) handed to it as from/to."""
+
     template_name = "analytics/orders.html"
-    filter_class = revenue.OrderFilters
     exports = {"orders": "Orders"}
     paginate_by = 50
+    keep_params = ("store", "attributed", "status", "coupon", "minAmount", "maxAmount")
 
-    @property
-    def revenue_filters(self) -> revenue.RevenueFilters:
-        return self.filters.revenue
+    def get(self, request, *args, **kwargs):
+        self.order_filter = None
+        return super().get(request, *args, **kwargs)
+
+    def _orders(self):
+        """The filtered orders; filter errors join the page's (a 400 with the reasons)."""
+        if self.order_filter is None:
+            data = self.params.copy()
+            data.pop("range", None)
+            data["from"], data["to"] = self.filters.start.isoformat(), self.filters.end.isoformat()
+            data["model"] = self.filters.model
+            for name in ("platform", "campaign"):
+                data.pop(name, None)
+            if self.filters.platform:
+                data["platform"] = self.filters.platform
+            if self.filters.campaign_id:
+                data["campaign"] = str(self.filters.campaign_id)
+            self.order_filter = OrderFilter(
+                data=data, queryset=self.workspace.orders.all(), request=self.request
+            )
+            if not self.order_filter.is_valid():
+                self.errors.update(
+                    {key: " ".join(messages) for key, messages in self.order_filter.errors.items()}
+                )
+        queryset = self.order_filter.qs if not self.order_filter.errors else self.workspace.orders
+        if self.order_filter.errors:
+            start, end = self.filters.instants(self.workspace)
+            queryset = queryset.filter(created_at__gte=start, created_at__lt=end)
+        return revenue.orders_with_credit(queryset, self.filters.model)
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        if self.errors:
+            response.status_code = 400
+        return response
 
     def get_context_data(self, **kwargs):
-        orders = revenue.orders_filtered(self.workspace, self.filters)
+        orders = self._orders()
         page = Paginator(orders, self.paginate_by).get_page(self.request.GET.get("page"))
+        values = self.order_filter.form.cleaned_data if self.order_filter.is_bound else {}
         return super().get_context_data(
             page_obj=page,
             orders=page.object_list,
             is_paginated=page.has_other_pages(),
-            order_filters=self.filters,
+            order_filters={name: self.params.get(name, "") for name in self.keep_params},
+            order_values=values,
             stores=list(self.workspace.stores.order_by("name")),
-            statuses=revenue.ORDER_STATUSES,
+            statuses=OrderStatus.choices,
             **self._stores(),
             **kwargs,
         )
 
     def export_orders(self):
-        orders = revenue.orders_filtered(self.workspace, self.filters)
+        orders = self._orders()
         return csv_response(
             self._filename("orders"),
             [
@@ -472,14 +510,14 @@ class OrdersView(AnalyticsPage):
                 "utm_campaign",
                 "utm_content",
                 "credited_posts",
-                "credited_revenue",
+                "credited_lifetime_net",
             ],  # fmt: skip
             [
                 (
                     o.order_number or o.external_id,
-                    o.created_at.isoformat(),
+                    self._local(o.created_at),
                     o.store.shop_domain,
-                    _status(o),
+                    o.order_status,
                     o.currency,
                     o.total_price,
                     o.reporting_currency,
@@ -517,13 +555,7 @@ class OrderJourneyView(AnalyticsPage):
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             order=self.order,
-            status=_status(self.order),
+            status=self.order.order_status.label,
             journey=revenue.order_journey(self.workspace, self.order),
             **kwargs,
         )
-
-
-def _status(order: CommerceOrder) -> str:
-    if order.is_cancelled:
-        return "cancelled"
-    return "refunded" if order.refunded_amount else "open"

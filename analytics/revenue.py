@@ -9,13 +9,12 @@ Days are the workspace's days; money is Decimal.
 from __future__ import annotations
 
 import calendar
-import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -63,6 +62,18 @@ def preset_range(preset: str, today: date) -> tuple[date, date] | None:
     return None
 
 
+def is_range(value: str) -> bool:
+    """Whether `range` names a preset (any day will do: only the name is checked)."""
+    return value == ALL_TIME or preset_range(value, date(2026, 1, 1)) is not None
+
+
+def range_error(value: str) -> str:
+    return (
+        f"Unknown range {value!r}; use one of {', '.join(v for v, _ in PRESETS)}, <N>d or "
+        f"{ALL_TIME}."
+    )
+
+
 def first_day(workspace: Workspace) -> date | None:
     """The workspace's first order day (its time zone), where `range=all` starts."""
     first = workspace.orders.order_by("created_at").values_list("created_at", flat=True).first()
@@ -102,10 +113,7 @@ class RevenueFilters:
         elif preset:
             days = preset_range(preset, today)
             if days is None:
-                errors["range"] = (
-                    f"Unknown range {preset!r}; use one of "
-                    f"{', '.join(value for value, _ in PRESETS)}, <N>d or {ALL_TIME}."
-                )
+                errors["range"] = range_error(preset)
             else:
                 start, end = days
         for name in ("from", "to"):
@@ -911,109 +919,12 @@ def post_figures(workspace: Workspace, post: Post, f: RevenueFilters) -> dict:
 
 # --- orders and their journeys ------------------------------------------------------------------
 
-ORDER_STATUSES = ("open", "cancelled", "refunded")
 
-
-@dataclass(frozen=True)
-class OrderFilters:
-    """The orders list's scope: the revenue filters plus store, attributed or not, coupon, status
-    and an amount range (reporting currency)."""
-
-    revenue: RevenueFilters
-    store_id: int | None = None
-    attributed: bool | None = None
-    coupon: str = ""
-    status: str = ""
-    min_amount: Decimal | None = None
-    max_amount: Decimal | None = None
-
-    @classmethod
-    def from_params(cls, workspace: Workspace, params) -> OrderFilters:
-        """Reads the revenue parameters and `store`, `attributed` (yes/no), `coupon`, `status`
-        (open, cancelled, refunded), `min`, `max`; raises ValidationError naming each bad one."""
-        errors = {}
-        try:
-            revenue = RevenueFilters.from_params(workspace, params)
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
-            revenue = None
-        store_id = None
-        store = params.get("store") or ""
-        if store:
-            if not store.isdigit() or not workspace.stores.filter(pk=int(store)).exists():
-                errors["store"] = f"No store {store!r} in this workspace."
-            else:
-                store_id = int(store)
-        attributed = {"yes": True, "no": False, "": None}.get(params.get("attributed") or "", "?")
-        if attributed == "?":
-            errors["attributed"] = "Use yes or no."
-            attributed = None
-        status = params.get("status") or ""
-        if status and status not in ORDER_STATUSES:
-            errors["status"] = f"Use one of {', '.join(ORDER_STATUSES)}."
-        amounts = {}
-        for name in ("min", "max"):
-            value = (params.get(name) or "").strip()
-            if not value:
-                continue
-            try:
-                amounts[name] = Decimal(value)
-                if not amounts[name].is_finite() or amounts[name] < 0:
-                    raise ValueError(value)
-            except (ArithmeticError, ValueError):
-                errors[name] = f"{value!r} is not an amount."
-        if errors:
-            raise ValidationError(errors)
-        return cls(
-            revenue=revenue,
-            store_id=store_id,
-            attributed=attributed,
-            coupon=(params.get("coupon") or "").strip().lower(),
-            status=status,
-            min_amount=amounts.get("min"),
-            max_amount=amounts.get("max"),
-        )
-
-
-def orders_filtered(workspace: Workspace, f: OrderFilters) -> QuerySet[CommerceOrder]:
-    """The workspace's orders placed in the range, newest first, narrowed by the filters.
-
-    Platform and campaign narrow to orders credited to that platform or campaign under the chosen
-    model; `attributed` means credited to at least one social touch under that model. Each order
-    carries `credited` (its attribution rows under the model, posts joined) prefetched.
-    """
-    start, end = f.revenue.instants(workspace)
-    orders = CommerceOrder.objects.filter(
-        workspace=workspace, created_at__gte=start, created_at__lt=end
-    )
-    credit = RevenueAttribution.objects.filter(
-        workspace=workspace, attribution_model=f.revenue.model, order=OuterRef("pk")
-    )
-    if f.revenue.platform:
-        orders = orders.filter(Exists(credit.filter(platform=f.revenue.platform)))
-    if f.revenue.campaign_id:
-        orders = orders.filter(Exists(credit.filter(campaign_id=f.revenue.campaign_id)))
-    if f.attributed is not None:
-        orders = orders.filter(Exists(credit)) if f.attributed else orders.exclude(Exists(credit))
-    if f.store_id:
-        orders = orders.filter(store_id=f.store_id)
-    if f.coupon:
-        # The JSON text holds the code quoted; `contains` on a JSON list is PostgreSQL-only.
-        orders = orders.filter(coupon_codes__icontains=json.dumps(f.coupon))
-    if f.status == "cancelled":
-        orders = orders.filter(Q(cancelled_at__isnull=False) | Q(status="cancelled"))
-    elif f.status == "refunded":
-        orders = orders.filter(refunded_amount__gt=0, cancelled_at__isnull=True)
-    elif f.status == "open":
-        orders = orders.filter(cancelled_at__isnull=True, refunded_amount=0).exclude(
-            status="cancelled"
-        )
-    if f.min_amount is not None:
-        orders = orders.filter(reporting_total__gte=f.min_amount)
-    if f.max_amount is not None:
-        orders = orders.filter(reporting_total__lte=f.max_amount)
+def orders_with_credit(orders: QuerySet[CommerceOrder], model: str) -> QuerySet[CommerceOrder]:
+    """Orders (already filtered by analytics.revenue_filters.OrderFilter, the one orders filter),
+    newest first, each with `credited`: its attribution rows under `model` that carry credit."""
     rows = RevenueAttribution.objects.filter(
-        attribution_model=f.revenue.model, attribution_weight__gt=0
+        attribution_model=model, attribution_weight__gt=0
     ).select_related("post")
     return (
         orders.select_related("store")
@@ -1071,7 +982,12 @@ def order_journey(workspace: Workspace, order: CommerceOrder) -> dict:
         "touches": ordered,
         "totals": [totals[model] for model in models],
         "fallback": sorted(fallback),
-        "revenue": order.attributable_revenue(),
+        # What the touches were credited in all (every model splits the same amount): the sale
+        # and each refund converted at the order's rate on their own, as the engine books them,
+        # so the header and the rows never differ by a rounding cent. None without a rate.
+        "revenue": order.attributable_revenue()
+        if order.exchange_rate is None
+        else (totals[models[0]]["revenue"] if ordered and models else None),
     }
 
 

@@ -8,7 +8,7 @@ rename the keys and turn money into strings with two decimals and rates into str
 from rest_framework import serializers
 
 from attribution.models import AttributionModel, MatchedField, RevenueAttribution
-from commerce.models import CommerceOrder
+from commerce.models import CommerceOrder, OrderStatus
 from omnisocial.models import Campaign, Platform, Post
 
 
@@ -236,6 +236,10 @@ class AttributionOutput(serializers.ModelSerializer):
 
 
 class OrderOutput(serializers.ModelSerializer):
+    status = serializers.ChoiceField(
+        source="order_status", choices=OrderStatus.choices,
+        help_text="cancelled wins; refunded: refunds reach the total; partially_refunded; open.",
+    )  # fmt: skip
     storeId = serializers.IntegerField(source="store_id")
     externalId = serializers.CharField(source="external_id")
     orderNumber = serializers.CharField(source="order_number")

@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from omnisocial.models import Campaign, Post, Workspace, validate_currency
@@ -118,6 +118,41 @@ class WebhookDelivery(models.Model):
         return f"{self.topic or 'delivery'} {self.delivery_id or self.pk} ({self.status})"
 
 
+class OrderStatus(models.TextChoices):
+    """The one status an order is shown and filtered by, everywhere (pages, API, CSV): cancelled
+    wins; else refunded when the refunds reach its total, partially refunded when there are
+    some; else open."""
+
+    OPEN = "open", "Open"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    REFUNDED = "refunded", "Refunded"
+    CANCELLED = "cancelled", "Cancelled"
+
+    @classmethod
+    def q(cls, status: str) -> Q:
+        """The orders in `status`, as a queryset condition (the same rule as `of`)."""
+        cancelled = Q(cancelled_at__isnull=False) | Q(status="cancelled")
+        if status == cls.CANCELLED:
+            return cancelled
+        if status == cls.REFUNDED:
+            return ~cancelled & Q(refunded_amount__gt=0, refunded_amount__gte=F("total_price"))
+        if status == cls.PARTIALLY_REFUNDED:
+            return ~cancelled & Q(refunded_amount__gt=0, refunded_amount__lt=F("total_price"))
+        return ~cancelled & Q(refunded_amount=0)
+
+    @classmethod
+    def of(cls, order: "CommerceOrder") -> "OrderStatus":
+        if order.is_cancelled:
+            return cls.CANCELLED
+        if order.refunded_amount > 0:
+            return (
+                cls.REFUNDED
+                if order.refunded_amount >= order.total_price
+                else (cls.PARTIALLY_REFUNDED)
+            )
+        return cls.OPEN
+
+
 class CommerceOrder(models.Model):
     """An order as the store last described it, with the attribution signals it carried.
 
@@ -208,6 +243,11 @@ class CommerceOrder(models.Model):
     def is_cancelled(self) -> bool:
         """Cancelled is known by cancelled_at, whatever the totals still say."""
         return self.cancelled_at is not None or self.status == self.Status.CANCELLED
+
+    @property
+    def order_status(self) -> OrderStatus:
+        """What pages, the API and CSVs call the order's status (see OrderStatus)."""
+        return OrderStatus.of(self)
 
     @property
     def has_attribution_signal(self) -> bool:

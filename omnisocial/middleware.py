@@ -1,6 +1,7 @@
 """Request checks that every view relies on."""
 
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.utils import timezone
 
 
 class RejectNulCharactersMiddleware:
@@ -24,3 +25,23 @@ class RejectNulCharactersMiddleware:
                 return JsonResponse({"detail": reason}, status=400)
             return HttpResponseBadRequest(reason, content_type="text/plain")
         return self.get_response(request)
+
+
+class WorkspaceTimeZoneMiddleware:
+    """Renders every page's times in the signed-in user's workspace's time zone, the zone its
+    days are cut in, so an order filtered on "Nov 30" is shown on Nov 30 (pages name the zone).
+    API answers keep UTC instants (ISO 8601 with their offset); CSV downloads give local times
+    with their offset."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from omnisocial.tenancy import workspace_for
+
+        user = getattr(request, "user", None)
+        workspace = workspace_for(request) if user is not None and user.is_authenticated else None
+        if workspace is None:
+            return self.get_response(request)
+        with timezone.override(workspace.zone):
+            return self.get_response(request)
