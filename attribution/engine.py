@@ -94,7 +94,14 @@ def order_rows(
     # Refunds in date order, each capped so the refunds never exceed what was sold.
     remaining, refund_amounts = gross, []
     for refund in sorted(refunds, key=lambda r: (r.created_at, r.pk)):
-        amount = min(round_money(refund.amount * order.exchange_rate, currency), remaining)
+        amount = min(
+            round_money(
+                refund.amount_for(workspace.revenue_basis, taxes_included=order.taxes_included)
+                * order.exchange_rate,
+                currency,
+            ),
+            remaining,
+        )
         remaining -= amount
         day = timezone.localdate(refund.created_at, workspace.zone)
         refund_amounts.append((refund.pk, amount, day))
@@ -188,15 +195,22 @@ def _key_from_json(key: str):
 
 
 def _units(order_ids: Iterable[int]) -> dict[int, int]:
+    """Each order's units net of the units its refunds returned (never below zero)."""
     from commerce.models import OrderLine
 
-    rows = (
+    sold = dict(
         OrderLine.objects.filter(order_id__in=order_ids)
         .values("order_id")
         .annotate(units=Sum("quantity"))
         .values_list("order_id", "units")
     )
-    return dict(rows)
+    returned = dict(
+        Refund.objects.filter(order_id__in=order_ids, units__gt=0)
+        .values("order_id")
+        .annotate(units=Sum("units"))
+        .values_list("order_id", "units")
+    )
+    return {order: max(units - returned.get(order, 0), 0) for order, units in sold.items()}
 
 
 def _refunds(order_ids: Iterable[int]) -> dict[int, list[Refund]]:
@@ -462,7 +476,7 @@ ORDER_FIELDS = (
     "pk", "workspace_id", "created_at", "osc_click", "customer_key", "utm_source", "utm_medium",
     "utm_campaign", "utm_content", "referrer_url", "coupon_codes", "total_price", "total_tax",
     "total_shipping", "refunded_amount", "cancelled_at", "status", "exchange_rate",
-    "reporting_currency",
+    "reporting_currency", "taxes_included",
 )  # fmt: skip
 
 

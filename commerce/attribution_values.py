@@ -129,6 +129,9 @@ class RefundData:
     amount: Decimal
     created_at: datetime
     reason: str = ""
+    units: int = 0  # units returned (the refund's line items)
+    items_subtotal: Decimal | None = None  # the refunded items' subtotal; None without items
+    items_tax: Decimal = Decimal("0.00")
 
 
 @dataclass
@@ -145,6 +148,7 @@ class OrderData:
     total_tax: Decimal = Decimal("0.00")
     total_shipping: Decimal = Decimal("0.00")
     total_discounts: Decimal = Decimal("0.00")
+    taxes_included: bool = False
     financial_status: str = ""
     cancelled_at: datetime | None = None
     presentment_currency: str = ""

@@ -183,6 +183,9 @@ class CommerceOrder(models.Model):
     total_tax = models.DecimalField(**MONEY_FIELD, default=ZERO)
     total_shipping = models.DecimalField(**MONEY_FIELD, default=ZERO)
     total_discounts = models.DecimalField(**MONEY_FIELD, default=ZERO)
+    taxes_included = models.BooleanField(
+        default=False, help_text="Line prices include tax (Shopify's taxes_included)."
+    )
     refunded_amount = models.DecimalField(**MONEY_FIELD, default=ZERO)
     financial_status = models.CharField(max_length=32, blank=True, default="")
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -315,6 +318,14 @@ class Refund(models.Model):
     order = models.ForeignKey(CommerceOrder, on_delete=models.CASCADE, related_name="refunds")
     external_id = models.CharField(max_length=64)
     amount = models.DecimalField(**MONEY_FIELD)
+    units = models.PositiveIntegerField(
+        default=0, help_text="Units returned, from the refund's line items (0 when not given)."
+    )
+    items_subtotal = models.DecimalField(
+        **MONEY_FIELD, null=True, blank=True,
+        help_text="The refunded line items' subtotal, when the store gives line items.",
+    )  # fmt: skip
+    items_tax = models.DecimalField(**MONEY_FIELD, default=ZERO)
     created_at = models.DateTimeField()
     reason = models.CharField(max_length=300, blank=True, default="")
     recorded_at = models.DateTimeField(auto_now_add=True)
@@ -330,6 +341,16 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"Refund {self.external_id}: {self.amount}"
+
+    def amount_for(self, basis: str, *, taxes_included: bool) -> Decimal:
+        """What the refund takes off the order's revenue under a revenue basis, in the store's
+        currency: all of it for the order total; for merchandise, the refunded items net of tax
+        (a refund of 24.00 of items plus 2.13 tax takes 24.00), or all of it when the store gave
+        no line items (a refund of an amount only)."""
+        if basis != Workspace.RevenueBasis.NET or self.items_subtotal is None:
+            return self.amount
+        items = self.items_subtotal - (self.items_tax if taxes_included else ZERO)
+        return max(min(items, self.amount), ZERO)
 
     @property
     def reporting_amount(self) -> Decimal | None:

@@ -433,7 +433,8 @@ class RateBook:
 
 _TRACKED = (
     "currency", "total_price", "subtotal", "total_tax", "total_shipping", "total_discounts",
-    "refunded_amount", "financial_status", "cancelled_at", "status", "exchange_rate",
+    "taxes_included", "refunded_amount", "financial_status", "cancelled_at", "status",
+    "exchange_rate",
 )  # fmt: skip
 
 
@@ -453,6 +454,7 @@ def _order_apply(
     order.updated_at_source = data.updated_at
     for name in ("total_price", "subtotal", "total_tax", "total_shipping", "total_discounts"):
         setattr(order, name, round_money(getattr(data, name), order.currency))
+    order.taxes_included = data.taxes_included
     order.cancelled_at = data.cancelled_at
     order.status = (
         CommerceOrder.Status.CANCELLED if data.cancelled_at else CommerceOrder.Status.OPEN
@@ -561,17 +563,26 @@ def _order_save(*, store: StoreConnection, data: OrderData) -> CommerceOrder:
     return order
 
 
+def refund_row(order: CommerceOrder, refund: RefundData) -> Refund:
+    """The Refund row of one refund of `order`: the one rule the live path and bulk imports
+    share (amounts rounded in the order's currency, a refund without a date dated by the order
+    version that first showed it)."""
+    return Refund(
+        order=order,
+        external_id=refund.external_id[:64],
+        amount=round_money(refund.amount, order.currency),
+        units=max(refund.units, 0),
+        items_subtotal=None
+        if refund.items_subtotal is None
+        else round_money(refund.items_subtotal, order.currency),
+        items_tax=round_money(refund.items_tax, order.currency),
+        created_at=refund.created_at or order.updated_at_source,
+        reason=refund.reason,
+    )
+
+
 def _refunds_add(order: CommerceOrder, refunds: Iterable[RefundData]) -> bool:
-    rows = [
-        Refund(
-            order=order,
-            external_id=refund.external_id[:64],
-            amount=round_money(refund.amount, order.currency),
-            created_at=refund.created_at or order.updated_at_source,
-            reason=refund.reason,
-        )
-        for refund in refunds
-    ]
+    rows = [refund_row(order, refund) for refund in refunds]
     if not rows:
         return False
     known = set(
@@ -646,7 +657,8 @@ def order_import(
 _UPDATABLE = [
     "order_number", "currency", "presentment_currency", "financial_status", "created_at",
     "updated_at_source", "total_price", "subtotal", "total_tax", "total_shipping",
-    "total_discounts", "cancelled_at", "status", "utm_source", "utm_medium", "utm_campaign",
+    "total_discounts", "taxes_included", "cancelled_at", "status", "utm_source", "utm_medium",
+    "utm_campaign",
     "utm_content", "utm_term", "referrer_url", "landing_page", "osc_click", "fbclid", "gclid",
     "ttclid", "visitor_id", "coupon_codes", "customer_key", "customer_tags",
     "is_returning_customer", "reporting_currency", "exchange_rate", "reporting_total",
@@ -711,13 +723,7 @@ def _import_batch(store, batch: list[OrderData], rates: RateBook, result: Import
             )
         )
         rows = [
-            Refund(
-                order=order,
-                external_id=refund.external_id[:64],
-                amount=round_money(refund.amount, order.currency),
-                created_at=refund.created_at or order.updated_at_source,
-                reason=refund.reason,
-            )
+            refund_row(order, refund)
             for order, refund in wanted
             if (order.pk, refund.external_id[:64]) not in known
         ]

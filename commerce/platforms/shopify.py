@@ -96,9 +96,19 @@ def refund_data(
         if currency and shop_currency and currency != shop_currency and ratio is not None:
             value = value * ratio
         amount += value
+    items = [item for item in refund.get("refund_line_items") or [] if isinstance(item, dict)]
     return RefundData(
         external_id=text(refund["id"]),
         amount=amount.quantize(Decimal("0.01")),
+        units=sum(max(int(item.get("quantity") or 0), 0) for item in items),
+        items_subtotal=sum(
+            (_shop_amount(item, "subtotal", "subtotal_set") for item in items), Decimal("0.00")
+        )
+        if items
+        else None,
+        items_tax=sum(
+            (_shop_amount(item, "total_tax", "total_tax_set") for item in items), Decimal("0.00")
+        ),
         created_at=parse_time(refund.get("created_at"), field="refund created_at")
         or parse_time(refund.get("processed_at"), field="refund processed_at"),
         reason=text(refund.get("note"))[:300],
@@ -134,6 +144,7 @@ def order_from_payload(payload: dict) -> OrderData:
         total_tax=_shop_amount(payload, "total_tax", "total_tax_set"),
         total_shipping=shipping,
         total_discounts=_shop_amount(payload, "total_discounts", "total_discounts_set"),
+        taxes_included=payload.get("taxes_included") is True,
         financial_status=text(payload.get("financial_status")).lower(),
         cancelled_at=parse_time(payload.get("cancelled_at"), field="cancelled_at"),
         attribution=Attribution.from_sources(

@@ -371,3 +371,40 @@ def test_another_workspaces_clicks_never_join_a_journey(store, posts):
     )
     engine.order_attribute(order_id=order.pk)
     assert not RevenueAttribution.objects.exists()
+
+
+def _refund_body(*, transaction: str, subtotal: str, tax: str, quantity: int = 1) -> bytes:
+    refund = json.loads(fixture_bytes("shopify_refund_create.json"))
+    refund["transactions"][0]["amount"] = transaction
+    item = refund["refund_line_items"][0]
+    item.update(quantity=quantity, subtotal=subtotal, total_tax=tax)
+    item["subtotal_set"]["shop_money"]["amount"] = subtotal
+    item["total_tax_set"] = {"shop_money": {"amount": tax, "currency_code": "USD"}}
+    return json.dumps(refund).encode()
+
+
+@pytest.mark.parametrize(
+    ("basis", "transaction", "subtotal", "tax", "net"),
+    [
+        # Merchandise (items after discounts, net of tax and shipping): 117.50 - 7.50 - 10.00.
+        # A refund of 24.00 of items plus 2.13 tax takes 24.00 off it, not 26.13...
+        ("net", "26.13", "24.00", "2.13", "76.00"),
+        # ...while the order total loses all that was paid back.
+        ("total", "26.13", "24.00", "2.13", "91.37"),
+    ],
+)
+def test_a_refund_takes_its_items_net_of_tax_off_merchandise_and_its_units_off_the_units(
+    store, posts, django_capture_on_commit_callbacks, basis, transaction, subtotal, tax, net
+):
+    a, _ = posts
+    store.workspace.revenue_basis = basis
+    store.workspace.save(update_fields=["revenue_basis"])
+    click_a = click(Client(HTTP_USER_AGENT=HUMAN_UA), a, ORDER_AT - timedelta(hours=2))
+    deliver(store, shopify_order(click_a), django_capture_on_commit_callbacks)
+    deliver(store, _refund_body(transaction=transaction, subtotal=subtotal, tax=tax),
+            django_capture_on_commit_callbacks, topic="refunds/create", event_id="evt-r")  # fmt: skip
+    credited = RevenueAttribution.objects.get(attribution_model="last-touch")
+    assert credited.revenue == Decimal(net)
+    # Three units sold, one returned.
+    assert credited.units == Decimal("2")
+    assert PostRevenue.objects.get(post=a, attribution_model="last-touch").total_units == 2
