@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench bench-load install clean
+.PHONY: run test fuzz lint format bench bench-load install clean
 
 $(STAMP): pyproject.toml
 	@python=$$(scripts/find-python) || exit 1; \
@@ -33,6 +33,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Randomised exploration: new property-test, fuzzer and API-schema examples on every run (the
+# default `make test` draws the same ones each time), more of them per operation.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=explore SCHEMATHESIS_EXAMPLES=$${SCHEMATHESIS_EXAMPLES:-40} \
+		$(VENV)/bin/pytest -q -m "not browser" tests/test_api_schema.py tests/security/test_webhook_fuzz.py tests/attribution/test_credit.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

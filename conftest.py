@@ -9,11 +9,11 @@ from hypothesis import settings as hypothesis_settings
 
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
-# In CI the property tests, the fuzzers and the API schema run draw the same examples every
-# time, so a run's verdict is reproducible; locally they draw new ones and keep exploring.
-hypothesis_settings.register_profile("ci", derandomize=True, database=None)
-if os.environ.get("CI"):
-    hypothesis_settings.load_profile("ci")
+# `make test` (and CI) draws the same examples every run, so a verdict is reproducible on any
+# machine; `make fuzz` (HYPOTHESIS_PROFILE=explore) draws new ones each time and keeps exploring.
+hypothesis_settings.register_profile("seeded", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False, database=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "seeded"))
 
 
 @pytest.fixture(autouse=True)

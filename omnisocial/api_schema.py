@@ -60,7 +60,12 @@ def document_errors(result, generator, request, public):
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
             responses = operation.setdefault("responses", {})
-            for status, (description, schema) in ERRORS.items():
+            errors = dict(ERRORS)
+            if "requestBody" in operation:
+                # A body the parsers cannot read (an empty multipart body, another media type).
+                errors["415"] = ("The body's Content-Type is not one this operation reads.",
+                                 "ErrorDetail")  # fmt: skip
+            for status, (description, schema) in errors.items():
                 responses.setdefault(
                     status,
                     {

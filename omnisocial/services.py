@@ -153,6 +153,15 @@ def post_save(
     post.boosted_spend = boosted_spend
     post.boosted_currency = boosted_currency or workspace.reporting_currency
     post.full_clean(exclude=["workspace", "reference"])
+    twins = workspace.posts.exclude(pk=post.pk)
+    if post.external_id and twins.filter(platform=platform, external_id=post.external_id).exists():
+        raise ValidationError(
+            {"externalId": [f"Another {platform} post already has the id {post.external_id!r}."]}
+        )
+    if post.reference and twins.filter(reference=post.reference).exists():
+        raise ValidationError(
+            {"reference": [f"Another post already uses the reference {post.reference!r}."]}
+        )
     post.save()
     if not post.reference:
         post.reference = f"post-{post.pk}"

@@ -250,3 +250,20 @@ def test_post_times_are_stored_in_utc_and_out_of_range_ones_refused(api, value, 
         assert "publishedAt" in response.json()
     assert api.get("/api/posts", {"publishedAfter": "2026-11-20T10:15:00-23:35"}).status_code == 200
     assert api.get("/api/posts", {"publishedAfter": "0001-01-01T00:00:00Z"}).status_code == 400
+
+
+def test_a_second_post_with_the_same_external_id_or_reference_is_a_400(api, workspace):
+    body = {"platform": "instagram", "externalId": "ig-1", "reference": "spring"}
+    assert api.post("/api/posts", body, format="json").status_code == 201
+    again = api.post("/api/posts", {**body, "reference": ""}, format="json")
+    assert (again.status_code, again.json()) == (
+        400, {"externalId": ["Another instagram post already has the id 'ig-1'."]},
+    )  # fmt: skip
+    twin = api.post("/api/posts", {**body, "externalId": "ig-2"}, format="json")
+    assert (twin.status_code, twin.json()) == (
+        400, {"reference": ["Another post already uses the reference 'spring'."]},
+    )  # fmt: skip
+    assert workspace.posts.count() == 1
+    # The same external id on another platform is another post.
+    assert api.post("/api/posts", {**body, "platform": "tiktok", "reference": ""},
+                    format="json").status_code == 201  # fmt: skip
