@@ -535,6 +535,41 @@ class OrdersView(AnalyticsPage):
         )
 
 
+class ReceiptsView(AnalyticsPage):
+    """The receipts of one figure: the orders behind a revenue or orders figure of another page
+    (same model, range, platform and campaign, and a post or "no post"), whose credited sales
+    less the refunds booked in the range are that figure, to the cent."""
+
+    template_name = "analytics/receipts.html"
+    keep_params = ("post", "campaign_none")
+
+    def get_context_data(self, **kwargs):
+        post = self.request.GET.get("post", "")
+        if (
+            post
+            and post != "none"
+            and not (post.isdigit() and self.workspace.posts.filter(pk=int(post)).exists())
+        ):
+            raise Http404("No such post in this workspace.")
+        campaign = "none" if self.request.GET.get("campaign_none") else ""
+        try:
+            page = int(self.request.GET.get("page") or 1)
+        except ValueError:
+            page = 1
+        found = revenue.receipts(self.workspace, self.filters, post=post, campaign=campaign,
+                                 page=page)  # fmt: skip
+        subject = None
+        if post and post != "none":
+            subject = self.workspace.posts.get(pk=int(post))
+        return super().get_context_data(
+            receipts=found,
+            subject=subject,
+            no_post=post == "none",
+            no_campaign=bool(campaign),
+            **kwargs,
+        )
+
+
 class OrderJourneyView(AnalyticsPage):
     """One order: its touches in time order and every model's credit for each."""
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("segments/", pages.SegmentsView.as_view(), name="segments"),
     path("coupons/", pages.CouponsView.as_view(), name="coupons"),
     path("orders/", pages.OrdersView.as_view(), name="orders"),
+    path("receipts/", pages.ReceiptsView.as_view(), name="receipts"),
     path("orders/<int:pk>/", pages.OrderJourneyView.as_view(), name="order"),
 ]
 

@@ -933,6 +933,72 @@ def orders_with_credit(orders: QuerySet[CommerceOrder], model: str) -> QuerySet[
     )
 
 
+RECEIPTS_PAGE = 200
+
+
+def receipts(
+    workspace: Workspace,
+    f: RevenueFilters,
+    *,
+    post: str = "",
+    campaign: str = "",
+    page: int = 1,
+) -> dict:
+    """The orders behind one figure: every order placed in the range credited to the cell (the
+    filters' platform and campaign, and `post`: a post's id, or `none` for revenue credited to a
+    platform but to no post; `campaign=none` for touches without a campaign) with its credited
+    sale, and every refund booked in the range on the cell. Sales less refunds is the figure
+    the page showed; `total` and `orders` are computed over all of them, the lists are paged."""
+    sales = _attributions(workspace, f).filter(attribution_weight__gte=0)
+    refunds = _refund_rows(workspace, f)
+    if post == "none":
+        sales, refunds = sales.filter(post__isnull=True), refunds.filter(post__isnull=True)
+    elif post:
+        sales, refunds = sales.filter(post_id=post), refunds.filter(post_id=post)
+    if campaign == "none":
+        sales, refunds = sales.filter(campaign__isnull=True), refunds.filter(campaign__isnull=True)
+    by_order = (
+        sales.values("order_id")
+        .annotate(sold=Sum("gross_revenue"), weight=Sum("attribution_weight"))
+        .order_by("-order__created_at", "-order_id")
+    )
+    counts = _order_counts(workspace, f.model, set(by_order.values_list("order_id", flat=True)))
+    sold = _money(sales.aggregate(s=Sum("gross_revenue"))["s"])
+    back = _money(refunds.aggregate(s=Sum("amount"))["s"])
+    orders = rollups.credited(
+        sum((row["weight"] * counts.get(row["order_id"], 1) for row in by_order), Decimal(0))
+    )
+    start = (max(page, 1) - 1) * RECEIPTS_PAGE
+    shown = list(by_order[start : start + RECEIPTS_PAGE])
+    placed = CommerceOrder.objects.in_bulk([row["order_id"] for row in shown])
+    refund_rows = list(
+        refunds.values("refund_id", "order_id", "day")
+        .annotate(amount=Sum("amount"))
+        .order_by("-day", "-refund_id")[:RECEIPTS_PAGE]
+    )
+    refunded = CommerceOrder.objects.in_bulk([row["order_id"] for row in refund_rows])
+    return {
+        "sales": [
+            {
+                "order": placed[row["order_id"]],
+                "sold": _money(row["sold"]),
+                "weight": row["weight"],
+                "counts": counts.get(row["order_id"], 1) == 1,
+            }
+            for row in shown
+        ],  # fmt: skip
+        "refunds": [{**row, "order": refunded[row["order_id"]]} for row in refund_rows],
+        "sales_count": by_order.count(),
+        "refunds_count": refunds.values("refund_id").distinct().count(),
+        "sold": sold,
+        "refunded": back,
+        "total": sold - back,
+        "orders": orders,
+        "page": max(page, 1),
+        "pages": max(1, -(-by_order.count() // RECEIPTS_PAGE)),
+    }
+
+
 def order_journey(workspace: Workspace, order: CommerceOrder) -> dict:
     """Why an order's revenue went where it went: its touches in time order, how each matched,
     and every model's weight and cents for each touch side by side (with each model's totals).

@@ -191,3 +191,29 @@ def test_a_boosted_post_whose_only_order_was_cancelled_has_roas_zero(shop):
     board = shop["api"].get("/commerce/revenue/dashboard?range=30d").json()
     (row,) = [r for r in board["revenueByPost"] if r["postId"] == post.pk]
     assert (row["revenue"], row["adSpend"], row["roas"]) == ("0.00", "30.00", "0.0000")
+
+
+def test_a_figure_links_to_its_receipts_which_add_up_to_it(shop):
+    """Nov 20-30 at last touch: an order of Nov 25 (80.00) and a refund on Nov 22 (15.00) of an
+    order placed on Nov 10, before the range: the post's figure is 65.00, and its receipts list
+    the sale and that refund."""
+    post = shop["instagram"]
+    signal = {"utm_content": post.reference, "utm_source": "instagram"}
+    record(shop["store"], 20, at=datetime(2026, 11, 10, 15, tzinfo=UTC), total="40.00",
+           refunds=[RefundData("r20", Decimal("15.00"), datetime(2026, 11, 22, 15, tzinfo=UTC))],
+           **signal)  # fmt: skip
+    record(shop["store"], 21, at=datetime(2026, 11, 25, 15, tzinfo=UTC), total="80.00", **signal)
+    days = "from=2026-11-20&to=2026-11-30&model=last-touch"
+    page = shop["client"].get(f"/analytics/revenue/?{days}").content.decode()
+    escaped = days.replace("&", "&amp;")
+    assert f'href="/analytics/receipts/?{escaped}&amp;post={post.pk}"' in page
+    assert f'href="/analytics/receipts/?{escaped}"' in page  # the headline's
+    receipt = text(shop["client"].get(f"/analytics/receipts/?{days}&post={post.pk}"))
+    assert "Revenue 65.00 USD 80.00 of sales − 15.00 of refunds Credited orders 1" in receipt
+    assert "#21 Nov 25, 10:00 100.0% 80.00 Sales 80.00" in receipt
+    assert "Nov 22 #20 Nov 10 −15.00 Refunds −15.00" in receipt
+    board = shop["api"].get(f"/commerce/revenue/dashboard?{days}").json()
+    (row,) = [r for r in board["revenueByPost"] if r["postId"] == post.pk]
+    assert row["revenue"] == "65.00"
+    other = shop["client"].get(f"/analytics/receipts/?{days}&post=999999")
+    assert other.status_code == 404

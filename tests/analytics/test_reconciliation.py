@@ -14,7 +14,7 @@ import io
 import random
 import re
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from html import unescape
 
 import pytest
@@ -173,6 +173,21 @@ def page_text(response) -> str:
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
+def receipts(client, query) -> tuple[Decimal, Decimal]:
+    """The receipts page's figure: sales less refunds, and credited orders (as shown)."""
+    html = client.get(f"/analytics/receipts/?{query}").content.decode()
+    total = re.search(r'id="receipts-total">([-\d,.]+)', html).group(1)
+    orders = re.search(r'id="receipts-orders">([\d,.]+)<', html).group(1)
+    return Decimal(total.replace(",", "")), Decimal(orders.replace(",", ""))
+
+
+def assert_receipts(client, query, revenue, orders):
+    shown_total, shown_orders = receipts(client, query)
+    assert shown_total == Decimal(revenue), query
+    # The page shows credited orders to two places (exact in the API).
+    assert shown_orders == Decimal(orders).quantize(CENT, ROUND_HALF_UP), query
+
+
 def raw_revenue(workspace, model, start, end) -> Decimal:
     """The oracle: sales on the order's day less refunds on the refund's day, from raw rows."""
     sales = RevenueAttribution.objects.filter(
@@ -230,6 +245,22 @@ def assert_reconciles(shop, model, start, end):
     assert kpi.status_code == 201, kpi.json()
     assert money(kpi.json()["actual"]) == revenue
     api.delete(f"/analytics/api/kpis/{kpi.json()['id']}")
+    # Every figure's receipts: the orders behind it add up to it.
+    assert_receipts(client, query, revenue, orders)
+    for row in board["revenueByPlatform"]:
+        assert_receipts(
+            client, f"{query}&platform={row['platform']}", row["revenue"], row["orders"]
+        )
+    posts = [row for row in board["revenueByPost"] if row["kind"] == "post"][:4]
+    for row in posts + [row for row in board["revenueByPost"] if row["kind"] == "noPost"]:
+        if row["kind"] == "post":
+            assert_receipts(client, f"{query}&post={row['postId']}", row["revenue"], row["orders"])
+        elif row["kind"] == "noPost":
+            assert_receipts(client, f"{query}&platform={row['platform']}&post=none",
+                            row["revenue"], row["orders"])  # fmt: skip
+    for row in api.get(f"/commerce/segments?by=campaign&{query}").json()["results"]:
+        cell = f"campaign={row['segment']}" if row["segment"] else "campaign_none=1"
+        assert_receipts(client, f"{query}&{cell}", row["revenue"], row["orders"])
     return board
 
 
