@@ -7,7 +7,7 @@ when that module exists: every analytics url, pages and KPIs, reverses as `analy
 
 from django.urls import path
 
-from analytics import pages
+from analytics.revenue import pages
 
 app_name = "analytics"
 

@@ -16,7 +16,7 @@ urlpatterns = [
     path("attribution/", include("attribution.urls")),
     path("api/", include("omnisocial.api_urls")),
     # Before the commerce app's own URLs: the documented revenue endpoints live under /commerce/.
-    path("commerce/", include("analytics.revenue_urls")),
+    path("commerce/", include("analytics.revenue.urls")),
     path("commerce/", include(("commerce.urls", "commerce"))),
     # One include for the whole "analytics" namespace: pages_urls appends the KPI urls itself.
     path("analytics/", include(("analytics.pages_urls", "analytics"))),

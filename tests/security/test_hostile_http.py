@@ -13,10 +13,10 @@ from django.test import Client
 from django.urls import get_resolver, reverse
 from django.utils import timezone
 
-from analytics import pages
 from analytics import services as analytics_services
-from analytics.exports import FORMULA_STARTS
 from analytics.models import Alert
+from analytics.revenue import pages
+from analytics.revenue.exports import FORMULA_STARTS
 from attribution import engine
 from commerce import services as commerce_services
 from commerce.attribution_values import Attribution, LineData, OrderData

@@ -131,7 +131,7 @@ def test_every_revenue_table_downloads_as_csv_with_formulas_neutralised(client, 
 
 @pytest.mark.parametrize("value", ["=1+1", "+1", "-1+2", "@SUM(A1)", "\tx"])
 def test_csv_cells_that_a_spreadsheet_would_run_start_with_a_quote(value):
-    from analytics.exports import cell
+    from analytics.revenue.exports import cell
 
     assert cell(value) == "'" + value
     assert cell("plain") == "plain"

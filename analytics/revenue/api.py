@@ -1,8 +1,8 @@
 """The documented revenue endpoints: dashboard, per-post revenue, orders, segments, coupons.
 
 Thin views: parameters are read by `RevenueFilters.from_params`, figures come from the selectors
-in analytics/revenue.py (the same ones the pages read), and the serializers in
-analytics/revenue_serializers.py give them their documented camelCase names.
+in analytics/revenue/metrics.py (the same ones the pages read), and the serializers in
+analytics/revenue/serializers.py give them their documented camelCase names.
 """
 
 from django.core.exceptions import ValidationError
@@ -15,9 +15,12 @@ from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import revenue
-from analytics.revenue_filters import OrderFilter
-from analytics.revenue_serializers import (
+from analytics.revenue import metrics as revenue
+from analytics.revenue.filters import (
+    OrderFilter,
+    RevenueFilters,
+)
+from analytics.revenue.serializers import (
     CouponInput,
     CouponPerformanceOutput,
     CouponsOutput,
@@ -49,10 +52,10 @@ REPORT_PARAMETERS = [
 TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
 
 
-def report_filters(workspace, params) -> revenue.RevenueFilters:
+def report_filters(workspace, params) -> RevenueFilters:
     """The report's scope, or 400 naming each bad parameter and why."""
     try:
-        return revenue.RevenueFilters.from_params(workspace, params)
+        return RevenueFilters.from_params(workspace, params)
     except ValidationError as exc:
         raise ApiValidationError(exc.message_dict) from exc
 
@@ -128,7 +131,7 @@ class SegmentsApi(WorkspaceAPIMixin, APIView):
         if by not in revenue.SEGMENTS:
             errors["by"] = [f"Segment by one of {', '.join(revenue.SEGMENTS)}."]
         try:
-            f = revenue.RevenueFilters.from_params(self.workspace, request.query_params)
+            f = RevenueFilters.from_params(self.workspace, request.query_params)
         except ValidationError as exc:
             errors.update(exc.message_dict)
         if errors:

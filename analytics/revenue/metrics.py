@@ -1,4 +1,5 @@
-"""Revenue reads: what Analytics › Revenue, Post Analytics and the revenue API show.
+"""The revenue figures, each defined once (docs/metrics.md): what Analytics › Revenue, Post
+Analytics, Segments, receipts, the revenue API and the CSVs show.
 
 Every function takes the workspace first and starts its querysets from it. Figures come from the
 rollups (`DailyRevenue`, `PostRevenue`, and `DailyTotals` / `DailyClicks` for the counts); a
@@ -8,9 +9,8 @@ Days are the workspace's days; money is Decimal.
 
 from __future__ import annotations
 
-import calendar
-from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -18,6 +18,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from analytics.revenue.filters import RevenueFilters
 from attribution import rollups
 from attribution.models import (
     AttributionModel,
@@ -30,146 +31,6 @@ from attribution.models import (
 from commerce.models import CommerceOrder
 from omnisocial.models import Platform, Post, PostMetrics, Workspace
 from omnisocial.money import ZERO, round_money
-
-DEFAULT_DAYS = 30
-# Reports cover days in this span, at most MAX_DAYS at once: a range of centuries would walk
-# millions of days (and its previous period would leave the calendar).
-EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
-MAX_DAYS = 3660
-
-# Date presets of `range`: (value, label). "Last N days" include today; any `<N>d` up to MAX_DAYS
-# is read too, and `all` runs from the workspace's first order to today.
-PRESETS = [
-    ("7d", "7 days"),
-    ("30d", "30 days"),
-    ("90d", "90 days"),
-    ("this-month", "This month"),
-    ("last-month", "Last month"),
-]
-ALL_TIME = "all"
-
-
-def preset_range(preset: str, today: date) -> tuple[date, date] | None:
-    """The (from, to) days a preset names, or None for an unknown preset (`all` included: it
-    depends on the workspace, see `RevenueFilters.from_params`)."""
-    if preset.endswith("d") and preset[:-1].isdigit() and 0 < int(preset[:-1]) <= MAX_DAYS:
-        return today - timedelta(days=int(preset[:-1]) - 1), today
-    if preset == "this-month":
-        return today.replace(day=1), today
-    if preset == "last-month":
-        last = today.replace(day=1) - timedelta(days=1)
-        return last.replace(day=1), last.replace(day=calendar.monthrange(last.year, last.month)[1])
-    return None
-
-
-def is_range(value: str) -> bool:
-    """Whether `range` names a preset (any day will do: only the name is checked)."""
-    return value == ALL_TIME or preset_range(value, date(2026, 1, 1)) is not None
-
-
-def range_error(value: str) -> str:
-    return (
-        f"Unknown range {value!r}; use one of {', '.join(v for v, _ in PRESETS)}, <N>d or "
-        f"{ALL_TIME}."
-    )
-
-
-def first_day(workspace: Workspace) -> date | None:
-    """The workspace's first order day (its time zone), where `range=all` starts."""
-    first = workspace.orders.order_by("created_at").values_list("created_at", flat=True).first()
-    return None if first is None else timezone.localdate(first, workspace.zone)
-
-
-@dataclass(frozen=True)
-class RevenueFilters:
-    """A report's scope: model, inclusive day range (workspace days), platform, campaign."""
-
-    model: str
-    start: date
-    end: date
-    platform: str = ""
-    campaign_id: int | None = None
-    today: date | None = None  # the workspace's today when the filters were read
-
-    @classmethod
-    def from_params(cls, workspace: Workspace, params) -> RevenueFilters:
-        """Reads `model`, `range`, `from`, `to`, `platform`, `campaign` (a query dict); raises
-        ValidationError naming each bad parameter and the values it takes. Defaults: the
-        workspace's model, the last 30 days up to today. `range` is a preset (7d, 30d, 90d,
-        this-month, last-month, <N>d, all); `from` and `to` given beside it win over it."""
-        errors = {}
-        model = params.get("model") or workspace.default_attribution_model
-        if model not in workspace.attribution_models:
-            errors["model"] = (
-                f"Unknown or disabled model {model!r}; use one of "
-                f"{', '.join(workspace.attribution_models)}."
-            )
-        today = timezone.localdate(timezone=workspace.zone)
-        start, end = today - timedelta(days=DEFAULT_DAYS - 1), today
-        preset = (params.get("range") or "").strip()
-        if preset == ALL_TIME:
-            start = min(first_day(workspace) or today, today)
-            start = max(start, today - timedelta(days=MAX_DAYS - 1))
-        elif preset:
-            days = preset_range(preset, today)
-            if days is None:
-                errors["range"] = range_error(preset)
-            else:
-                start, end = days
-        for name in ("from", "to"):
-            value = params.get(name)
-            if value:
-                try:
-                    parsed = date.fromisoformat(value)
-                except ValueError:
-                    errors[name] = f"{value!r} is not a date (YYYY-MM-DD)."
-                    continue
-                if not EARLIEST_DAY <= parsed <= LATEST_DAY:
-                    errors[name] = f"Dates run from {EARLIEST_DAY} to {LATEST_DAY}."
-                    continue
-                start, end = (parsed, end) if name == "from" else (start, parsed)
-        if start > end and not errors:
-            errors["to"] = "The range ends before it starts."
-        elif (end - start).days >= MAX_DAYS and not errors:
-            errors["to"] = f"A report covers at most {MAX_DAYS} days."
-        platform = params.get("platform") or ""
-        if platform and platform not in Platform.values:
-            errors["platform"] = f"Unknown platform; use one of {', '.join(Platform.values)}."
-        campaign_id = None
-        campaign = params.get("campaign")
-        if campaign:
-            found = workspace.campaigns.filter(
-                Q(slug=campaign) | Q(pk=int(campaign) if campaign.isdigit() else None)
-            ).first()
-            if found is None:
-                errors["campaign"] = f"No campaign {campaign!r} in this workspace."
-            else:
-                campaign_id = found.pk
-        if errors:
-            raise ValidationError(errors)
-        return cls(model, start, end, platform, campaign_id, today)
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    @property
-    def counted_through(self) -> date:
-        """The last day whose events a figure can hold: the range's end, or today when the range
-        reaches past it (no sale or refund is dated in the future)."""
-        return min(self.end, self.today) if self.today else self.end
-
-    def previous(self) -> RevenueFilters:
-        """The period of the same length just before this one."""
-        return replace(self, start=self.start - timedelta(self.days), end=self.start - timedelta(1))
-
-    def instants(self, workspace: Workspace) -> tuple[datetime, datetime]:
-        """The range as aware instants: [start 00:00, day after end 00:00) in the workspace."""
-        zone = workspace.zone
-        return (
-            datetime.combine(self.start, time.min, tzinfo=zone),
-            datetime.combine(self.end + timedelta(1), time.min, tzinfo=zone),
-        )
 
 
 def _daily(workspace: Workspace, f: RevenueFilters, model: str | None = None) -> QuerySet:
@@ -921,7 +782,7 @@ def post_figures(workspace: Workspace, post: Post, f: RevenueFilters) -> dict:
 
 
 def orders_with_credit(orders: QuerySet[CommerceOrder], model: str) -> QuerySet[CommerceOrder]:
-    """Orders (already filtered by analytics.revenue_filters.OrderFilter, the one orders filter),
+    """Orders (already filtered by analytics.revenue.filters.OrderFilter, the one orders filter),
     newest first, each with `credited`: its attribution rows under `model` that carry credit."""
     rows = RevenueAttribution.objects.filter(
         attribution_model=model, attribution_weight__gt=0

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from analytics import revenue_api
+from analytics.revenue import api as revenue_api
 
 app_name = "revenue-api"
 

@@ -13,9 +13,15 @@ from django.http import Http404, QueryDict
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from analytics import charts, revenue
-from analytics.exports import csv_response
-from analytics.revenue_filters import OrderFilter
+from analytics import charts
+from analytics.revenue import metrics as revenue
+from analytics.revenue.exports import csv_response
+from analytics.revenue.filters import (
+    PRESETS,
+    OrderFilter,
+    RevenueFilters,
+    preset_range,
+)
 from analytics.selectors import kpi_overview
 from attribution.models import AttributionModel
 from attribution.selectors import links_of
@@ -24,13 +30,11 @@ from commerce.selectors import store_warnings
 from omnisocial.models import Platform, Post
 from omnisocial.tenancy import WorkspaceViewMixin
 
-PRESETS, preset_range = revenue.PRESETS, revenue.preset_range
-
 
 class AnalyticsPage(WorkspaceViewMixin, TemplateView):
     """Reads the filters from the query; a bad parameter becomes a message, not an error page."""
 
-    filter_class = revenue.RevenueFilters
+    filter_class = RevenueFilters
     exports: dict[str, str] = {}
     keep_params: tuple[str, ...] = ()  # query parameters the filter form carries along
 
@@ -60,7 +64,7 @@ class AnalyticsPage(WorkspaceViewMixin, TemplateView):
         return timezone.localdate(timezone=self.workspace.zone)
 
     @property
-    def revenue_filters(self) -> revenue.RevenueFilters:
+    def revenue_filters(self) -> RevenueFilters:
         return self.filters
 
     def get_context_data(self, **kwargs):
@@ -431,7 +435,7 @@ class CouponsView(AnalyticsPage):
 
 
 class OrdersView(AnalyticsPage):
-    """The orders list: the API's own filter (analytics.revenue_filters.OrderFilter), with the
+    """The orders list: the API's own filter (analytics.revenue.filters.OrderFilter), with the
     page's range (a preset or from/to, default the last 30 days) handed to it as from/to."""
 
     template_name = "analytics/orders.html"
