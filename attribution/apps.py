@@ -6,4 +6,7 @@ class AttributionConfig(AppConfig):
     verbose_name = "Attribution"
 
     def ready(self) -> None:
-        from attribution import receivers  # noqa: F401 - connects the commerce signals
+        from attribution import (
+            receivers,  # noqa: F401 - connects the commerce signals
+            selectors,  # noqa: F401 - the link cache follows link saves
+        )

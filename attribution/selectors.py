@@ -1,17 +1,38 @@
 """Reads of the attribution app."""
 
+import logging
+from functools import partial
 from typing import NamedTuple
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
+from django.db.models.signals import post_delete, post_save
 
 from attribution.models import AllowedDomain, TrackedLink
 from attribution.tagging import check_destination, urls_in
+from omnisocial.checks import cache_is_shared
+from omnisocial.errors import CACHE_UNAVAILABLE
 from omnisocial.models import Post, Workspace
 
-LINK_CACHE_SECONDS = 300
+logger = logging.getLogger(__name__)
+
+# The link cache: what `/r/<code>` needs, in the shared cache (CACHE_URL), so that a redirect
+# costs no query and keeps working, in every web process, while the database is unavailable.
+# A link's entry is written when the link is created or changed (once the transaction commits)
+# and kept until it changes again or is deleted; an entry filled by a redirect that found the
+# cache empty (a link older than the cache) lasts LINK_CACHE_SECONDS. Without a shared cache
+# (each process's own memory) every entry lasts LOCAL_LINK_CACHE_SECONDS, so that a change made
+# by another process reaches this one's copy. Unknown codes are remembered briefly, so a scan of
+# random codes does not reach the database on every request.
+LINK_CACHE_SECONDS = 24 * 3600
+LOCAL_LINK_CACHE_SECONDS = 300
 UNKNOWN_LINK_CACHE_SECONDS = 30
+# No code is longer (new_link_code makes 7 characters): a longer one is no link, answered 404
+# without a look-up and never cached, so a flood of long random codes costs no memory.
+LINK_CODE_MAX_LENGTH = TrackedLink._meta.get_field("code").max_length
+_LINK_FIELDS = ("id", "workspace_id", "post_id", "tagged_url")
 
 
 class LinkTarget(NamedTuple):
@@ -26,20 +47,65 @@ def link_cache_key(code: str) -> str:
 
 
 def link_target(code: str) -> LinkTarget | None:
-    """What `/r/<code>` needs, cached for five minutes so the redirect costs no query when warm
-    and keeps working while the database is briefly unavailable. Unknown codes are cached briefly
-    too, so a scan of random codes does not reach the database on every request."""
+    """What `/r/<code>` needs, from the link cache, else from the database (which then fills
+    the cache). None for a code no link has. While the database is unreachable a code the cache
+    does not hold raises the database's error (the redirect answers 503). An unreachable cache
+    is skipped: the database answers alone."""
+    if len(code) > LINK_CODE_MAX_LENGTH:
+        return None
     key = link_cache_key(code)
-    cached = cache.get(key)
+    try:
+        cached = cache.get(key)
+    except CACHE_UNAVAILABLE:
+        logger.warning("link cache unavailable; /r/%s read from the database", code, exc_info=True)
+        row = TrackedLink.objects.filter(code=code).values_list(*_LINK_FIELDS).first()
+        return LinkTarget(*row) if row else None
     if cached is not None:
         return LinkTarget(*cached) if cached else None
-    row = (
-        TrackedLink.objects.filter(code=code)
-        .values_list("id", "workspace_id", "post_id", "tagged_url")
-        .first()
-    )
-    cache.set(key, row or (), LINK_CACHE_SECONDS if row else UNKNOWN_LINK_CACHE_SECONDS)
+    row = TrackedLink.objects.filter(code=code).values_list(*_LINK_FIELDS).first()
+    # `add`, not `set`: an entry written meanwhile by the link's own save is newer than this row.
+    timeout = _link_timeout(written=False) if row else UNKNOWN_LINK_CACHE_SECONDS
+    _cache_quietly(cache.add, key, tuple(row) if row else (), timeout)
     return LinkTarget(*row) if row else None
+
+
+def link_cache_put(links) -> None:
+    """Writes the links' redirect data into the link cache (with no expiry in a shared cache)."""
+    _cache_quietly(
+        cache.set_many,
+        {link_cache_key(link.code): tuple(getattr(link, f) for f in _LINK_FIELDS)
+         for link in links},
+        _link_timeout(written=True),
+    )  # fmt: skip
+
+
+def _link_timeout(*, written: bool) -> int | None:
+    if not cache_is_shared():
+        return LOCAL_LINK_CACHE_SECONDS
+    return None if written else LINK_CACHE_SECONDS
+
+
+def _cache_quietly(method, *args) -> None:
+    try:
+        method(*args)
+    except CACHE_UNAVAILABLE:
+        logger.warning("link cache unavailable; not written", exc_info=True)
+
+
+def _link_saved(sender, instance: TrackedLink, **kwargs) -> None:
+    # Once committed: a rolled-back link must never become a redirect.
+    transaction.on_commit(partial(link_cache_put, [instance]))
+
+
+def _link_deleted(sender, instance: TrackedLink, **kwargs) -> None:
+    # At once, and again once committed (a redirect may refill it from the row meanwhile).
+    forget = partial(_cache_quietly, cache.delete, link_cache_key(instance.code))
+    forget()
+    transaction.on_commit(forget)
+
+
+post_save.connect(_link_saved, sender=TrackedLink, dispatch_uid="attribution.link_cache_put")
+post_delete.connect(_link_deleted, sender=TrackedLink, dispatch_uid="attribution.link_cache_del")
 
 
 def allowed_domains(workspace: Workspace) -> set[str]:

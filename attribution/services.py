@@ -9,7 +9,6 @@ from functools import partial
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django_q.tasks import async_task
@@ -70,8 +69,7 @@ def link_tag(
         if changed:
             for name in changed:
                 setattr(link, name, values[name])
-            link.save(update_fields=changed)
-            cache.delete(selectors.link_cache_key(link.code))
+            link.save(update_fields=changed)  # the link cache follows (selectors)
         return link
     for _attempt in range(5):
         try:

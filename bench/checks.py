@@ -3,14 +3,15 @@
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 
 
 def attribution_consistency_problems(workspace) -> list[str]:
     """Every invariant a reader relies on, checked from the raw rows:
     - per order and model, weights sum to exactly 1 and credited revenue to the order's revenue;
     - DailyRevenue cells equal the sums of RevenueAttribution minus RefundAttribution;
-    - PostRevenue rows equal the sums of RevenueAttribution per post and model."""
+    - PostRevenue rows equal the sums of RevenueAttribution per post and model (revenue, and
+      credited orders: the weights of the orders not fully refunded)."""
     from attribution.models import DailyRevenue, PostRevenue, RefundAttribution, RevenueAttribution
     from commerce.models import CommerceOrder
 
@@ -63,15 +64,22 @@ def attribution_consistency_problems(workspace) -> list[str]:
     if {k: v for k, v in expected.items() if v} != {k: v for k, v in actual.items() if v}:
         problems.append("DailyRevenue differs from the raw rows")
 
-    per_post = {
-        (r["post_id"], r["attribution_model"]): (r["s"], r["orders"])
-        for r in RevenueAttribution.objects.filter(workspace=workspace, post__isnull=False)
-        .values("post_id", "attribution_model")
-        .annotate(
-            s=Sum("revenue"),
-            orders=Count("order_id", distinct=True, filter=Q(attribution_weight__gt=0)),
-        )
-    }
+    # Credited orders (docs/metrics.md): the touches' weights, none for an order fully refunded
+    # under the model (every cent it credited refunded).
+    totals = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for order_id, model, back, net in RevenueAttribution.objects.filter(
+        workspace=workspace
+    ).values_list("order_id", "attribution_model", "refunded", "revenue"):
+        totals[(order_id, model)][0] += back
+        totals[(order_id, model)][1] += net
+    gone = {key for key, (back, net) in totals.items() if back > 0 and net <= 0}
+    per_post = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for post_id, model, order_id, revenue, weight in RevenueAttribution.objects.filter(
+        workspace=workspace, post__isnull=False
+    ).values_list("post_id", "attribution_model", "order_id", "revenue", "attribution_weight"):
+        per_post[(post_id, model)][0] += revenue
+        if (order_id, model) not in gone:
+            per_post[(post_id, model)][1] += weight
     for rollup in PostRevenue.objects.filter(workspace=workspace):
         raw = per_post.get((rollup.post_id, rollup.attribution_model), (Decimal(0), 0))
         if (rollup.total_revenue, rollup.total_orders) != (raw[0] or Decimal(0), raw[1]):

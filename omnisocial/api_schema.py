@@ -2,8 +2,9 @@
 the view that serves the schema.
 
 drf-spectacular documents each operation's success answer; the errors come from DRF and Django
-themselves (validation, authentication, unknown or other workspaces' ids, throttling), so this
-postprocessing hook adds them to every operation with the shapes DRF gives them.
+themselves (validation, authentication, unknown or other workspaces' ids, throttling, an
+unreachable database), so this postprocessing hook adds them to every operation with the shapes
+DRF gives them.
 """
 
 from drf_spectacular.views import SpectacularAPIView
@@ -46,6 +47,8 @@ ERRORS = {
             "no such page of a list.", "ErrorDetail"),
     "429": ("Too many requests from this API key; the Retry-After header says when to retry.",
             "ErrorDetail"),
+    "503": ("The database or the shared cache cannot be reached for now; the Retry-After "
+            "header says when to retry.", "ErrorDetail"),
 }  # fmt: skip
 
 

@@ -7,4 +7,8 @@ class OmnisocialConfig(AppConfig):
 
     def ready(self):
         # Registers the API key's OpenAPI security scheme with drf-spectacular.
-        from omnisocial import schema  # noqa: F401
+        # Registers the deploy checks (omnisocial.W001: a shared cache).
+        from omnisocial import (
+            checks,  # noqa: F401
+            schema,  # noqa: F401
+        )

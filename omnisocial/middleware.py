@@ -1,7 +1,35 @@
 """Request checks that every view relies on."""
 
+import logging
+
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils import timezone
+
+from omnisocial.errors import UNAVAILABLE, service_unavailable
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceUnavailableMiddleware:
+    """A view that cannot reach the database (PostgreSQL restarting, failing over) or the shared
+    cache answers 503 with Retry-After, never a 500 page or traceback: a short page for browsers,
+    `{"detail": ...}` for API clients. Errors raised outside the views (a middleware loading the
+    session, say) get the same answer from handler500 (`omnisocial.errors.server_error`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, UNAVAILABLE):
+            return None
+        logger.error(
+            "%s %s answered 503: database or cache unreachable", request.method, request.path,
+            exc_info=exception,
+        )  # fmt: skip
+        return service_unavailable(request, exception)
 
 
 class RejectNulCharactersMiddleware:
@@ -40,7 +68,14 @@ class WorkspaceTimeZoneMiddleware:
         from omnisocial.tenancy import workspace_for
 
         user = getattr(request, "user", None)
-        workspace = workspace_for(request) if user is not None and user.is_authenticated else None
+        try:
+            signed_in = user is not None and user.is_authenticated
+            workspace = workspace_for(request) if signed_in else None
+        except UNAVAILABLE:
+            # The database is down (the session or the workspace could not be read). Go on
+            # without the zone: a click redirect needs neither, and a page that needs them fails
+            # in its view, which answers 503 (ServiceUnavailableMiddleware).
+            workspace = None
         if workspace is None:
             return self.get_response(request)
         with timezone.override(workspace.zone):

@@ -1,8 +1,9 @@
-"""Fixed-window counters in the cache: failed logins per username and address, webhook
-deliveries per store. (The API's own throttle is omnisocial/throttling.py.)
+"""Fixed-window counters in the cache: login attempts per username and address, webhook
+deliveries per store, API requests per key (omnisocial/throttling.py).
 
-The cache is per process with the default local-memory backend; with several processes or hosts,
-point CACHES at a shared cache (Redis, Memcached) so the limits hold across them.
+A hit is one atomic increment, so concurrent requests in several processes never both take the
+last place. The limits hold across processes and hosts only with a shared cache: set CACHE_URL
+(Redis, see settings.py); without it each process counts on its own (`check --deploy` warns).
 """
 
 import time

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 import plotly
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -88,6 +89,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Database or cache unreachable: 503 with Retry-After instead of a 500.
+    "omnisocial.middleware.ServiceUnavailableMiddleware",
     "omnisocial.middleware.RejectNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -243,12 +246,37 @@ PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
 # Clicks that the database could not take are appended here and stored by `flush_click_spool`.
 CLICK_SPOOL_DIR = os.environ.get("CLICK_SPOOL_DIR", str(BASE_DIR / "var" / "spool"))
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": 100_000},
+
+def caches_from_url(url: str) -> dict:
+    """CACHES for `CACHE_URL`: Redis (`redis://`, `rediss://`, `unix://`), shared by every web
+    and worker process, or each process's own memory when the URL is empty."""
+    if not url:
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "OPTIONS": {"MAX_ENTRIES": 100_000},
+            }
+        }
+    if url.partition("://")[0] not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(
+            f"CACHE_URL must be a redis://, rediss:// or unix:// URL, not {url.split(':')[0]!r}."
+        )
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            # A Redis that stops answering costs a request two seconds at most, never a worker.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
     }
-}
+
+
+# The cache holds what must be the same in every process: the rate limits' counters (logins, API,
+# webhooks) and the short links' redirect data (so /r/<code> works while the database is down).
+# In production point CACHE_URL at Redis (`redis://redis-host:6379/1`, a database number of its
+# own, not Q_BROKER_URL's); unset, each process counts on its own and `check --deploy` warns.
+CACHE_URL = os.environ.get("CACHE_URL", "").strip()
+CACHES = caches_from_url(CACHE_URL)
 
 LOGGING = {
     "version": 1,

@@ -24,3 +24,4 @@ urlpatterns = [
 ]
 
 handler404 = "omnisocial.errors.not_found"
+handler500 = "omnisocial.errors.server_error"

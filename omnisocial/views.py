@@ -17,7 +17,8 @@ from omnisocial.tenancy import SESSION_KEY, WorkspaceViewMixin
 class LoginView(auth_views.LoginView):
     """Login with a throttle on failures: after LOGIN_FAILURE_RATE failed attempts for one
     username from one address, that pair answers 429 until the window ends (a correct
-    password included), while the account stays usable from elsewhere."""
+    password included), while the account stays usable from elsewhere. The counters are in the
+    shared cache (CACHE_URL), so the limit holds across web processes."""
 
     template_name = "registration/login.html"
     redirect_authenticated_user = True
@@ -27,7 +28,10 @@ class LoginView(auth_views.LoginView):
         return f"{username}|{self.request.META.get('REMOTE_ADDR', '')}"
 
     def post(self, request, *args, **kwargs):
-        wait = ratelimit.blocked("login", self._ident(), settings.LOGIN_FAILURE_RATE)
+        # Every attempt takes a place before the password is checked, and a success gives the
+        # places back (form_valid): concurrent attempts served by several workers can then never
+        # all pass a "fewer than the limit so far?" test before any failure is counted.
+        wait = ratelimit.hit("login", self._ident(), settings.LOGIN_FAILURE_RATE)
         if wait:
             form = self.get_form()
             form.errors.clear()
@@ -37,10 +41,6 @@ class LoginView(auth_views.LoginView):
             response["Retry-After"] = str(wait)
             return response
         return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form):
-        ratelimit.hit("login", self._ident(), settings.LOGIN_FAILURE_RATE)
-        return super().form_invalid(form)
 
     def form_valid(self, form):
         ratelimit.reset("login", self._ident(), settings.LOGIN_FAILURE_RATE)

@@ -134,6 +134,71 @@ def test_an_unknown_code_is_a_404_page_without_redirect(visitor, db):
     assert not Click.objects.exists()
 
 
+def test_codes_longer_than_any_code_are_404_without_a_query_or_a_cache_entry(
+    visitor, db, django_assert_num_queries
+):
+    from attribution.models import TrackedLink
+    from attribution.selectors import link_cache_key
+
+    longest = TrackedLink._meta.get_field("code").max_length
+    for length in (longest + 1, 64, 240, 3900):
+        code = "a" * length
+        with django_assert_num_queries(0):
+            response = visitor.get(f"/r/{code}")
+        assert response.status_code == 404
+        if length <= 240:  # a longer key would draw CacheKeyWarning from the check itself
+            assert cache.get(link_cache_key(code)) is None
+    # A code of a real code's length is still looked up (once, then remembered briefly).
+    with django_assert_num_queries(1):
+        assert visitor.get("/r/" + "b" * longest).status_code == 404
+    with django_assert_num_queries(0):
+        assert visitor.get("/r/" + "b" * longest).status_code == 404
+
+
+def test_the_link_cache_follows_a_link_from_creation_to_deletion(
+    workspace, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    from attribution.selectors import LinkTarget, link_cache_key, link_target
+
+    AllowedDomainFactory(workspace=workspace, domain="shop.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        post = PostFactory(workspace=workspace, link_url="https://shop.example/p/1")
+    link = post.links.get()
+    expected = LinkTarget(link.pk, workspace.pk, post.pk, link.tagged_url)
+    with django_assert_num_queries(0):  # written when created: no redirect needed to warm it
+        assert link_target(link.code) == expected
+
+    campaign = CampaignFactory(workspace=workspace, slug="winter")
+    with django_capture_on_commit_callbacks(execute=True):
+        post.campaign = campaign
+        post.save()
+        services.post_links_tag(post=post)
+    link.refresh_from_db()
+    assert "utm_campaign=winter" in link.tagged_url
+    with django_assert_num_queries(0):
+        assert link_target(link.code).tagged_url == link.tagged_url
+
+    with django_capture_on_commit_callbacks(execute=True):
+        link.delete()
+    assert cache.get(link_cache_key(link.code)) is None
+    assert link_target(link.code) is None
+
+
+def test_warm_link_cache_writes_every_link(link, django_assert_num_queries):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from attribution.selectors import link_target
+
+    cache.clear()  # a new, empty Redis
+    out = StringIO()
+    call_command("warm_link_cache", stdout=out)
+    assert out.getvalue() == "1 links written to the link cache.\n"
+    with django_assert_num_queries(0):
+        assert link_target(link.code).tagged_url == link.tagged_url
+
+
 def test_a_database_failure_still_redirects_and_the_spooled_click_is_stored_once(
     visitor, link, monkeypatch, settings, tmp_path
 ):

@@ -27,6 +27,7 @@ PRODUCTION = {
     "SECURE_HSTS_SECONDS": "31536000",
     "SECURE_HSTS_PRELOAD": "true",
     "TRUST_X_FORWARDED_PROTO": "true",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
 }
 
 
@@ -49,6 +50,58 @@ def test_the_development_defaults_are_flagged_by_the_deploy_check():
     )  # fmt: skip
     assert result.returncode != 0
     assert "security.W009" in result.stderr  # the insecure development SECRET_KEY
+    assert "omnisocial.W001" in result.stderr  # a cache of each process's own
+
+
+def test_without_cache_url_the_deploy_check_warns_that_limits_are_per_process():
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION} | PRODUCTION
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    del env["CACHE_URL"]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "omnisocial.W001" in result.stderr and "CACHE_URL" in result.stderr
+    assert "security.W" not in result.stderr  # that is the only issue
+
+
+SHOW_CACHE = (
+    "import django; django.setup(); from django.conf import settings; "
+    "c = settings.CACHES['default']; print(c['BACKEND'], c.get('LOCATION', ''))"
+)
+
+
+@pytest.mark.parametrize(
+    ("cache_url", "expected"),
+    [
+        ("redis://127.0.0.1:6379/1", "django.core.cache.backends.redis.RedisCache "
+                                     "redis://127.0.0.1:6379/1"),
+        ("", "django.core.cache.backends.locmem.LocMemCache "),
+    ],
+)  # fmt: skip
+def test_cache_url_selects_the_shared_redis_cache(cache_url, expected):
+    env = {k: v for k, v in os.environ.items() if k != "CACHE_URL"} | {"CACHE_URL": cache_url}
+    env["DJANGO_SETTINGS_MODULE"] = "omnisocial.settings"
+    result = subprocess.run(
+        [sys.executable, "-c", SHOW_CACHE], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected.strip()
+
+
+def test_a_cache_url_that_is_not_redis_is_refused():
+    env = {k: v for k, v in os.environ.items() if k != "CACHE_URL"}
+    env |= {
+        "CACHE_URL": "memcached://127.0.0.1:11211",
+        "DJANGO_SETTINGS_MODULE": "omnisocial.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SHOW_CACHE], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode != 0 and "CACHE_URL" in result.stderr
 
 
 def test_ssl_redirect_spares_the_webhooks(settings, workspace, db):
