@@ -4,6 +4,7 @@ from django.dispatch import receiver
 from django_q.tasks import async_task
 
 from commerce import signals
+from omnisocial import signals as core_signals
 
 
 @receiver(signals.order_recorded, dispatch_uid="attribution.order_recorded")
@@ -15,3 +16,14 @@ def order_attribution_enqueue(sender, order, **kwargs):
 @receiver(signals.orders_bulk_written, dispatch_uid="attribution.orders_bulk_written")
 def orders_attribution_enqueue(sender, order_ids, **kwargs):
     async_task("attribution.tasks.attribute_orders", list(order_ids), group="attribution")
+
+
+@receiver(core_signals.workspace_settings_changed, dispatch_uid="attribution.settings_changed")
+def workspace_recalculation_enqueue(sender, workspace, **kwargs):
+    async_task("attribution.tasks.workspace_recalculate", workspace.pk, group="attribution")
+
+
+@receiver(core_signals.workspace_rows_deleted, dispatch_uid="attribution.rows_deleted")
+def rollups_rebuild_enqueue(sender, workspace_ids, **kwargs):
+    for workspace_id in sorted(workspace_ids):
+        async_task("attribution.tasks.rollups_rebuild", workspace_id, group="attribution")

@@ -50,3 +50,17 @@ def recalculate_all_workspaces() -> dict:
         except engine.RecalculationBusy:
             done[workspace.slug] = "busy"
     return done
+
+
+def workspace_recalculate(workspace_id: int) -> str:
+    """After a settings change (revenue basis, lookback, models): every order of the workspace
+    re-attributed under the new settings. A run already going is left to finish; the settings
+    it read may be the old ones, so this one is retried by the nightly rebuild at the latest."""
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return "gone"
+    try:
+        engine.workspace_recalculate(workspace=workspace)
+    except engine.RecalculationBusy:
+        return "busy"
+    return "rebuilt"

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from commerce import selectors, services
 from commerce.models import StoreConnection, StorePlatform
 from commerce.views import tracking_snippet, webhook_url
-from omnisocial.tenancy import WorkspaceAPIMixin
+from omnisocial.tenancy import Role, WorkspaceAPIMixin
 
 
 class StoreInput(serializers.Serializer):
@@ -105,7 +105,9 @@ def _validation_response(exc: ValidationError) -> Response:
 
 
 class StoreListCreateApi(WorkspaceAPIMixin, APIView):
-    """GET /commerce/stores: the workspace's stores. POST: connect one."""
+    """GET /commerce/stores: the workspace's stores. POST (an owner): connect one."""
+
+    write_role = Role.OWNER
 
     @extend_schema(
         operation_id="commerce_stores_list",
@@ -137,6 +139,8 @@ class StoreListCreateApi(WorkspaceAPIMixin, APIView):
 
 
 class _StoreApi(WorkspaceAPIMixin, APIView):
+    write_role = Role.OWNER  # a store's secret is the keys to its orders
+
     def get_store(self, pk: int) -> StoreConnection:
         try:
             return selectors.store_get(workspace=self.workspace, store_id=pk)

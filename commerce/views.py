@@ -16,7 +16,7 @@ from django.views.generic import TemplateView
 from commerce import selectors, services
 from commerce.models import StoreConnection, StorePlatform
 from omnisocial import ratelimit
-from omnisocial.tenancy import WorkspaceViewMixin
+from omnisocial.tenancy import Role, WorkspaceViewMixin
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,7 @@ class StoreListView(WorkspaceViewMixin, TemplateView):
     """Connect Stores: the workspace's stores, their UTM health, and the connect form."""
 
     template_name = "commerce/store_list.html"
+    write_role = Role.OWNER  # connecting a store
 
     def get_context_data(self, **kwargs):
         stores = list(selectors.store_list(workspace=self.workspace))
@@ -125,6 +126,7 @@ class StoreListView(WorkspaceViewMixin, TemplateView):
 
 class StoreDetailView(WorkspaceViewMixin, TemplateView):
     template_name = "commerce/store_detail.html"
+    write_role = Role.OWNER
 
     def get_context_data(self, **kwargs):
         try:

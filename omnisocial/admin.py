@@ -54,10 +54,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(RollupsFollowDeletions, admin.ModelAdmin):
+class CampaignAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "workspace", "created_at"]
     list_filter = ["workspace"]
     search_fields = ["name", "slug"]
+
+    # Deletions go through the service the API calls too (it rebuilds the rollups).
+    def delete_model(self, request, obj):
+        services.campaign_delete(campaign=obj)
+
+    def delete_queryset(self, request, queryset):
+        for campaign in queryset:
+            services.campaign_delete(campaign=campaign)
 
 
 class PostMetricsInline(admin.TabularInline):

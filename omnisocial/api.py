@@ -8,34 +8,88 @@ naming another workspace's campaign is refused with 400.
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from attribution.api import short_url
-from attribution.models import TrackedLink
+from attribution.models import AttributionModel, TrackedLink
 from omnisocial import services
 from omnisocial.instants import InstantField, InstantFilter
-from omnisocial.models import ApiKey, Campaign, Platform, Post
-from omnisocial.tenancy import ApiClient, WorkspaceAPIMixin, WorkspaceFilterSet
+from omnisocial.models import ApiKey, Campaign, Platform, Post, Workspace
+from omnisocial.tenancy import ApiClient, Role, WorkspaceAPIMixin, WorkspaceFilterSet
 
 
 def _refused(exc: ValidationError) -> ApiValidationError:
     return ApiValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
 
 
-class WhoAmIView(WorkspaceAPIMixin, APIView):
-    """The workspace this request acts for: handy to check an API key."""
-
-    @extend_schema(
-        responses=inline_serializer(
-            "WhoAmI", {"workspace": serializers.CharField(), "name": serializers.CharField()}
-        )
+class WorkspaceOutput(serializers.Serializer):
+    workspace = serializers.CharField(source="slug")
+    name = serializers.CharField()
+    reportingCurrency = serializers.CharField(source="reporting_currency")
+    timeZone = serializers.CharField(source="time_zone")
+    revenueBasis = serializers.ChoiceField(
+        source="revenue_basis", choices=Workspace.RevenueBasis.choices,
+        help_text="total: the order total; net: merchandise (less tax and shipping; refunds "
+        "take off their items net of tax).",
+    )  # fmt: skip
+    lookbackDays = serializers.IntegerField(source="lookback_days")
+    attributionModels = serializers.ListField(
+        source="attribution_models", child=serializers.CharField()
     )
+    defaultAttributionModel = serializers.CharField(source="default_attribution_model")
+
+
+class WorkspaceInput(serializers.Serializer):
+    revenueBasis = serializers.ChoiceField(
+        choices=Workspace.RevenueBasis.choices, required=False, source="revenue_basis"
+    )
+    lookbackDays = serializers.IntegerField(
+        min_value=1, max_value=365, required=False, source="lookback_days"
+    )
+    attributionModels = serializers.ListField(
+        child=serializers.ChoiceField(choices=AttributionModel.choices), required=False,
+        allow_empty=False, source="attribution_models",
+    )  # fmt: skip
+    defaultAttributionModel = serializers.ChoiceField(
+        choices=AttributionModel.choices, required=False, source="default_attribution_model"
+    )
+
+
+# Service field -> API key, for errors.
+WORKSPACE_KEYS = {
+    "revenue_basis": "revenueBasis", "lookback_days": "lookbackDays",
+    "attribution_models": "attributionModels",
+    "default_attribution_model": "defaultAttributionModel",
+}  # fmt: skip
+
+
+class WhoAmIView(WorkspaceAPIMixin, APIView):
+    """GET /api/workspace: the workspace this request acts for (handy to check an API key) and
+    its attribution settings. PATCH (its owner, signed in): change the revenue basis, the
+    lookback window or the models kept; a change of those re-attributes every order (queued)."""
+
+    write_role = Role.OWNER
+
+    @extend_schema(responses=WorkspaceOutput)
     def get(self, request):
-        return Response({"workspace": self.workspace.slug, "name": self.workspace.name})
+        return Response(WorkspaceOutput(self.workspace).data)
+
+    @extend_schema(request=WorkspaceInput, responses=WorkspaceOutput)
+    def patch(self, request):
+        data = WorkspaceInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.workspace_settings_update(workspace=self.workspace, **data.validated_data)
+        except ValidationError as exc:
+            raise ApiValidationError(
+                {WORKSPACE_KEYS.get(k, k): v for k, v in exc.message_dict.items()}
+            ) from exc
+        self.workspace.refresh_from_db()
+        return Response(WorkspaceOutput(self.workspace).data)
 
 
 # --- campaigns -----------------------------------------------------------------------------------
@@ -94,7 +148,11 @@ class CampaignListCreateApi(_CampaignApi, generics.ListCreateAPIView):
 
 
 class CampaignDetailApi(_CampaignApi, generics.RetrieveUpdateDestroyAPIView):
-    """GET, PUT, PATCH, DELETE /api/campaigns/<id>. Deleting keeps its posts, without campaign."""
+    """GET, PUT, PATCH, DELETE /api/campaigns/<id>. Deleting keeps its posts, without campaign
+    (through `campaign_delete`, which rebuilds the rollups, as the admin does)."""
+
+    def perform_destroy(self, instance):
+        services.campaign_delete(campaign=instance)
 
     def update(self, request, *args, **kwargs):
         campaign = self.get_object()
@@ -274,7 +332,9 @@ class ApiKeyOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ApiKey
-        fields = ["id", "name", "prefix", "isActive", "createdAt", "lastUsedAt", "revokedAt"]
+        fields = [
+            "id", "name", "prefix", "scope", "isActive", "createdAt", "lastUsedAt", "revokedAt",
+        ]  # fmt: skip
 
     def get_prefix(self, key) -> str:
         return f"osk_{key.prefix}"
@@ -289,12 +349,17 @@ class ApiKeyCreatedOutput(ApiKeyOutput):
 
 class ApiKeyInput(serializers.Serializer):
     name = serializers.CharField(max_length=80)
+    scope = serializers.ChoiceField(
+        choices=ApiKey.Scope.choices, default=ApiKey.Scope.WRITE,
+        help_text="read: GET only; write (default): what an analyst may do.",
+    )  # fmt: skip
 
 
 class ApiKeyListCreateApi(WorkspaceAPIMixin, generics.ListAPIView):
     """GET /api/keys: the workspace's keys (prefix only). POST: create one; the answer holds the
-    secret, the only time it is shown."""
+    secret, the only time it is shown. Minting and revoking keys is for an owner signed in."""
 
+    write_role = Role.OWNER
     serializer_class = ApiKeyOutput
     filterset_fields = ["name"]
     queryset = ApiKey.objects.none()  # for the schema; get_queryset scopes it
@@ -308,8 +373,9 @@ class ApiKeyListCreateApi(WorkspaceAPIMixin, generics.ListAPIView):
         data.is_valid(raise_exception=True)
         user = None if isinstance(request.user, ApiClient) else request.user
         key, raw_key = services.api_key_create(
-            workspace=self.workspace, name=data.validated_data["name"], created_by=user
-        )
+            workspace=self.workspace, name=data.validated_data["name"], created_by=user,
+            scope=data.validated_data["scope"],
+        )  # fmt: skip
         key.key = raw_key
         return Response(ApiKeyCreatedOutput(key).data, status=status.HTTP_201_CREATED)
 
@@ -317,6 +383,7 @@ class ApiKeyListCreateApi(WorkspaceAPIMixin, generics.ListAPIView):
 class ApiKeyDetailApi(WorkspaceAPIMixin, generics.RetrieveDestroyAPIView):
     """GET /api/keys/<id>; DELETE revokes it (kept, listed as revoked, never valid again)."""
 
+    write_role = Role.OWNER
     serializer_class = ApiKeyOutput
     queryset = ApiKey.objects.none()  # for the schema; get_queryset scopes it
 

@@ -84,6 +84,11 @@ class Workspace(models.Model):
 
 class Membership(models.Model):
     class Role(models.TextChoices):
+        """What a member may do (docs/security.md): a viewer reads every page, CSV and API
+        answer; an analyst also creates and edits posts, links, coupons, campaigns, allowed
+        domains, exchange rates, KPIs and alerts; an owner also connects stores and rotates their
+        secrets, mints and revokes API keys and changes the workspace's settings."""
+
         OWNER = "owner", "Owner"
         ANALYST = "analyst", "Analyst"
         VIEWER = "viewer", "Viewer"
@@ -113,8 +118,17 @@ class ApiKey(models.Model):
 
     PREFIX_LENGTH = 8
 
+    class Scope(models.TextChoices):
+        READ = "read", "Read only"
+        WRITE = "write", "Read and write"
+
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=80)
+    scope = models.CharField(
+        max_length=8, choices=Scope.choices, default=Scope.WRITE,
+        help_text="read: GET only; write: what an analyst may do. No key manages keys, stores "
+        "or settings: an owner signed in does.",
+    )  # fmt: skip
     prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_by = models.ForeignKey(

@@ -11,8 +11,16 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from attribution.services import post_links_tag
+from omnisocial import signals
 from omnisocial.instants import instant_normalise
-from omnisocial.models import ApiKey, Campaign, Membership, Post, Workspace
+from omnisocial.models import (
+    ApiKey,
+    Campaign,
+    Membership,
+    Post,
+    Workspace,
+    all_attribution_models,
+)
 
 
 @transaction.atomic
@@ -63,12 +71,16 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
-def api_key_create(*, workspace: Workspace, name: str, created_by=None) -> tuple[ApiKey, str]:
-    """Creates an API key; returns it with the raw secret, which is never stored or shown again."""
+def api_key_create(
+    *, workspace: Workspace, name: str, created_by=None, scope: str = ApiKey.Scope.WRITE
+) -> tuple[ApiKey, str]:
+    """Creates an API key; returns it with the raw secret, which is never stored or shown again.
+    `scope`: read (GET only) or write (what an analyst may do)."""
     raw_key, prefix, key_hash = ApiKey.generate()
     key = ApiKey.objects.create(
-        workspace=workspace, name=name, prefix=prefix, key_hash=key_hash, created_by=created_by
-    )
+        workspace=workspace, name=name, prefix=prefix, key_hash=key_hash, created_by=created_by,
+        scope=scope,
+    )  # fmt: skip
     return key, raw_key
 
 
@@ -168,3 +180,55 @@ def post_save(
         post.save(update_fields=["reference"])
     post.tagging = post_links_tag(post=post)
     return post
+
+
+@transaction.atomic
+def campaign_delete(*, campaign: Campaign) -> None:
+    """Deletes a campaign: its posts stay, without campaign, and so do their attribution rows;
+    once committed the workspace's rollups are rebuilt (`workspace_rows_deleted`), so the
+    campaign's figures move to "No campaign" everywhere at once. The API and the admin both
+    delete campaigns through here."""
+    workspace_ids = {campaign.workspace_id}
+    campaign.delete()
+    transaction.on_commit(
+        lambda: signals.workspace_rows_deleted.send(sender=Campaign, workspace_ids=workspace_ids)
+    )
+
+
+# The workspace settings a change of which re-attributes every order.
+RECALCULATING_SETTINGS = ("revenue_basis", "lookback_days", "attribution_models")
+
+
+@transaction.atomic
+def workspace_settings_update(*, workspace: Workspace, **changes) -> list[str]:
+    """Changes a workspace's attribution settings: `revenue_basis`, `lookback_days`,
+    `attribution_models`, `default_attribution_model`. Validates them together (the default model
+    must be one the workspace keeps) and, once committed, announces a change that needs every
+    order re-attributed (`workspace_settings_changed`). Returns the names of the fields changed."""
+    allowed = {"revenue_basis", "lookback_days", "attribution_models", "default_attribution_model"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"not a workspace setting: {', '.join(sorted(unknown))}")
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    changed = [name for name, value in changes.items() if getattr(workspace, name) != value]
+    for name in changed:
+        setattr(workspace, name, changes[name])
+    errors = {}
+    models = workspace.attribution_models
+    if not isinstance(models, list) or not models or set(models) - set(all_attribution_models()):
+        errors["attribution_models"] = f"Keep one or more of {', '.join(all_attribution_models())}."
+    elif workspace.default_attribution_model not in models:
+        errors["default_attribution_model"] = "The default model must be one the workspace keeps."
+    if errors:
+        raise ValidationError(errors)
+    workspace.full_clean()
+    if changed:
+        workspace.save(update_fields=changed)
+    recalculating = [name for name in changed if name in RECALCULATING_SETTINGS]
+    if recalculating:
+        transaction.on_commit(
+            lambda: signals.workspace_settings_changed.send(
+                sender=Workspace, workspace=workspace, changed=recalculating
+            )
+        )
+    return changed

@@ -222,6 +222,8 @@ SPECTACULAR_SETTINGS = {
         "SocialPlatformEnum": "omnisocial.models.Platform",
         "StorePlatformEnum": "commerce.models.StorePlatform",
         "AttributionModelEnum": "attribution.models.AttributionModel",
+        "ApiKeyScopeEnum": "omnisocial.models.ApiKey.Scope",
+        "KpiScopeEnum": "analytics.models.RevenueKPI.Scope",
     },
 }
 

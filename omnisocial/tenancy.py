@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 
 from omnisocial.models import ApiKey, Membership, Workspace
 
@@ -68,9 +68,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 def memberships_of(user) -> list[Membership]:
+    """The user's memberships, read once per request (kept on the user object)."""
     if not getattr(user, "is_authenticated", False) or isinstance(user, ApiClient):
         return []
-    return list(Membership.objects.filter(user=user).select_related("workspace"))
+    cached = getattr(user, "_omnisocial_memberships", None)
+    if cached is None:
+        cached = list(Membership.objects.filter(user=user).select_related("workspace"))
+        user._omnisocial_memberships = cached
+    return cached
 
 
 def workspace_for(request: HttpRequest) -> Workspace | None:
@@ -89,6 +94,65 @@ def workspace_for(request: HttpRequest) -> Workspace | None:
             workspace = memberships[0].workspace
     request._omnisocial_workspace = workspace
     return workspace
+
+
+# --- roles ---------------------------------------------------------------------------------------
+
+Role = Membership.Role
+RANK = {Role.VIEWER: 0, Role.ANALYST: 1, Role.OWNER: 2}
+# What an API key acts as: a read key as a viewer, a write key as an analyst; never an owner, so
+# a leaked key cannot mint keys, take over stores or change settings.
+KEY_ROLE = {ApiKey.Scope.READ: Role.VIEWER, ApiKey.Scope.WRITE: Role.ANALYST}
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def role_of(request: HttpRequest, workspace: Workspace | None) -> str | None:
+    """The request's role in the workspace: its membership's, or its API key's scope's."""
+    if workspace is None:
+        return None
+    auth = getattr(request, "auth", None)
+    if isinstance(auth, ApiKey):
+        return KEY_ROLE.get(auth.scope, Role.VIEWER) if auth.workspace_id == workspace.pk else None
+    for membership in memberships_of(getattr(request, "user", None)):
+        if membership.workspace_id == workspace.pk:
+            return membership.role
+    return None
+
+
+def may(request: HttpRequest, workspace: Workspace | None, needed: str) -> bool:
+    role = role_of(request, workspace)
+    return role is not None and RANK.get(role, -1) >= RANK[needed]
+
+
+def role_needed(view, method: str) -> str:
+    """A view's reads need a viewer; its writes `write_role` (an analyst unless it says
+    otherwise)."""
+    if method.upper() in SAFE_METHODS:
+        return Role.VIEWER
+    return getattr(view, "write_role", Role.ANALYST)
+
+
+def workspace_owner(request: HttpRequest, workspace: Workspace) -> bool:
+    """Whether the request may do what only an owner does (stores, keys, settings)."""
+    return may(request, workspace, Role.OWNER)
+
+
+class RolePermission(permissions.BasePermission):
+    """For every API view: the request's role must reach what the method needs (a 403 with the
+    reason otherwise)."""
+
+    def has_permission(self, request, view) -> bool:
+        needed = role_needed(view, request.method)
+        if may(request, workspace_for(request), needed):
+            return True
+        self.message = (
+            "A read-only API key cannot change anything."
+            if isinstance(request.auth, ApiKey) and needed != Role.OWNER
+            else f"This needs the {Role(needed).label.lower()} role in the workspace"
+            + (" (signed in: no API key manages keys, stores or settings)."
+               if needed == Role.OWNER else ".")
+        )  # fmt: skip
+        return False
 
 
 def workspace_context(request: HttpRequest) -> dict:
@@ -111,6 +175,7 @@ NAVIGATION = [
     ("Stores", "commerce:store-list"),
     ("Tracking", "attribution:tracking"),
     ("KPIs", "analytics:kpi-list"),
+    ("Settings", "workspace-settings"),
 ]
 
 
@@ -125,11 +190,19 @@ def _nav_items() -> list[tuple[str, str]]:
 
 
 class WorkspaceViewMixin(LoginRequiredMixin):
-    """For pages: login required, `self.workspace` set, querysets start from it."""
+    """For pages: login required, `self.workspace` set, querysets start from it; a write (POST)
+    needs the view's `write_role` (an analyst unless it says otherwise)."""
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and workspace_for(request) is None:
-            raise PermissionDenied("Your account is not a member of any workspace yet.")
+        if request.user.is_authenticated:
+            workspace = workspace_for(request)
+            if workspace is None:
+                raise PermissionDenied("Your account is not a member of any workspace yet.")
+            needed = role_needed(self, request.method)
+            if not may(request, workspace, needed):
+                raise PermissionDenied(
+                    f"This needs the {Role(needed).label.lower()} role in the workspace."
+                )
         return super().dispatch(request, *args, **kwargs)
 
     @cached_property
@@ -138,7 +211,10 @@ class WorkspaceViewMixin(LoginRequiredMixin):
 
 
 class WorkspaceAPIMixin:
-    """For DRF views: `self.workspace` from the API key or the session user's membership."""
+    """For DRF views: `self.workspace` from the API key or the session user's membership; every
+    request's role is checked against what its method needs (`RolePermission`)."""
+
+    permission_classes = [permissions.IsAuthenticated, RolePermission]
 
     @cached_property
     def workspace(self) -> Workspace:

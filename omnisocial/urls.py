@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("workspaces/switch/", views.workspace_switch, name="workspace-switch"),
+    path("settings/", views.WorkspaceSettingsView.as_view(), name="workspace-settings"),
     path("posts/", views.PostListView.as_view(), name="post-list"),
     path("posts/<int:pk>/", views.PostDetailView.as_view(), name="post-detail"),
     path("r/<str:code>", click_redirect, name="click-redirect"),

@@ -1,17 +1,20 @@
 """Pages of the shared core: home, posts, the workspace switcher."""
 
+from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
-from django.views.generic import DetailView, ListView
+from django.views.generic import DetailView, FormView, ListView
 
 from attribution.selectors import links_of, posts_with_click_counts, untagged_urls
-from omnisocial import ratelimit
-from omnisocial.models import Membership, Platform, Post
-from omnisocial.tenancy import SESSION_KEY, WorkspaceViewMixin
+from omnisocial import ratelimit, services
+from omnisocial.models import Membership, Platform, Post, Workspace, all_attribution_models
+from omnisocial.tenancy import SESSION_KEY, Role, WorkspaceViewMixin, workspace_owner
 
 
 class LoginView(auth_views.LoginView):
@@ -120,3 +123,62 @@ class PostDetailView(WorkspaceViewMixin, DetailView):
             short_base=settings.PUBLIC_BASE_URL or self.request.build_absolute_uri("/").rstrip("/"),
             **kwargs,
         )
+
+
+class WorkspaceSettingsForm(forms.Form):
+    revenue_basis = forms.ChoiceField(
+        label="Revenue basis", choices=Workspace.RevenueBasis.choices,
+        help_text="Order total, or merchandise: the total less tax and shipping (refunds take off "
+        "their items net of tax).",
+    )  # fmt: skip
+    lookback_days = forms.IntegerField(
+        label="Lookback window (days)", min_value=1, max_value=365,
+        help_text="How long before an order a click still counts as a touch.",
+    )  # fmt: skip
+    attribution_models = forms.MultipleChoiceField(
+        label="Models computed", widget=forms.CheckboxSelectMultiple,
+        choices=[(m, m) for m in all_attribution_models()],
+    )  # fmt: skip
+    default_attribution_model = forms.ChoiceField(
+        label="Default model", choices=[(m, m) for m in all_attribution_models()]
+    )
+
+
+class WorkspaceSettingsView(WorkspaceViewMixin, FormView):
+    """The workspace's attribution settings; its owner changes them, everyone else reads them.
+    A change of basis, lookback or models re-attributes every order (queued)."""
+
+    template_name = "omnisocial/settings.html"
+    form_class = WorkspaceSettingsForm
+    write_role = Role.OWNER
+
+    def get_initial(self):
+        ws = self.workspace
+        return {name: getattr(ws, name) for name in WorkspaceSettingsForm.base_fields}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(can_edit=workspace_owner(self.request, self.workspace),
+                                        **kwargs)  # fmt: skip
+
+    def form_valid(self, form):
+        try:
+            changed = services.workspace_settings_update(
+                workspace=self.workspace, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            response = self.form_invalid(form)
+            response.status_code = 400
+            return response
+        if set(changed) & set(services.RECALCULATING_SETTINGS):
+            messages.success(self.request, "Saved. Every order is being re-attributed under the "
+                             "new settings; the figures update when it finishes.")  # fmt: skip
+        else:
+            messages.success(self.request, "Saved." if changed else "Nothing changed.")
+        return redirect("workspace-settings")
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response

@@ -332,3 +332,33 @@ def test_deleting_a_post_or_an_order_in_the_admin_brings_every_rollup_level(
         )
     assert response.status_code == 302
     assert_level()
+
+
+def test_deleting_a_campaign_through_the_api_rebuilds_the_rollups_as_the_admin_does(
+    store, posts, django_capture_on_commit_callbacks
+):
+    """The campaign's figures move to "No campaign" on every level at once (the API's delete
+    used to skip the rebuild that only the admin ran)."""
+    from tests.analytics.conftest import key_client
+
+    a, _ = posts
+    workspace = store.workspace
+    last = click(Client(HTTP_USER_AGENT=HUMAN_UA), a, datetime(2026, 11, 10, 14, tzinfo=UTC))
+    order = commerce_services.order_save(
+        store=store, data=order_data(1, at=datetime(2026, 11, 10, 15, tzinfo=UTC), osc_click=last)
+    )
+    engine.order_attribute(order_id=order.pk)
+    campaign_id = a.campaign_id
+    day = order.created_at.astimezone(workspace.zone).date()
+    assert ("last-touch", day, DailyTotals.CAMPAIGN, "", campaign_id) in stored_cells(workspace)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = key_client(workspace).delete(f"/api/campaigns/{campaign_id}")
+    assert response.status_code == 204
+    assert not any(cell[4] == campaign_id for cell in stored_cells(workspace))
+    assert stored_cells(workspace) == raw_cells(workspace)
+    segments = (
+        key_client(workspace)
+        .get(f"/commerce/segments?by=campaign&from={day}&to={day}&model=last-touch")
+        .json()["results"]
+    )
+    assert [(row["segment"], row["label"]) for row in segments] == [("", "No campaign")]

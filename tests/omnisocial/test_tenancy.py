@@ -65,7 +65,9 @@ def test_api_key_authenticates_as_its_workspace_and_revoked_keys_fail():
     assert api.get(url).status_code == 401
     response = api.get(url, HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert response.status_code == 200
-    assert response.json() == {"workspace": workspace.slug, "name": workspace.name}
+    assert {k: response.json()[k] for k in ("workspace", "name")} == {
+        "workspace": workspace.slug, "name": workspace.name,
+    }  # fmt: skip
     key.revoked_at = timezone.now()
     key.save()
     response = api.get(url, HTTP_AUTHORIZATION=f"Bearer {raw}")
