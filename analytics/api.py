@@ -15,6 +15,7 @@ from analytics import insights, selectors, services
 from analytics.models import Alert, RevenueKPI
 from analytics.trajectory import KpiProgress
 from attribution.models import AttributionModel
+from omnisocial.instants import validate_day
 from omnisocial.models import Platform
 from omnisocial.tenancy import WorkspaceAPIMixin, WorkspaceFilterSet
 
@@ -45,13 +46,23 @@ class KpiInput(serializers.Serializer):
     post = serializers.IntegerField(required=False, allow_null=True, default=None)
     target = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
     period = serializers.ChoiceField(choices=RevenueKPI.Period.choices, default="month")
-    startDate = serializers.DateField(required=False, allow_null=True, default=None)
-    endDate = serializers.DateField(required=False, allow_null=True, default=None)
+    startDate = serializers.DateField(
+        required=False, allow_null=True, default=None, validators=[validate_day]
+    )
+    endDate = serializers.DateField(
+        required=False, allow_null=True, default=None, validators=[validate_day]
+    )
     attributionModel = serializers.ChoiceField(
         choices=AttributionModel.choices, required=False, allow_blank=True, default=""
     )
     exceedRatio = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
     behindRatio = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+
+    def validate(self, attrs):
+        start, end = attrs.get("startDate"), attrs.get("endDate")
+        if start is not None and end is not None and end < start:
+            raise serializers.ValidationError({"endDate": ["The range ends before it starts."]})
+        return attrs
 
 
 class KpiOutput(serializers.Serializer):
@@ -130,6 +141,7 @@ class InsightsOutput(serializers.Serializer):
     )
 
 
+DETAIL = inline_serializer("KpiUnreadable", {"detail": serializers.CharField()})
 KPI_LIST = inline_serializer("KpiList", {"results": KpiOutput(many=True)})
 ALERT_PAGE = inline_serializer(
     "PaginatedAlertList",
@@ -236,6 +248,15 @@ class _KpiApi(WorkspaceAPIMixin, APIView):
         except RevenueKPI.DoesNotExist as exc:
             raise Http404("No such KPI in this workspace.") from exc
 
+    def progress_response(self, request, kpi: RevenueKPI, **kwargs) -> Response:
+        """The KPI with its progress now; 409 with the reason for a stored KPI whose progress
+        cannot be computed (dates out of range: PATCH them or DELETE it)."""
+        try:
+            progress = selectors.kpi_progress(kpi=kpi, now=timezone.now())
+        except selectors.KpiUnreadable as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(kpi_output(request, progress), **kwargs)
+
 
 class KpiListCreateApi(_KpiApi):
     """GET /analytics/api/kpis: every KPI with its progress now. POST: create one."""
@@ -257,17 +278,15 @@ class KpiListCreateApi(_KpiApi):
             )
         except ValidationError as exc:
             return _validation_response(exc)
-        progress = selectors.kpi_progress(kpi=kpi, now=timezone.now())
-        return Response(kpi_output(request, progress), status=status.HTTP_201_CREATED)
+        return self.progress_response(request, kpi, status=status.HTTP_201_CREATED)
 
 
 class KpiDetailApi(_KpiApi):
     """GET, PATCH, DELETE /analytics/api/kpis/<id>."""
 
-    @extend_schema(responses=KpiOutput)
+    @extend_schema(responses={200: KpiOutput, 409: DETAIL})
     def get(self, request, pk: int):
-        progress = selectors.kpi_progress(kpi=self.get_kpi(pk), now=timezone.now())
-        return Response(kpi_output(request, progress))
+        return self.progress_response(request, self.get_kpi(pk))
 
     @extend_schema(request=KpiInput(partial=True), responses=KpiOutput)
     def patch(self, request, pk: int):
@@ -279,8 +298,7 @@ class KpiDetailApi(_KpiApi):
             kpi = services.kpi_update(kpi=kpi, **self.kpi_arguments(given))
         except ValidationError as exc:
             return _validation_response(exc)
-        progress = selectors.kpi_progress(kpi=kpi, now=timezone.now())
-        return Response(kpi_output(request, progress))
+        return self.progress_response(request, kpi)
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):

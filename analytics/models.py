@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from attribution.models import AttributionModel
+from omnisocial.instants import DAY_RANGE_MESSAGE, EARLIEST_DAY, LATEST_DAY, day_in_range
 from omnisocial.models import Campaign, Platform, Post, Workspace
 from omnisocial.money import MONEY_FIELD
 
@@ -126,7 +127,11 @@ class RevenueKPI(models.Model):
             related = getattr(self, field)
             if related is not None and related.workspace_id != self.workspace_id:
                 errors[field] = f"No such {field} in this workspace."
-        if self.period == self.Period.CUSTOM:
+        for field in ("start_date", "end_date"):
+            day = getattr(self, field)
+            if day is not None and not day_in_range(day):
+                errors[field] = DAY_RANGE_MESSAGE
+        if self.period == self.Period.CUSTOM and not errors.keys() & {"start_date", "end_date"}:
             if self.start_date is None or self.end_date is None:
                 errors["start_date"] = "A date range needs a start and an end date."
             elif self.end_date < self.start_date:
@@ -136,6 +141,21 @@ class RevenueKPI(models.Model):
             errors["exceed_ratio"] = "The exceed ratio must be above the behind ratio (> 0)."
         if errors:
             raise ValidationError(errors)
+
+    def dates_problem(self) -> str:
+        """Why the KPI's period cannot be computed, "" when it can: a date range outside
+        2000-01-01..2099-12-31 (a row stored before the dates were validated, or written around
+        the model), which no period arithmetic survives."""
+        if self.period != self.Period.CUSTOM:
+            return ""
+        days = (self.start_date, self.end_date)
+        if None in days or not all(day_in_range(day) for day in days):
+            start, end = (day.isoformat() if day else "none" for day in days)
+            return (
+                f"The KPI's date range ({start} to {end}) is outside {EARLIEST_DAY} to "
+                f"{LATEST_DAY}: change its dates or delete it."
+            )
+        return ""
 
     @property
     def model_name(self) -> str:

@@ -1,6 +1,7 @@
 """Reads for KPI pages, the API, the insights feed and the dashboard. Every read starts from a
 workspace; revenue comes from the `DailyRevenue` rollup, never from raw orders."""
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -13,6 +14,8 @@ from analytics.trajectory import KpiProgress, Period, period_of, progress_comput
 from attribution.models import DailyRevenue
 from omnisocial.models import Workspace
 from omnisocial.money import ZERO, round_money
+
+logger = logging.getLogger(__name__)
 
 # Open alerts older than this leave the insights feed and the dashboard: they describe a past
 # period or window.
@@ -49,17 +52,37 @@ def kpi_actual(*, kpi: RevenueKPI, period: Period, now: datetime) -> Decimal:
     return rows.aggregate(total=Sum("revenue"))["total"] or ZERO
 
 
+class KpiUnreadable(ValueError):
+    """A stored KPI whose progress cannot be computed (its dates are out of range: written
+    before they were validated, or around the model); the message says why and what to do."""
+
+
 def kpi_progress(*, kpi: RevenueKPI, now: datetime | None = None) -> KpiProgress:
-    """Actual, projection, progress and state of one KPI at `now` (default: the current time)."""
+    """Actual, projection, progress and state of one KPI at `now` (default: the current time).
+    Raises KpiUnreadable for a KPI whose dates are out of range."""
+    problem = kpi.dates_problem()
+    if problem:
+        raise KpiUnreadable(problem)
     now = now or timezone.now()
-    period = period_of(kpi, now)
-    actual = kpi_actual(kpi=kpi, period=period, now=now)
-    return progress_compute(kpi=kpi, period=period, actual=actual, now=now)
+    try:
+        period = period_of(kpi, now)
+        actual = kpi_actual(kpi=kpi, period=period, now=now)
+        return progress_compute(kpi=kpi, period=period, actual=actual, now=now)
+    except (ArithmeticError, ValueError) as exc:  # OverflowError included: never a 500
+        raise KpiUnreadable(f"The KPI's progress cannot be computed: {exc}") from exc
 
 
 def kpis_progress(*, workspace: Workspace, now: datetime | None = None) -> list[KpiProgress]:
+    """Every readable KPI's progress: one stored KPI that cannot be computed is logged and left
+    out, so the pages, the API and the check that list KPIs go on with the others."""
     now = now or timezone.now()
-    return [kpi_progress(kpi=kpi, now=now) for kpi in kpi_list(workspace=workspace)]
+    found = []
+    for kpi in kpi_list(workspace=workspace):
+        try:
+            found.append(kpi_progress(kpi=kpi, now=now))
+        except KpiUnreadable as exc:
+            logger.warning("KPI %s of workspace %s left out: %s", kpi.pk, workspace.slug, exc)
+    return found
 
 
 def alert_list(

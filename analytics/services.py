@@ -1,5 +1,6 @@
 """Writes of the analytics app: KPIs, their evaluation, outlier detection and alerts."""
 
+import logging
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -12,6 +13,8 @@ from analytics.models import Alert, KpiState, RevenueKPI
 from analytics.templatetags.analytics_format import orders as orders_text
 from analytics.trajectory import KpiProgress
 from omnisocial.models import Campaign, Post, Workspace
+
+logger = logging.getLogger(__name__)
 
 # Outliers are judged on the last 14 complete days: two of every weekday, so a weekend-heavy post
 # is not flagged against weekday ones, and recent enough to act on.
@@ -123,7 +126,8 @@ def kpis_evaluate(*, workspace: Workspace, now: datetime) -> list[Alert]:
     to exceed" or "falling behind" from another state (or from no state yet this period). A state
     that persists raises nothing, so the hourly check is quiet, and running it twice is harmless.
     Each KPI is evaluated in its own transaction, its row locked, so two workers never both see
-    the same transition. At most one alert per KPI, period and direction (the dedupe key): a KPI
+    the same transition. A KPI whose progress cannot be computed (`selectors.KpiUnreadable`)
+    is logged and skipped. At most one alert per KPI, period and direction (the dedupe key): a KPI
     that wavers around a threshold does not alert again within the same period.
     """
     raised = []
@@ -134,7 +138,12 @@ def kpis_evaluate(*, workspace: Workspace, now: datetime) -> list[Alert]:
                 .select_related("workspace", "campaign", "post")
                 .get(pk=kpi_id)
             )
-            progress = selectors.kpi_progress(kpi=kpi, now=now)
+            try:
+                progress = selectors.kpi_progress(kpi=kpi, now=now)
+            except selectors.KpiUnreadable as exc:  # a bad stored row: the others go on
+                logger.warning("KPI %s of workspace %s not evaluated: %s", kpi_id, workspace.slug,
+                               exc)  # fmt: skip
+                continue
             alert = _kpi_state_record(kpi=kpi, progress=progress, now=now)
             if alert is not None:
                 raised.append(alert)

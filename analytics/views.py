@@ -45,7 +45,8 @@ class KpiListView(WorkspaceViewMixin, TemplateView):
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)
-            return self.render_to_response(self.get_context_data(form=form))
+            # Nothing was saved: the form again, with the reasons, as a 400.
+            return self.render_to_response(self.get_context_data(form=form), status=400)
         messages.success(request, f"KPI “{kpi.name}” created.")
         return redirect("analytics:kpi-list")
 

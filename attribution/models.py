@@ -44,6 +44,12 @@ class AllowedDomain(models.Model):
     def __str__(self) -> str:
         return self.domain
 
+    def clean(self) -> None:
+        # The admin's form too: no IP address, local name, single label or public suffix.
+        from attribution.tagging import check_allowed_domain
+
+        self.domain = check_allowed_domain(self.domain)
+
 
 class TrackedLink(models.Model):
     """A destination URL of a post, tagged with UTMs and reachable through `/r/<code>`."""

@@ -15,16 +15,18 @@ from django_q.tasks import async_task
 
 from attribution import selectors
 from attribution.models import AllowedDomain, Click, TrackedLink, new_link_code
-from attribution.tagging import add_utms, check_destination, normalise_domain, urls_in
+from attribution.tagging import add_utms, check_allowed_domain, check_destination, urls_in
 from omnisocial.models import Post, Workspace
 
 logger = logging.getLogger(__name__)
 
 
 def domain_allow(*, workspace: Workspace, domain: str) -> AllowedDomain:
-    """Lets tracked links of the workspace point at `domain` and its subdomains."""
+    """Lets tracked links of the workspace point at `domain` and its subdomains. Raises
+    ValidationError for IP addresses, local names, single labels and public suffixes
+    (`tagging.check_allowed_domain`)."""
     allowed, _ = AllowedDomain.objects.get_or_create(
-        workspace=workspace, domain=normalise_domain(domain)
+        workspace=workspace, domain=check_allowed_domain(domain)
     )
     return allowed
 

@@ -3,11 +3,14 @@
 Pure functions on strings; `attribution.services` applies them to posts.
 """
 
+import functools
+import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from django.core.exceptions import ValidationError
+from publicsuffixlist import PublicSuffixList
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 
@@ -78,6 +81,48 @@ def normalise_domain(value: str) -> str:
     if "://" not in value:
         value = "https://" + value
     return destination_host(value)
+
+
+# Names that never lead to a public site: loopback (RFC 6761: *.localhost resolves to it),
+# multicast DNS on the local link (.local), private and reverse-lookup zones.
+_LOCAL_SUFFIXES = ("localhost", "localdomain", "local", "internal", "lan", "arpa")
+# A host whose last label is a number is read as an IPv4 address by browsers (`127.1`, `0x7f.1`).
+_NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
+
+
+@functools.cache
+def _public_suffixes() -> PublicSuffixList:
+    # The list the package ships (updated with each release); nothing is downloaded.
+    return PublicSuffixList()
+
+
+def check_allowed_domain(value: str) -> str:
+    """The normalised domain, when links may be allowed to point at it and its subdomains; else
+    ValidationError saying why. Refused: IP addresses (v4 and v6), loopback and local names,
+    single labels and public suffixes (`com`, `co.uk`, `github.io`, which would allow every site
+    below them), by the Public Suffix List."""
+    domain = normalise_domain(value)
+    try:
+        ipaddress.ip_address(domain.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        raise ValidationError(f"{domain} is an IP address: allow a domain name instead.")
+    labels = domain.split(".")
+    if _NUMERIC_LABEL.match(labels[-1]):
+        raise ValidationError(f"{domain} reads as an IP address: allow a domain name instead.")
+    if any(domain == suffix or domain.endswith("." + suffix) for suffix in _LOCAL_SUFFIXES):
+        raise ValidationError(f"{domain} is a local name, not a public site.")
+    if len(labels) < 2:
+        raise ValidationError(
+            f"{domain} is a single label: allow the site's full domain (e.g. shop.example.com)."
+        )
+    if _public_suffixes().is_public(domain):
+        raise ValidationError(
+            f"{domain} is a public suffix, under which anybody can register a site: "
+            "allow the site's own domain (e.g. shop.example.com)."
+        )
+    return domain
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """django-q2 entry points of the attribution app: take ids, call one service."""
 
 from attribution import engine, rollups, services
+from omnisocial.jobs import each_workspace
 from omnisocial.models import Workspace
 
 
@@ -8,9 +9,14 @@ def click_spool_flush() -> int:
     return services.click_spool_flush()
 
 
-def clicks_roll_up_all() -> int:
-    """Every minute: new clicks of every workspace into the DailyClicks rollup."""
-    return sum(rollups.clicks_roll_up(workspace=w) for w in Workspace.objects.all())
+def clicks_roll_up_all() -> dict:
+    """Every minute: new clicks of every workspace into the DailyClicks rollup. Returns
+    `{"done": clicks rolled up, "failed": {slug: error}}` (a failing workspace is logged and
+    skipped, see `omnisocial.jobs`)."""
+    run = each_workspace(
+        "click roll-up", lambda workspace: rollups.clicks_roll_up(workspace=workspace)
+    )
+    return run.report(sum(run.results.values()))
 
 
 def attribute_order(order_id: int) -> int:
@@ -21,12 +27,14 @@ def attribute_orders(order_ids: list[int]) -> int:
     return sum(engine.order_attribute(order_id=order_id) for order_id in order_ids)
 
 
-def attribute_changed_orders() -> int:
-    """Every few minutes: orders changed since the last pass, in every workspace."""
-    return sum(
-        engine.orders_attribute_changed(workspace=workspace)
-        for workspace in Workspace.objects.all()
+def attribute_changed_orders() -> dict:
+    """Every few minutes: orders changed since the last pass, in every workspace. Returns
+    `{"done": orders re-attributed, "failed": {slug: error}}`."""
+    run = each_workspace(
+        "incremental attribution pass",
+        lambda workspace: engine.orders_attribute_changed(workspace=workspace),
     )
+    return run.report(sum(run.results.values()))
 
 
 def rollups_rebuild(workspace_id: int) -> str:
@@ -42,14 +50,18 @@ def rollups_rebuild(workspace_id: int) -> str:
 
 
 def recalculate_all_workspaces() -> dict:
-    """Nightly: a full rebuild of every workspace (a busy workspace is skipped, not waited on)."""
-    done = {}
-    for workspace in Workspace.objects.all():
+    """Nightly: a full rebuild of every workspace (a busy workspace is skipped, not waited on).
+    Returns `{"done": {slug: result or "busy"}, "failed": {slug: error}}`: a workspace whose
+    rebuild raises is logged and reported, and the next one is rebuilt all the same."""
+
+    def rebuild(workspace):
         try:
-            done[workspace.slug] = engine.workspace_recalculate(workspace=workspace)
+            return engine.workspace_recalculate(workspace=workspace)
         except engine.RecalculationBusy:
-            done[workspace.slug] = "busy"
-    return done
+            return "busy"
+
+    run = each_workspace("nightly recalculation", rebuild)
+    return run.report(run.results)
 
 
 def workspace_recalculate(workspace_id: int) -> str:

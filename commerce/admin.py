@@ -26,12 +26,12 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = [
         "id", "store", "topic", "delivery_id", "received_at", "verified", "status", "attempts",
     ]  # fmt: skip
-    list_filter = ["status", "verified", "store__platform", "topic"]
+    list_filter = ["status", "verified", "body_truncated", "store__platform", "topic"]
     search_fields = ["delivery_id", "event_key", "order_external_id", "error"]
     readonly_fields = [
         "store", "topic", "delivery_id", "event_key", "order_external_id", "body_text",
-        "headers", "received_at", "verified", "status", "attempts", "error", "processed_at",
-        "order",
+        "body_truncated", "body_size", "headers", "received_at", "verified", "status",
+        "attempts", "error", "processed_at", "order",
     ]  # fmt: skip
     exclude = ["raw_body"]
     actions = ["replay"]

@@ -73,8 +73,10 @@ class StoreConnection(models.Model):
 class WebhookDelivery(models.Model):
     """The inbox: every request a store's webhook URL receives, kept as it arrived.
 
-    The raw body is kept byte for byte (the signature covers those bytes), so a delivery can be
-    verified again and replayed after a fix. `event_key` is what identifies the event across
+    The raw body of a verified delivery is kept byte for byte (the signature covers those
+    bytes), so it can be verified again and replayed after a fix. Of a delivery that fails
+    verification only the first UNVERIFIED_BODY_KEPT bytes are kept (`body_truncated`): anybody
+    can send those, and it is never replayed. `event_key` is what identifies the event across
     re-deliveries (Shopify's event id, WooCommerce's order id and modification time, the
     Standard Webhooks message id).
     """
@@ -88,12 +90,22 @@ class WebhookDelivery(models.Model):
         FAILED = "failed", "Failed"
         REJECTED = "rejected", "Rejected"
 
+    # What is kept of the body of a delivery that fails verification (enough to see what it was).
+    UNVERIFIED_BODY_KEPT = 4096
+
     store = models.ForeignKey(StoreConnection, on_delete=models.CASCADE, related_name="deliveries")
     topic = models.CharField(max_length=80, blank=True, default="")
     delivery_id = models.CharField(max_length=120, blank=True, default="")
     event_key = models.CharField(max_length=200, blank=True, default="")
     order_external_id = models.CharField(max_length=64, blank=True, default="")
     raw_body = models.BinaryField()
+    body_truncated = models.BooleanField(
+        default=False,
+        help_text="Only the body's first bytes were kept: the delivery failed verification.",
+    )
+    body_size = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The body's size as received, in bytes."
+    )
     headers = models.JSONField(default=dict)
     received_at = models.DateTimeField(default=timezone.now)
     verified = models.BooleanField(default=False)

@@ -141,9 +141,10 @@ def delivery_receive(
 
     The signature is checked in constant time over the exact raw bytes before anything is
     parsed; the body is kept as received (never re-serialised). Rejected requests are kept too,
-    marked unverified, so a wrong secret shows in the inbox. The row is written with one INSERT
-    (committed before this returns); a verified order or refund delivery is then left `received`
-    for the sweep task, which `deliveries_sweep_soon` asks for.
+    marked unverified, so a wrong secret shows in the inbox, with their headers and the first
+    `WebhookDelivery.UNVERIFIED_BODY_KEPT` bytes of their body only (`body_truncated`). The row
+    is written with one INSERT (committed before this returns); a verified order or refund
+    delivery is then left `received` for the sweep task, which `deliveries_sweep_soon` asks for.
 
     `store` may come from a short per-process cache (`selectors.webhook_store`): when it is
     rejected on its secret or its domain, `store_reload` reads the row again and the checks run
@@ -154,7 +155,7 @@ def delivery_receive(
         body=body, headers=headers
     ):
         delivery = WebhookDelivery(
-            store=store, raw_body=body, headers=kept, topic="ping",
+            store=store, raw_body=body, body_size=len(body), headers=kept, topic="ping",
             status=WebhookDelivery.Status.IGNORED,
         )  # fmt: skip
         delivery.save()
@@ -166,9 +167,14 @@ def delivery_receive(
         if fresh is not None:
             store = fresh
             verdict = _delivery_inspect(store=store, body=body, headers=headers)
+    # Anybody can post an unverified body: only its first bytes are kept, so forged deliveries
+    # cannot fill the inbox (a verified one is kept whole, for replays).
+    truncated = not verdict.verified and len(body) > WebhookDelivery.UNVERIFIED_BODY_KEPT
     delivery = WebhookDelivery(
         store=store,
-        raw_body=body,
+        raw_body=body[: WebhookDelivery.UNVERIFIED_BODY_KEPT] if truncated else body,
+        body_truncated=truncated,
+        body_size=len(body),
         headers=kept,
         verified=verdict.verified,
         status=verdict.status,
@@ -336,6 +342,7 @@ def delivery_process(*, delivery: WebhookDelivery) -> WebhookDelivery:
     ):
         return _delivery_finish(delivery, Status.DUPLICATE)
     module = adapter(store.platform)
+    notes: list[str] = []
     try:
         with transaction.atomic():
             payload = json.loads(bytes(delivery.raw_body))
@@ -347,6 +354,7 @@ def delivery_process(*, delivery: WebhookDelivery) -> WebhookDelivery:
                 delivery.order = order
                 delivery.order_external_id = order.external_id
                 status = Status.PROCESSED
+                notes = order.refund_notes
                 transaction.on_commit(lambda: _deliveries_waiting_release(order=order))
             elif envelope.kind == REFUND:
                 order_external_id, refund = module.refund_from_payload(payload)
@@ -356,13 +364,15 @@ def delivery_process(*, delivery: WebhookDelivery) -> WebhookDelivery:
                 )
                 delivery.order = order
                 status = Status.PROCESSED if order else Status.WAITING
+                notes = order.refund_notes if order else []
             else:
                 status = Status.IGNORED
     except Exception as exc:  # noqa: BLE001 - any failure must stay visible in the inbox
         logger.exception("webhook delivery %s failed", delivery.pk)
         delivery.error = "".join(traceback.format_exception_only(exc)).strip()[:4000]
         return _delivery_finish(delivery, Status.FAILED)
-    delivery.error = ""
+    # A processed delivery keeps a note here when its figures were corrected (a refund capped).
+    delivery.error = "; ".join(notes)[:4000]
     return _delivery_finish(delivery, status)
 
 
@@ -581,7 +591,32 @@ def refund_row(order: CommerceOrder, refund: RefundData) -> Refund:
     )
 
 
+def refunds_cap(order: CommerceOrder, rows: list[Refund], refunded: Decimal) -> list[str]:
+    """Caps each new refund of `order` (in turn) at what remains of the order: its total less
+    `refunded` (the refunds recorded before) and the new refunds before it. A store's refund
+    beyond the order (a refund of 99999999999.99 on an order of 50.00) would otherwise count
+    as that much revenue lost. The store's figure stays in the refund's reason; returns one note
+    per capped refund, for the inbox or the import's report."""
+    notes = []
+    for row in rows:
+        remaining = max(order.total_price - refunded, ZERO)
+        if row.amount > remaining:
+            said = row.amount
+            notes.append(
+                f"refund {row.external_id} capped at {remaining} {order.currency}, what remained "
+                f"of the order's {order.total_price}: the store's figure was {said}"
+            )
+            row.reason = f"[capped at {remaining}: the store's figure was {said}] {row.reason}"
+            row.reason = row.reason.strip()[:300]
+            row.amount = remaining
+        refunded += row.amount
+    return notes
+
+
 def _refunds_add(order: CommerceOrder, refunds: Iterable[RefundData]) -> bool:
+    """Records the refunds `order` does not have yet (capped, see `refunds_cap`: the notes are
+    left on `order.refund_notes`); True when there were any."""
+    order.refund_notes = []
     rows = [refund_row(order, refund) for refund in refunds]
     if not rows:
         return False
@@ -590,7 +625,13 @@ def _refunds_add(order: CommerceOrder, refunds: Iterable[RefundData]) -> bool:
             "external_id", flat=True
         )
     )
-    new = [row for row in rows if row.external_id not in known]
+    new = []
+    for row in rows:
+        if row.external_id not in known:
+            known.add(row.external_id)  # listed twice in one payload: the first one counts
+            new.append(row)
+    refunded = order.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
+    order.refund_notes = refunds_cap(order, new, refunded)
     Refund.objects.bulk_create(new, ignore_conflicts=True)
     return bool(new)
 
@@ -605,7 +646,8 @@ def _refunded_amount_refresh(order: CommerceOrder) -> None:
 def refund_record(
     *, store: StoreConnection, order_external_id: str, refund: RefundData
 ) -> CommerceOrder | None:
-    """Records a refund by its id; None when its order has not arrived yet (the caller waits)."""
+    """Records a refund by its id; None when its order has not arrived yet (the caller waits).
+    A refund beyond what remains of the order is capped (`order.refund_notes` says so)."""
     order = (
         CommerceOrder.objects.select_for_update()
         .filter(store=store, external_id=order_external_id)
@@ -628,6 +670,8 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     order_ids: list[int] = field(default_factory=list)
+    # Refunds capped at what remained of their order: "order <id>: <note>" (see `refunds_cap`).
+    notes: list[str] = field(default_factory=list)
 
 
 def order_import(
@@ -727,6 +771,22 @@ def _import_batch(store, batch: list[OrderData], rates: RateBook, result: Import
             for order, refund in wanted
             if (order.pk, refund.external_id[:64]) not in known
         ]
+        refunded = dict(
+            Refund.objects.filter(order__in={row.order_id for row in rows})
+            .values("order_id")
+            .annotate(total=Sum("amount"))
+            .values_list("order_id", "total")
+        )
+        rows_of: dict[int, list[Refund]] = {}
+        for row in rows:
+            if (row.order_id, row.external_id) not in known:  # listed twice: the first counts
+                known.add((row.order_id, row.external_id))
+                rows_of.setdefault(row.order_id, []).append(row)
+        rows = [row for order_rows in rows_of.values() for row in order_rows]
+        for order_rows in rows_of.values():
+            order = order_rows[0].order
+            for note in refunds_cap(order, order_rows, refunded.get(order.pk) or ZERO):
+                result.notes.append(f"order {order.external_id}: {note}")
         Refund.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
         refunded_ids = {row.order_id for row in rows}
         for order_id in refunded_ids:

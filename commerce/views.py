@@ -46,13 +46,30 @@ def webhook(request, store_id: int, platform: str):
         return response
 
 
+# Deliveries that fail verification (wrong signature, not UTF-8), per store and client address;
+# beyond it that address is answered 429 for the rest of the window, and nothing is stored.
+UNVERIFIED_RATE_DEFAULT = "20/min"
+
+
+def _unverified_rate() -> str:
+    return getattr(settings, "COMMERCE_WEBHOOK_UNVERIFIED_RATE", UNVERIFIED_RATE_DEFAULT)
+
+
+def _too_many(message: str, wait: int) -> HttpResponse:
+    response = HttpResponse(message, status=429, content_type="text/plain")
+    response["Retry-After"] = str(wait)
+    return response
+
+
 def _webhook(request, store_id: int, platform: str) -> HttpResponse:
     wait = ratelimit.hit("webhook", str(store_id), settings.COMMERCE_WEBHOOK_RATE)
     if wait:
         # Stores retry a 429 later (with backoff): nothing is lost, a flood is slowed down.
-        response = HttpResponse("Too many deliveries.", status=429, content_type="text/plain")
-        response["Retry-After"] = str(wait)
-        return response
+        return _too_many("Too many deliveries.", wait)
+    sender = f"{store_id}|{request.META.get('REMOTE_ADDR', '')}"
+    wait = ratelimit.blocked("webhook-unverified", sender, _unverified_rate())
+    if wait:
+        return _too_many("Too many deliveries that failed verification.", wait)
     limit = settings.COMMERCE_WEBHOOK_MAX_BYTES
     try:
         declared = int(request.headers.get("Content-Length") or 0)
@@ -77,6 +94,8 @@ def _webhook(request, store_id: int, platform: str) -> HttpResponse:
             store_id=store_id, platform=platform, fresh=True
         ),
     )
+    if not reception.delivery.verified and reception.status_code != 200:
+        ratelimit.hit("webhook-unverified", sender, _unverified_rate())
     return HttpResponse(
         reception.message or "OK", status=reception.status_code, content_type="text/plain"
     )

@@ -4,13 +4,26 @@ An ISO 8601 offset may say -23:35 and a year may say 0416; PostgreSQL refuses of
 ±15:59, so such values must be normalised or refused before they reach a query.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import django_filters
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2099
+# Days of what users set (a KPI's date range): the same span.
+EARLIEST_DAY, LATEST_DAY = date(EARLIEST_YEAR, 1, 1), date(LATEST_YEAR, 12, 31)
+DAY_RANGE_MESSAGE = f"Give a day from {EARLIEST_DAY} to {LATEST_DAY}."
+
+
+def day_in_range(day: date) -> bool:
+    return EARLIEST_DAY <= day <= LATEST_DAY
+
+
+def validate_day(day: date | None) -> None:
+    """A validator (model, form or DRF field): ValidationError for a day outside 2000-2099."""
+    if day is not None and not day_in_range(day):
+        raise ValidationError(DAY_RANGE_MESSAGE, code="day_out_of_range")
 
 
 def instant_normalise(value: datetime | None) -> datetime | None:

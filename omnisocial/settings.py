@@ -291,3 +291,5 @@ LOGGING = {
 COMMERCE_WEBHOOK_MAX_BYTES = int(os.environ.get("COMMERCE_WEBHOOK_MAX_BYTES", str(1024 * 1024)))
 # Deliveries accepted per store and window; beyond it the store is answered 429 and retries.
 COMMERCE_WEBHOOK_RATE = os.environ.get("COMMERCE_WEBHOOK_RATE", "6000/min")
+# Deliveries failing verification, per store and client address: beyond it, 429 and nothing kept.
+COMMERCE_WEBHOOK_UNVERIFIED_RATE = os.environ.get("COMMERCE_WEBHOOK_UNVERIFIED_RATE", "20/min")

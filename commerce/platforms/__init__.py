@@ -15,10 +15,13 @@ failed with the reason, and can be replayed once the store sends something reada
 import functools
 import hmac
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+
+from omnisocial.instants import EARLIEST_YEAR
 
 ORDER = "order"
 REFUND = "refund"
@@ -73,18 +76,40 @@ def parse_money(value, *, field: str = "amount") -> Decimal:
     return amount
 
 
+# The times a store may give an order, its versions and its refunds (webhook payloads and import
+# files alike are read by `parse_time`): from 2000-01-01 to a day ahead of now (a store's clock
+# a little fast). Older or later ones are no real order, and would overflow the date arithmetic
+# of attribution and reports (0001-01-01 minus a lookback window).
+EARLIEST_ORDER_TIME = datetime(EARLIEST_YEAR, 1, 1, tzinfo=UTC)
+ORDER_TIME_LEAD = timedelta(days=1)
+
+
 def parse_time(value, *, field: str = "time", naive_is_utc: bool = True) -> datetime | None:
-    """An aware datetime from ISO 8601; WooCommerce's `*_gmt` fields come without an offset."""
+    """An aware datetime from ISO 8601; WooCommerce's `*_gmt` fields come without an offset.
+
+    A time before EARLIEST_ORDER_TIME or more than ORDER_TIME_LEAD after now is refused."""
     if value in (None, ""):
         return None
-    parsed = parse_datetime(str(value).strip())
+    try:
+        parsed = parse_datetime(str(value).strip())
+    except ValueError as exc:  # well formed but no such time (2026-02-30)
+        raise ValueError(f"{field}: {value!r} is not a valid time") from exc
     if parsed is None:
         raise ValueError(f"{field}: {value!r} is not an ISO 8601 time")
     if parsed.tzinfo is None:
         if not naive_is_utc:
             raise ValueError(f"{field}: {value!r} has no time zone")
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 has no UTC time
+        parsed = None
+    if parsed is None or not (EARLIEST_ORDER_TIME <= parsed <= timezone.now() + ORDER_TIME_LEAD):
+        raise ValueError(
+            f"{field}: {value!r} is out of range (from {EARLIEST_ORDER_TIME:%Y-%m-%d} to a day "
+            "from now)"
+        )
+    return parsed
 
 
 def hmac_matches(expected: bytes, given: str) -> bool:

@@ -246,7 +246,7 @@ def test_the_kpi_page_shows_progress_and_creates_a_kpi(client, workspace, behind
 
     refused = client.post("/analytics/kpis/", {"name": "No platform", "target": "10",
                                                "scope": "platform"})  # fmt: skip
-    assert refused.status_code == 200
+    assert refused.status_code == 400
     assert b"A platform KPI needs a platform." in refused.content
 
 

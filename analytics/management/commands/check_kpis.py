@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from analytics import services
+from omnisocial.jobs import each_workspace
 from omnisocial.models import Workspace
 
 
@@ -21,10 +22,22 @@ class Command(BaseCommand):
             if not workspaces.exists():
                 raise CommandError(f"No workspace with the slug {options['workspace']!r}.")
         now = timezone.now()
+        # A workspace whose check fails is logged and reported; the others are checked anyway.
+        run = each_workspace(
+            "KPI check",
+            lambda workspace: services.workspace_check(workspace=workspace, now=now),
+            workspaces,
+        )
         total = 0
-        for workspace in workspaces:
-            alerts = services.workspace_check(workspace=workspace, now=now)
+        for slug, alerts in run.results.items():
             for alert in alerts:
-                self.stdout.write(f"{workspace.slug}: [{alert.severity}] {alert.title}")
+                self.stdout.write(f"{slug}: [{alert.severity}] {alert.title}")
             total += len(alerts)
         self.stdout.write(f"{total} alert{'s' if total != 1 else ''} raised.")
+        for slug, error in run.failed.items():
+            self.stderr.write(f"{slug}: failed: {error}")
+        if run.failed:
+            raise CommandError(
+                f"The check failed for {len(run.failed)} workspace"
+                f"{'s' if len(run.failed) != 1 else ''}: {', '.join(run.failed)}."
+            )

@@ -1,3 +1,4 @@
+import logging
 from datetime import date, datetime, time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -5,7 +6,10 @@ from tqdm import tqdm
 
 from attribution import engine
 from attribution.models import AttributionModel
+from omnisocial.jobs import failure_text
 from omnisocial.models import Workspace
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -45,6 +49,9 @@ class Command(BaseCommand):
                 day = date.fromisoformat(options["since"])
             except ValueError as exc:
                 raise CommandError("--since takes a date as YYYY-MM-DD.") from exc
+        # A workspace that is busy or whose rebuild fails is reported (and logged); the next
+        # workspace is rebuilt all the same, and the command ends in an error naming them.
+        failed = []
         for workspace in workspaces:
             if options["since"]:
                 since = datetime.combine(day, time.min, tzinfo=workspace.zone)
@@ -63,10 +70,19 @@ class Command(BaseCommand):
                     models=[options["model"]] if options["model"] else None,
                 )  # fmt: skip
             except engine.RecalculationBusy as exc:
-                raise CommandError(str(exc)) from exc
+                failed.append(f"{workspace.slug}: {exc}")
+                continue
+            except Exception as exc:  # noqa: BLE001 - isolated per workspace, logged, reported
+                logger.exception(
+                    "recalculation failed for workspace %s (id %s)", workspace.slug, workspace.pk
+                )
+                failed.append(f"{workspace.slug}: failed: {failure_text(exc)}")
+                continue
             finally:
                 bar.close()
             self.stdout.write(
                 f"{workspace.slug}: {result['orders']} orders, "
                 f"{result['attributions']} attribution rows."
             )
+        if failed:
+            raise CommandError("\n".join(failed))

@@ -38,6 +38,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         for bad in errors:
             self.stderr.write(f"line {bad.line}: {bad.reason}")
+        for note in result.notes:
+            self.stderr.write(note)
         self.stdout.write(
             self.style.SUCCESS(
                 f"{result.created} created, {result.updated} updated, "
