@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, transaction
 from django_q.tasks import async_task
 
 from attribution import selectors
@@ -147,12 +147,26 @@ def click_record(
         "is_unique": is_unique,
     }
     try:
-        Click.objects.create(**values)
+        _click_insert(values)
         return True
     except DatabaseError:
         logger.exception("click %s not stored; spooled for later", click_id)
         _spool(values)
         return False
+
+
+def _click_insert(values: dict) -> None:
+    """The click's INSERT, written out: the hot path's one statement without building a model
+    instance (the ORM's create costs as much again as the round trip)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    row = {**values, "clicked_at": db.ops.adapt_datetimefield_value(values["clicked_at"])}
+    columns = ", ".join(db.ops.quote_name(name) for name in row)
+    table = db.ops.quote_name(Click._meta.db_table)
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(row))})",  # noqa: S608
+            list(row.values()),
+        )
 
 
 def _spool_path() -> Path:

@@ -1,7 +1,9 @@
 """Click redirect throughput: `/r/<code>` under gunicorn against PostgreSQL, wrk on loopback.
 
 Prints clicks/s, p50 and p99, rows stored against requests answered, and the same figures for a
-bare Django view doing one INSERT and a 302 (bench/urls.py), with the ratio between the two.
+bare Django view doing one INSERT and a 302 (bench/urls.py) and for the bare Django anchor
+(../shared/anchors/bare_app.py, or ANCHOR_APP) served by gunicorn with the same workers, with the
+ratios.
 Knobs: BENCH_SECONDS (default 20), BENCH_CONNECTIONS (32), BENCH_WORKERS (4).
 """
 
@@ -50,6 +52,14 @@ def main() -> None:
         baseline = harness.wrk(
             f"{base}/bench/redirect", seconds=SECONDS, connections=CONNECTIONS, headers=headers
         )
+    floor = None
+    with harness.anchor(PORT + 1, WORKERS) as anchor_base:
+        if anchor_base:
+            harness.wrk(f"{anchor_base}/r/{code}", seconds=2, connections=8, headers=headers)
+            floor = harness.wrk(
+                f"{anchor_base}/r/{code}", seconds=SECONDS, connections=CONNECTIONS,
+                headers=headers,
+            )  # fmt: skip
     stored = Click.objects.count() - warm
     humans = Click.objects.filter(is_bot=False).count() - warm
     answered = clicks["requests"] - clicks["bad_status"]
@@ -63,6 +73,7 @@ def main() -> None:
     print(f"  baseline (1 INSERT + 302)  {baseline['rate']:.0f}/s, "
           f"p50 {baseline['p50_ms']:.1f} ms, p99 {baseline['p99_ms']:.1f} ms")  # fmt: skip
     print(f"  ratio to baseline   {clicks['rate'] / baseline['rate']:.2f}")
+    print(harness.ratio_line(f"anchor (bare_app.py, {WORKERS} workers)", clicks, floor))
 
 
 if __name__ == "__main__":

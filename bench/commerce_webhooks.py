@@ -12,7 +12,9 @@ Against PostgreSQL on loopback, in a database of its own (harness.fresh_database
    example, each signed as Shopify signs it, written to a file that wrk's Lua script reads;
 2. for each worker count: gunicorn (sync workers) on 127.0.0.1, wrk in its own process posting
    those deliveries, then the same bodies and headers to the bare view (one INSERT of the body,
-   bench/urls.py) on the same server; prints rate, p50/p99, answers and rows stored;
+   bench/urls.py) on the same server, and to the bare Django anchor (../shared/anchors/bare_app.py,
+   ANCHOR_APP: no middleware, HMAC + one INSERT) with the same workers; prints rate, p50/p99,
+   answers and rows stored;
 3. the best worker count, its baseline and the ratio; lost = answered 2xx minus rows stored;
 4. the inbox left by the load drained by BENCH_SWEEPERS processes running the sweep task's body;
 5. BENCH_PROCESS distinct orders stored as received deliveries and swept the same way: orders/s;
@@ -144,6 +146,15 @@ def main() -> None:
         "webhook.lua", f"/commerce/stores/{store.pk}/webhooks/shopify", datafile
     )
     base_script = _write_script("baseline.lua", "/bench/ok", datafile)
+    # The anchor checks its own secret: the same bodies, signed with it.
+    anchor_file = TMP / "anchor_deliveries.tsv"
+    with anchor_file.open("w") as out:
+        for event, body in _bodies(BODIES, 10_000_000):
+            signature = base64.b64encode(
+                hmac.new(harness.ANCHOR_SECRET.encode(), body, hashlib.sha256).digest()
+            ).decode()
+            out.write(f"{signature}\t{event}\t{body.decode()}\n")
+    anchor_script = _write_script("anchor.lua", "/wh", anchor_file)
     connection.close()
 
     def stored() -> int:
@@ -160,16 +171,24 @@ def main() -> None:
             rows = stored() - before
             connection.close()
             bare = harness.wrk(base, seconds=SECONDS, connections=CONNECTIONS, script=base_script)
+        floor = None
+        with harness.anchor(PORT + 1, workers) as anchor_base:
+            if anchor_base:
+                harness.wrk(anchor_base, seconds=2, connections=8, script=anchor_script)
+                floor = harness.wrk(
+                    anchor_base, seconds=SECONDS, connections=CONNECTIONS, script=anchor_script
+                )
         answered = hook["requests"] - hook["bad_status"]
-        runs.append((workers, hook, bare, rows, answered))
+        runs.append((workers, hook, bare, rows, answered, floor))
         print(
             f"  {workers} workers: webhook {hook['rate']:.0f}/s p50 {hook['p50_ms']:.1f} ms "
             f"p99 {hook['p99_ms']:.1f} ms, {answered} answered 2xx, {hook['bad_status']} other, "
             f"{hook['socket_errors']} socket errors, {rows} stored; "
-            f"bare INSERT {bare['rate']:.0f}/s p99 {bare['p99_ms']:.1f} ms",
+            f"bare INSERT {bare['rate']:.0f}/s p99 {bare['p99_ms']:.1f} ms"
+            + (f"; anchor {floor['rate']:.0f}/s p99 {floor['p99_ms']:.1f} ms" if floor else ""),
             flush=True,
         )
-    workers, hook, _, rows, answered = max(runs, key=lambda run: run[1]["rate"])
+    workers, hook, _, rows, answered, floor = max(runs, key=lambda run: run[1]["rate"])
     bare = max((run[2] for run in runs), key=lambda result: result["rate"])
     print(f"webhook acceptance (best: {workers} gunicorn sync workers, {CONNECTIONS} connections, "
           f"{SECONDS}s, PostgreSQL)")  # fmt: skip
@@ -181,6 +200,7 @@ def main() -> None:
     print(f"  baseline (best bare INSERT view)  {bare['rate']:.0f}/s, "
           f"p50 {bare['p50_ms']:.1f} ms, p99 {bare['p99_ms']:.1f} ms")  # fmt: skip
     print(f"  ratio to baseline   {hook['rate'] / bare['rate']:.2f}", flush=True)
+    print(harness.ratio_line(f"anchor (bare_app.py, {workers} workers)", hook, floor), flush=True)
     if ACCEPTANCE_ONLY:
         return
 

@@ -3,6 +3,7 @@
 Everything stays on 127.0.0.1 and every load run is bounded in time.
 """
 
+import http.client
 import os
 import re
 import shutil
@@ -91,6 +92,63 @@ def gunicorn(url: str, port: int, workers: int = 4, extra_env: dict | None = Non
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+# The bare Django anchor (no middleware, no ORM: one INSERT and a 302 or a 200), from the
+# workplace's anchors beside the project unless ANCHOR_APP names another copy.
+ANCHOR_APP = Path(os.environ.get("ANCHOR_APP", ROOT.parent / "shared" / "anchors" / "bare_app.py"))
+ANCHOR_SECRET = "anchor-secret"
+
+
+@contextmanager
+def anchor(port: int, workers: int):
+    """The anchor app under gunicorn with the project's workers, against its own fresh database
+    (tables `click` and `delivery`); yields its base URL, or None when the anchor is missing."""
+    import psycopg
+
+    if not ANCHOR_APP.exists():
+        print(f"  (no anchor at {ANCHOR_APP}: set ANCHOR_APP to compare against it)")
+        yield None
+        return
+    name = "omnisocial_bench_anchor"
+    with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(database_url(name), autocommit=True) as conn:
+        conn.execute("CREATE TABLE click (id bigserial, code text, ua text, at timestamptz)")
+        conn.execute("CREATE TABLE delivery (id bigserial, body text, at timestamptz)")
+    process = subprocess.Popen(
+        [
+            str(Path(PYTHON).parent / "gunicorn"), f"{ANCHOR_APP.stem}:application",
+            "--chdir", str(ANCHOR_APP.parent), "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "--worker-class", "sync", "--backlog", "2048",
+            "--log-level", "warning",
+        ],
+        env={**os.environ, "ANCHOR_DB": name}, start_new_session=True,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                probe.request("GET", "/r/warm")  # a 302 it does not follow: up
+                probe.getresponse().read()
+                probe.close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("the anchor did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def ratio_line(label: str, ours: dict, floor: dict | None) -> str:
+    if floor is None:
+        return f"  {label}: no anchor in this run"
+    return (f"  {label}: {floor['rate']:.0f}/s, p50 {floor['p50_ms']:.1f} ms, "
+            f"p99 {floor['p99_ms']:.1f} ms; ratio {ours['rate'] / floor['rate']:.2f}x")  # fmt: skip
 
 
 def ensure_wrk() -> str:

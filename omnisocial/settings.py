@@ -92,6 +92,8 @@ MIDDLEWARE = [
     # Database or cache unreachable: 503 with Retry-After instead of a 500.
     "omnisocial.middleware.ServiceUnavailableMiddleware",
     "omnisocial.middleware.RejectNulCharactersMiddleware",
+    # The click redirect and the webhooks leave here: nothing below concerns them.
+    "omnisocial.middleware.HotPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

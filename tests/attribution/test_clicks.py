@@ -205,11 +205,11 @@ def test_a_database_failure_still_redirects_and_the_spooled_click_is_stored_once
     settings.CLICK_SPOOL_DIR = str(tmp_path)
     visitor.get(f"/r/{link.code}")  # warms the link cache
 
-    def unavailable(**values):
+    def unavailable(values):
         raise OperationalError("connection refused")
 
     with monkeypatch.context() as patch:
-        patch.setattr(Click.objects, "create", unavailable)
+        patch.setattr(services, "_click_insert", unavailable)  # the click's one INSERT fails
         response = visitor.get(f"/r/{link.code}")
     assert response.status_code == 302
     click_id = parse_qs(urlsplit(response["Location"]).query)["osc_click"][0]
