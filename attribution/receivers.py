@@ -1,21 +1,40 @@
 """Thin receivers: each only enqueues attribution work for committed orders."""
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.dispatch import receiver
 from django_q.tasks import async_task
 
 from commerce import signals
 from omnisocial import signals as core_signals
 
+_paused: ContextVar[bool] = ContextVar("attribution_enqueue_paused", default=False)
+
+
+@contextmanager
+def order_attribution_paused():
+    """For a caller that re-attributes the whole workspace itself right after (the demo's
+    seeding): orders recorded inside enqueue no task each, which the worker would then run for
+    nothing on its next start."""
+    token = _paused.set(True)
+    try:
+        yield
+    finally:
+        _paused.reset(token)
+
 
 @receiver(signals.order_recorded, dispatch_uid="attribution.order_recorded")
 @receiver(signals.order_changed, dispatch_uid="attribution.order_changed")
 def order_attribution_enqueue(sender, order, **kwargs):
-    async_task("attribution.tasks.attribute_order", order.pk, group="attribution")
+    if not _paused.get():
+        async_task("attribution.tasks.attribute_order", order.pk, group="attribution")
 
 
 @receiver(signals.orders_bulk_written, dispatch_uid="attribution.orders_bulk_written")
 def orders_attribution_enqueue(sender, order_ids, **kwargs):
-    async_task("attribution.tasks.attribute_orders", list(order_ids), group="attribution")
+    if not _paused.get():
+        async_task("attribution.tasks.attribute_orders", list(order_ids), group="attribution")
 
 
 @receiver(core_signals.workspace_settings_changed, dispatch_uid="attribution.settings_changed")

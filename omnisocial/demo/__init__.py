@@ -17,6 +17,7 @@ from analytics.demo import seed_kpis
 from attribution import demo as attribution_demo
 from attribution import services as attribution_services
 from attribution.engine import workspace_recalculate
+from attribution.receivers import order_attribution_paused
 from commerce.demo import seed_commerce_demo
 from omnisocial import services
 from omnisocial.models import Membership, Platform, Post, PostMetrics, Workspace
@@ -61,7 +62,11 @@ def seed_demo(*, log: Callable[[str], None] = print, today=None) -> str:
     clicks = attribution_demo.seed_clicks(workspace=workspace, posts=posts, rng=rng)
     log(f"demo workspace {workspace.slug}: {len(campaigns)} campaigns, {len(posts)} posts")
     log(f"{clicks} new demo clicks")
-    seed_commerce_demo(workspace=workspace, log=log, clicks=attribution_demo.human_clicks(posts))
+    # The whole workspace is re-attributed right after: no task per order for the worker.
+    with order_attribution_paused():
+        seed_commerce_demo(
+            workspace=workspace, log=log, clicks=attribution_demo.human_clicks(posts)
+        )
     result = workspace_recalculate(workspace=workspace)
     log(f"attribution: {result['orders']} orders, {result['attributions']} attribution rows")
     log(f"{seed_kpis(workspace=workspace)} new demo KPIs")

@@ -73,3 +73,20 @@ def test_the_demo_never_dates_anything_after_the_moment_it_is_seeded(local_clock
     metrics = PostMetrics.objects.filter(post__workspace=workspace)
     assert metrics.exists()
     assert metrics.filter(day__gt=today).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: the orders' on_commit hooks run
+def test_seed_demo_prints_one_line_and_leaves_no_task_per_order(capsys):
+    from django.core.management import call_command
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+
+    Conf.SYNC = False  # as under `make run`: tasks go to the broker for the worker
+    try:
+        call_command("seed_demo")
+    finally:
+        Conf.SYNC = True
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("Demo ready:"), out
+    # The seeding re-attributed the whole workspace itself: no attribute_order task is queued.
+    assert not [task for task in OrmQ.objects.all() if "attribute_order" in str(task.func())]
