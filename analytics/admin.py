@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from analytics.models import Alert, RevenueKPI
+from omnisocial.admin_times import WorkspaceTimesAdmin
 
 
 @admin.register(RevenueKPI)
@@ -14,7 +15,7 @@ class RevenueKPIAdmin(admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(WorkspaceTimesAdmin, admin.ModelAdmin):
     list_display = ["title", "workspace", "kind", "severity", "created_at", "acknowledged_at"]
     list_filter = ["workspace", "kind", "severity", ("acknowledged_at", admin.EmptyFieldListFilter)]
     search_fields = ["title", "message", "dedupe_key"]

@@ -12,6 +12,7 @@ from attribution.models import (
     VisitorIdentity,
 )
 from attribution.services import rollups_rebuild_later
+from omnisocial.admin_times import WorkspaceTimesAdmin
 
 
 class RollupsFollowDeletions:
@@ -53,7 +54,7 @@ class TrackedLinkAdmin(RollupsFollowDeletions, admin.ModelAdmin):
 
 
 @admin.register(Click)
-class ClickAdmin(RollupsFollowDeletions, admin.ModelAdmin):
+class ClickAdmin(WorkspaceTimesAdmin, RollupsFollowDeletions, admin.ModelAdmin):
     list_display = ["click_id", "link", "post", "clicked_at", "is_bot", "bot_reason", "is_unique"]
     list_filter = ["workspace", "is_bot", "is_unique", "bot_reason"]
     search_fields = ["click_id", "visitor_id", "link__code"]

@@ -11,6 +11,7 @@ from commerce.models import (
     StoreConnection,
     WebhookDelivery,
 )
+from omnisocial.admin_times import WorkspaceTimesAdmin
 
 
 @admin.register(StoreConnection)
@@ -22,7 +23,8 @@ class StoreConnectionAdmin(RollupsFollowDeletions, admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(WorkspaceTimesAdmin, admin.ModelAdmin):
+    workspace_path = "store.workspace"
     list_display = [
         "id", "store", "topic", "delivery_id", "received_at", "verified", "status", "attempts",
     ]  # fmt: skip
@@ -61,7 +63,7 @@ class RefundInline(admin.TabularInline):
 
 
 @admin.register(CommerceOrder)
-class CommerceOrderAdmin(RollupsFollowDeletions, admin.ModelAdmin):
+class CommerceOrderAdmin(WorkspaceTimesAdmin, RollupsFollowDeletions, admin.ModelAdmin):
     list_display = [
         "__str__", "workspace", "store", "created_at", "total_price", "currency",
         "reporting_total", "refunded_amount", "status", "utm_source", "utm_content",
@@ -80,8 +82,9 @@ class OrderLineAdmin(admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(RollupsFollowDeletions, admin.ModelAdmin):
+class RefundAdmin(WorkspaceTimesAdmin, RollupsFollowDeletions, admin.ModelAdmin):
     workspace_field = "order__workspace_id"
+    workspace_path = "order.workspace"
 
     list_display = ["external_id", "order", "amount", "created_at", "reason"]
     list_filter = ["order__store"]
