@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from analytics import services
+from analytics.kpis import services
 from analytics.models import RevenueKPI
 from omnisocial.models import Platform, Workspace
 

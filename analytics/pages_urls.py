@@ -1,8 +1,8 @@
 """URLs of the analytics pages, namespace "analytics".
 
-The KPI and alert pages live in `analytics.urls`, owned separately. Django allows one include per
-namespace, so the root URLconf includes only this module and this module appends the KPI urls
-when that module exists: every analytics url, pages and KPIs, reverses as `analytics:<name>`.
+The KPI and alert pages live in `analytics.kpis.urls`. Django allows one include per namespace,
+so the root URLconf includes only this module and this module appends the KPI urls: every
+analytics url, pages and KPIs, reverses as `analytics:<name>`.
 """
 
 from django.urls import path
@@ -23,9 +23,9 @@ urlpatterns = [
 ]
 
 try:
-    from analytics.urls import urlpatterns as kpi_urlpatterns
+    from analytics.kpis.urls import urlpatterns as kpi_urlpatterns
 except ModuleNotFoundError as exc:  # the KPI pages have not landed yet
-    if exc.name != "analytics.urls":
+    if exc.name != "analytics.kpis.urls":
         raise
     kpi_urlpatterns = []
 

@@ -5,7 +5,7 @@ import logging
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from analytics import services
+from analytics.kpis import services
 from omnisocial.models import Workspace
 
 logger = logging.getLogger(__name__)

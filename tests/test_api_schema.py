@@ -25,7 +25,7 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from drf_spectacular.settings import spectacular_settings
 from hypothesis import HealthCheck, settings
 
-from analytics import services as analytics_services
+from analytics.kpis import services as analytics_services
 from commerce import services as commerce_services
 from omnisocial import services
 from omnisocial.wsgi import application

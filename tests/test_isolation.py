@@ -24,7 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import IntConverter
 from django.utils import timezone
 
-from analytics import services as analytics_services
+from analytics.kpis import services as analytics_services
 from analytics.models import Alert
 from attribution import engine
 from attribution import services as attribution_services

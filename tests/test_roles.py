@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import get_resolver, reverse
 
-from analytics import services as analytics_services
+from analytics.kpis import services as analytics_services
 from analytics.models import Alert
 from commerce import services as commerce_services
 from omnisocial import services

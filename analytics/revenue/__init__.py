@@ -7,5 +7,5 @@ and CSV:
 - `api` and `serializers`: the documented endpoints under /commerce/ (`urls`);
 - `pages` and `exports`: Analytics › Revenue and its pages, and their CSV downloads.
 
-KPIs, alerts and insights read the same rollups (analytics.selectors).
+KPIs, alerts and insights read the same rollups (analytics.kpis.selectors).
 """

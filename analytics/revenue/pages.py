@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from analytics import charts
+from analytics.kpis.selectors import kpi_overview
 from analytics.revenue import metrics as revenue
 from analytics.revenue.exports import csv_response
 from analytics.revenue.filters import (
@@ -22,7 +23,6 @@ from analytics.revenue.filters import (
     RevenueFilters,
     preset_range,
 )
-from analytics.selectors import kpi_overview
 from attribution.models import AttributionModel
 from attribution.selectors import links_of
 from commerce.models import CommerceOrder, OrderStatus

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
-from analytics import services
+from analytics.kpis import services
 from analytics.models import Alert, RevenueKPI
 from omnisocial.models import ApiKey
 from tests.factories import CampaignFactory, DailyRevenueFactory, PostFactory, WorkspaceFactory

@@ -10,7 +10,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
-from analytics import services
+from analytics.kpis import services
 from analytics.models import Alert, RevenueKPI
 from omnisocial.models import Workspace
 from tests.analytics.conftest import key_client

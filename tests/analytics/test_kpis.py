@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from analytics import selectors, services
+from analytics.kpis import selectors, services
+from analytics.kpis.projection import elapsed_share, period_of
 from analytics.models import Alert, RevenueKPI
-from analytics.trajectory import elapsed_share, period_of
 from tests.factories import CampaignFactory, DailyRevenueFactory, PostFactory, WorkspaceFactory
 
 # November 2026 has 30 days; at midnight on the 10th, 9 of them (30%) have gone.

@@ -6,9 +6,9 @@ Outlier detection reads the `DailyRevenue` rollup only, so these tests lay rollu
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from analytics import services
+from analytics.kpis import services
+from analytics.kpis.outliers import modified_z_scores
 from analytics.models import Alert
-from analytics.outliers import modified_z_scores
 from tests.factories import CampaignFactory, DailyRevenueFactory, PostFactory
 
 # The window is the 14 complete days before today: November 6th to 19th.

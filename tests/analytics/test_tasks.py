@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from analytics import selectors, services
 from analytics.demo import seed_kpis
+from analytics.kpis import selectors, services
 from analytics.models import Alert
 from tests.factories import CampaignFactory, DailyRevenueFactory, WorkspaceFactory
 

@@ -13,7 +13,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from analytics import services as analytics_services
+from analytics.kpis import services as analytics_services
 from analytics.models import Alert
 from attribution import tasks
 from attribution.models import DailyClicks, RevenueAttribution

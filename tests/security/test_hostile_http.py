@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import get_resolver, reverse
 from django.utils import timezone
 
-from analytics import services as analytics_services
+from analytics.kpis import services as analytics_services
 from analytics.models import Alert
 from analytics.revenue import pages
 from analytics.revenue.exports import FORMULA_STARTS

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from analytics import services
+from analytics.kpis import services
 from omnisocial.jobs import each_workspace
 from omnisocial.models import Workspace
 

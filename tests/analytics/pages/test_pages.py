@@ -342,7 +342,7 @@ def test_every_page_renders_on_the_demo_workspace(db):
 def test_the_revenue_page_shows_kpi_progress_and_open_alerts(client, shop, workspace, today):
     from decimal import Decimal
 
-    from analytics.services import kpi_create, kpis_evaluate
+    from analytics.kpis.services import kpi_create, kpis_evaluate
     from attribution.engine import workspace_recalculate
 
     workspace_recalculate(workspace=workspace)

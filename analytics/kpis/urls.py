@@ -1,6 +1,7 @@
 from django.urls import path
 
-from analytics import api, views
+from analytics.kpis import api
+from analytics.kpis import pages as views
 
 app_name = "analytics"
 

@@ -2,8 +2,8 @@
 
 from decimal import Decimal
 
+from analytics.kpis.projection import KpiProgress
 from analytics.models import Alert, KpiState
-from analytics.trajectory import KpiProgress
 
 
 def _money(amount, currency: str) -> str:

@@ -9,8 +9,8 @@ from decimal import Decimal
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
+from analytics.kpis.projection import KpiProgress, Period, period_of, progress_compute
 from analytics.models import Alert, KpiState, RevenueKPI
-from analytics.trajectory import KpiProgress, Period, period_of, progress_compute
 from attribution.models import DailyRevenue
 from omnisocial.models import Workspace
 from omnisocial.money import ZERO, round_money

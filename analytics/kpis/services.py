@@ -8,10 +8,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from analytics import outliers, selectors
+from analytics.kpis import outliers, selectors
+from analytics.kpis.projection import KpiProgress
 from analytics.models import Alert, KpiState, RevenueKPI
 from analytics.templatetags.analytics_format import orders as orders_text
-from analytics.trajectory import KpiProgress
 from omnisocial.models import Campaign, Post, Workspace
 
 logger = logging.getLogger(__name__)
@@ -228,7 +228,7 @@ def _kpi_alert_raise(*, kpi: RevenueKPI, progress: KpiProgress, now: datetime) -
 def outliers_detect(*, workspace: Workspace, now: datetime) -> list[Alert]:
     """Flags posts and campaigns whose revenue over the last OUTLIER_WINDOW_DAYS complete days
     (workspace time zone, today excluded as still partial) is far from their peers' in the same
-    workspace: a modified z-score beyond ±3.5 (see `analytics.outliers`), under the workspace's
+    workspace: a modified z-score beyond ±3.5 (see `analytics.kpis.outliers`), under the workspace's
     default attribution model. Peers are the posts (campaigns) with revenue rows in the window;
     with fewer than MIN_PEERS peers nothing is flagged.
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
-from analytics import selectors, services
+from analytics.kpis import selectors, services
 from analytics.models import Alert, RevenueKPI
 from attribution.models import AttributionModel
 from omnisocial.models import Platform

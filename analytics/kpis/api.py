@@ -11,9 +11,9 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import insights, selectors, services
+from analytics.kpis import insights, selectors, services
+from analytics.kpis.projection import KpiProgress
 from analytics.models import Alert, RevenueKPI
-from analytics.trajectory import KpiProgress
 from attribution.models import AttributionModel
 from omnisocial.instants import validate_day
 from omnisocial.models import Platform
