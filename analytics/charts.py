@@ -83,6 +83,8 @@ def revenue_over_time(series: list[dict], labels: dict[str, str], currency: str)
             "x": days,
             "y": [float(row["platforms"][platform]) for row in series],
             "marker": {"color": PLATFORM_COLOURS.get(platform, OTHER_COLOUR)},
+            # The platform of each bar, for the click that opens that day's receipts.
+            "customdata": [platform] * len(days),
             "hovertemplate": "%{x|%b %d}: %{y:,.2f} " + currency
             + "<extra>%{fullData.name}</extra>",
         }

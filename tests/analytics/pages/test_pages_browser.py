@@ -54,6 +54,18 @@ def test_a_marketer_reads_revenue_changes_the_model_and_follows_a_post_to_an_ord
         page.screenshot(path=Path(os.environ["SCREENSHOT_DIR"]) / "screenshot.png", full_page=True)
     last_touch = top_content(page)
 
+    # A bar of revenue over time opens its day's receipts, which add up to what the API answers
+    # for that day and platform.
+    with page.expect_navigation():
+        page.locator(".chart[data-receipts] .plotly .bars .point path").last.click(force=True)
+    assert "/analytics/receipts/" in page.url and "platform=" in page.url
+    cell = urlsplit(page.url).query
+    shown = page.inner_text("#receipts-total").split()[0].replace(",", "")
+    answer = page.request.get(f"{live_server.url}/commerce/revenue/dashboard?{cell}").json()
+    assert shown == answer["totalSocialRevenue"]["value"]
+    page.go_back()
+    page.wait_for_selector(".plotly svg.main-svg")
+
     # The model selector applies at once and lands in the URL.
     with page.expect_navigation():
         page.select_option("#model-select", "first-touch")
