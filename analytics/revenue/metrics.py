@@ -803,11 +803,13 @@ def receipts(
     *,
     post: str = "",
     campaign: str = "",
+    content_type: str = "",
     page: int = 1,
 ) -> dict:
     """The orders behind one figure: every order placed in the range credited to the cell (the
     filters' platform and campaign, and `post`: a post's id, or `none` for revenue credited to a
-    platform but to no post; `campaign=none` for touches without a campaign) with its credited
+    platform but to no post; `campaign=none` for touches without a campaign; `content_type` for
+    the posts of one content type) with its credited
     sale, and every refund booked in the range on the cell. Sales less refunds is the figure
     the page showed; `total` and `orders` are computed over all of them, the lists are paged."""
     sales = _attributions(workspace, f).filter(attribution_weight__gte=0)
@@ -818,6 +820,9 @@ def receipts(
         sales, refunds = sales.filter(post_id=post), refunds.filter(post_id=post)
     if campaign == "none":
         sales, refunds = sales.filter(campaign__isnull=True), refunds.filter(campaign__isnull=True)
+    if content_type:
+        sales = sales.filter(post__content_type=content_type)
+        refunds = refunds.filter(post__content_type=content_type)
     by_order = (
         sales.values("order_id")
         .annotate(sold=Sum("gross_revenue"), weight=Sum("attribution_weight"))

@@ -545,7 +545,7 @@ class ReceiptsView(AnalyticsPage):
     less the refunds booked in the range are that figure, to the cent."""
 
     template_name = "analytics/receipts.html"
-    keep_params = ("post", "campaign_none")
+    keep_params = ("post", "campaign_none", "content_type")
 
     def get_context_data(self, **kwargs):
         post = self.request.GET.get("post", "")
@@ -556,12 +556,17 @@ class ReceiptsView(AnalyticsPage):
         ):
             raise Http404("No such post in this workspace.")
         campaign = "none" if self.request.GET.get("campaign_none") else ""
+        content_type = self.request.GET.get("content_type", "")
+        if content_type and content_type not in Post.ContentType.values:
+            raise Http404("No such content type.")
         try:
             page = int(self.request.GET.get("page") or 1)
         except ValueError:
             page = 1
-        found = revenue.receipts(self.workspace, self.filters, post=post, campaign=campaign,
-                                 page=page)  # fmt: skip
+        found = revenue.receipts(
+            self.workspace, self.filters, post=post, campaign=campaign,
+            content_type=content_type, page=page,
+        )  # fmt: skip
         subject = None
         if post and post != "none":
             subject = self.workspace.posts.get(pk=int(post))

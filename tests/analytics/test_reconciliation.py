@@ -261,6 +261,11 @@ def assert_reconciles(shop, model, start, end):
     for row in api.get(f"/commerce/segments?by=campaign&{query}").json()["results"]:
         cell = f"campaign={row['segment']}" if row["segment"] else "campaign_none=1"
         assert_receipts(client, f"{query}&{cell}", row["revenue"], row["orders"])
+    for row in api.get(f"/commerce/segments?by=contentType&{query}").json()["results"]:
+        platform = row["segment"].removeprefix("noPost:")
+        cell = (f"platform={platform}&post=none" if row["segment"].startswith("noPost:")
+                else f"content_type={row['segment']}")  # fmt: skip
+        assert_receipts(client, f"{query}&{cell}", row["revenue"], row["orders"])
     return board
 
 
