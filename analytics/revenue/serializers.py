@@ -27,6 +27,20 @@ CREDITED_ORDERS = (
 )
 
 
+# The figures' one definitions (docs/metrics.md), said the same way wherever they appear.
+REVENUE = (
+    "Revenue credited to social under the model: sales on the order's day less refunds on the "
+    "refund's day, in the reporting currency."
+)
+AOV = "Average order value: revenue / credited orders; null without orders."
+CLICKS = "Unique human clicks on the posts' tracked links in the range (bots never counted)."
+SPEND = "Ad spend of the posts' daily metrics on the range's days."
+COUPON_REVENUE = (
+    "The net revenue of the orders placed in the range that used the code (coupon revenue, "
+    "docs/metrics.md): not a credited figure."
+)
+
+
 def credited_orders(**kwargs) -> serializers.DecimalField:
     kwargs.setdefault("help_text", CREDITED_ORDERS)
     return serializers.DecimalField(max_digits=16, decimal_places=6, **kwargs)
@@ -78,7 +92,7 @@ class RateChange(_change_of(rate)):
 class PlatformRevenueOutput(serializers.Serializer):
     platform = serializers.CharField()
     label = serializers.CharField()
-    revenue = money()
+    revenue = money(help_text=REVENUE)
     orders = credited_orders()
 
 
@@ -99,17 +113,17 @@ class PostRankOutput(serializers.Serializer):
     publishedAt = serializers.DateTimeField(
         source="post.published_at", allow_null=True, default=None
     )
-    revenue = money()
+    revenue = money(help_text=REVENUE)
     orders = credited_orders()
     units = money()
-    avgOrderValue = money(source="avg_order_value", allow_null=True)
-    uniqueClicks = serializers.IntegerField(source="unique_clicks")
+    avgOrderValue = money(source="avg_order_value", allow_null=True, help_text=AOV)
+    uniqueClicks = serializers.IntegerField(source="unique_clicks", help_text=CLICKS)
     convertedClicks = serializers.IntegerField(source="converted_clicks")
     conversionRate = rate(
         source="conversion_rate", allow_null=True,
         help_text="Converted clicks / unique human clicks in the range; null without clicks.",
     )  # fmt: skip
-    adSpend = money(source="ad_spend")
+    adSpend = money(source="ad_spend", help_text=SPEND)
     roas = rate(allow_null=True, help_text="Revenue / ad spend in the range; null without spend.")
 
 
@@ -125,10 +139,10 @@ class FunnelOutput(serializers.Serializer):
 class ModelFiguresOutput(serializers.Serializer):
     model = serializers.ChoiceField(choices=AttributionModel.choices)
     label = serializers.CharField()
-    totalSocialRevenue = money(source="headline.revenue")
+    totalSocialRevenue = money(source="headline.revenue", help_text=REVENUE)
     orders = credited_orders(source="headline.orders")
-    avgOrderValue = money(source="headline.avg_order_value", allow_null=True)
-    adSpend = money(source="headline.ad_spend")
+    avgOrderValue = money(source="headline.avg_order_value", allow_null=True, help_text=AOV)
+    adSpend = money(source="headline.ad_spend", help_text=SPEND)
     roas = rate(source="headline.roas", allow_null=True)
     revenueByPlatform = PlatformRevenueOutput(source="by_platform", many=True)
     topRevenueContent = PostRankOutput(source="top_posts", many=True)
@@ -136,10 +150,10 @@ class ModelFiguresOutput(serializers.Serializer):
 
 class DashboardOutput(serializers.Serializer):
     filters = FiltersOutput()
-    totalSocialRevenue = MoneyChange(source="headline.revenue")
+    totalSocialRevenue = MoneyChange(source="headline.revenue", help_text=REVENUE)
     orders = CountChange(source="headline.orders")
-    avgOrderValue = MoneyChange(source="headline.avg_order_value")
-    adSpend = MoneyChange(source="headline.ad_spend")
+    avgOrderValue = MoneyChange(source="headline.avg_order_value", help_text=AOV)
+    adSpend = MoneyChange(source="headline.ad_spend", help_text=SPEND)
     roas = RateChange(source="headline.roas")
     revenueByPlatform = PlatformRevenueOutput(source="by_platform", many=True)
     revenueByPost = PostRankOutput(source="by_post", many=True)
@@ -156,11 +170,11 @@ class PostFiguresOutput(serializers.Serializer):
     as in revenue by post (docs/metrics.md)."""
 
     model = serializers.ChoiceField(choices=AttributionModel.choices)
-    totalRevenue = money(source="revenue")
+    totalRevenue = money(source="revenue", help_text=REVENUE)
     totalOrders = credited_orders(source="orders")
     totalUnits = money(source="units")
-    avgOrderValue = money(source="avg_order_value", allow_null=True)
-    uniqueClicks = serializers.IntegerField(source="unique_clicks")
+    avgOrderValue = money(source="avg_order_value", allow_null=True, help_text=AOV)
+    uniqueClicks = serializers.IntegerField(source="unique_clicks", help_text=CLICKS)
     convertedClicks = serializers.IntegerField(
         source="converted_clicks", help_text="Unique human clicks in the range an order carried."
     )
@@ -170,7 +184,7 @@ class PostFiguresOutput(serializers.Serializer):
         help_text="Orders placed in the range that credited the post through a coupon, UTM or "
         "referrer match rather than a click of it.",
     )
-    adSpend = money(source="ad_spend")
+    adSpend = money(source="ad_spend", help_text=SPEND)
     roas = rate(allow_null=True, help_text="Revenue / ad spend in the range; null without spend.")
 
 
@@ -290,10 +304,10 @@ class SegmentRowOutput(serializers.Serializer):
     family = serializers.CharField(
         allow_null=True, help_text="audience only: newVsReturning, acquisitionMonth, customerTag"
     )
-    revenue = money()
+    revenue = money(help_text=REVENUE)
     orders = credited_orders()
     customers = serializers.IntegerField()
-    avgOrderValue = money(source="avg_order_value", allow_null=True)
+    avgOrderValue = money(source="avg_order_value", allow_null=True, help_text=AOV)
     conversionRate = rate(source="conversion_rate", allow_null=True)
 
     def to_representation(self, instance):
@@ -320,7 +334,7 @@ class CouponPerformanceOutput(serializers.Serializer):
     code = serializers.CharField(source="coupon.code")
     campaign = serializers.IntegerField(source="coupon.campaign_id", allow_null=True)
     redemptions = serializers.IntegerField()
-    revenue = money()
+    revenue = money(help_text=COUPON_REVENUE)
     posts = CouponPostOutput(many=True)
     uniqueClicks = serializers.IntegerField(source="unique_clicks")
     conversionRate = rate(source="conversion_rate", allow_null=True)
