@@ -37,16 +37,23 @@ def attribute_changed_orders() -> dict:
     return run.report(sum(run.results.values()))
 
 
-def rollups_rebuild(workspace_id: int) -> str:
-    """After a deletion in the admin: the workspace's rollups from its raw rows."""
+def _rebuild(workspace_id: int, rebuild) -> str:
+    """`rebuild(workspace=...)` for a workspace that may be gone by now; "busy" when a
+    recalculation of it is already running (it rebuilds everything when it ends)."""
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is None:
         return "gone"
     try:
-        engine.rollups_rebuild(workspace=workspace)
+        rebuild(workspace=workspace)
     except engine.RecalculationBusy:
-        return "busy"  # the running recalculation rebuilds them when it ends
+        return "busy"
     return "rebuilt"
+
+
+def rollups_rebuild(workspace_id: int) -> str:
+    """After a deletion (the admin, or a service such as campaign_delete): the workspace's
+    rollups from its raw rows."""
+    return _rebuild(workspace_id, engine.rollups_rebuild)
 
 
 def recalculate_all_workspaces() -> dict:
@@ -68,11 +75,4 @@ def workspace_recalculate(workspace_id: int) -> str:
     """After a settings change (revenue basis, lookback, models): every order of the workspace
     re-attributed under the new settings. A run already going is left to finish; the settings
     it read may be the old ones, so this one is retried by the nightly rebuild at the latest."""
-    workspace = Workspace.objects.filter(pk=workspace_id).first()
-    if workspace is None:
-        return "gone"
-    try:
-        engine.workspace_recalculate(workspace=workspace)
-    except engine.RecalculationBusy:
-        return "busy"
-    return "rebuilt"
+    return _rebuild(workspace_id, engine.workspace_recalculate)

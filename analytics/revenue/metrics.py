@@ -92,13 +92,7 @@ def headline(workspace: Workspace, f: RevenueFilters, model: str | None = None) 
 
 def _boost(workspace: Workspace, f: RevenueFilters, model: str | None) -> tuple[Decimal, Decimal]:
     """Spend on boosted posts in the range (their daily metrics) and the revenue they earned."""
-    metrics = PostMetrics.objects.filter(
-        post__workspace=workspace, day__gte=f.start, day__lte=f.end, spend__gt=0
-    )
-    if f.platform:
-        metrics = metrics.filter(post__platform=f.platform)
-    if f.campaign_id:
-        metrics = metrics.filter(post__campaign_id=f.campaign_id)
+    metrics = _spend_rows(workspace, f)
     spend = _money(metrics.aggregate(s=Sum("spend"))["s"])
     boosted = workspace.posts.filter(
         Q(boosted_spend__gt=0) | Q(pk__in=metrics.values("post_id"))
@@ -264,8 +258,9 @@ def revenue_without_post(workspace: Workspace, f: RevenueFilters, model=None) ->
     ]
 
 
-def _spend_by_post(workspace: Workspace, f: RevenueFilters) -> dict[int, Decimal]:
-    """Ad spend per post on the range's days (PostMetrics), the spend the headline's ROAS uses."""
+def _spend_rows(workspace: Workspace, f: RevenueFilters) -> QuerySet:
+    """The posts' daily metrics with spend on the range's days, narrowed like the revenue: the
+    one source of ad spend (the headline's ROAS and every post's)."""
     metrics = PostMetrics.objects.filter(
         post__workspace=workspace, day__gte=f.start, day__lte=f.end, spend__gt=0
     )
@@ -273,7 +268,13 @@ def _spend_by_post(workspace: Workspace, f: RevenueFilters) -> dict[int, Decimal
         metrics = metrics.filter(post__platform=f.platform)
     if f.campaign_id:
         metrics = metrics.filter(post__campaign_id=f.campaign_id)
-    return dict(metrics.values("post_id").annotate(s=Sum("spend")).values_list("post_id", "s"))
+    return metrics
+
+
+def _spend_by_post(workspace: Workspace, f: RevenueFilters) -> dict[int, Decimal]:
+    """Ad spend per post on the range's days."""
+    rows = _spend_rows(workspace, f).values("post_id").annotate(s=Sum("spend"))
+    return dict(rows.values_list("post_id", "s"))
 
 
 def converted_clicks(
