@@ -47,7 +47,7 @@ class LinkOutput(serializers.ModelSerializer):
 class LinkInput(serializers.Serializer):
     post = serializers.IntegerField()
     url = serializers.CharField(max_length=2000)
-    utmTerm = serializers.CharField(max_length=200, required=False, default="")
+    utmTerm = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class LinkListCreateView(WorkspaceAPIMixin, generics.ListAPIView):

@@ -144,3 +144,14 @@ def test_allowed_domains_api_normalises_and_refuses_garbage(api_client, workspac
     assert [d["domain"] for d in api_client.get("/attribution/domains").json()["results"]] == [
         "shop.example"
     ]
+
+
+def test_the_readmes_link_example_works_as_written(api_client, workspace):
+    """`{"post": 12, "url": "https://shop.example/p/1", "utmTerm": ""}`: an empty utm_term is no
+    term, not a refusal."""
+    AllowedDomainFactory(workspace=workspace, domain="shop.example")
+    post = PostFactory(workspace=workspace)
+    body = {"post": post.pk, "url": "https://shop.example/p/1", "utmTerm": ""}
+    response = api_client.post("/attribution/links", body, format="json")
+    assert response.status_code == 201, response.json()
+    assert (response.json()["utmTerm"], "utm_term" in response.json()["taggedUrl"]) == ("", False)
