@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect
@@ -17,6 +18,19 @@ from omnisocial.models import Membership, Platform, Post, Workspace, all_attribu
 from omnisocial.tenancy import SESSION_KEY, Role, WorkspaceViewMixin, workspace_owner
 
 
+class EmailAuthenticationForm(AuthenticationForm):
+    """The login form in the product's words: accounts are their email addresses."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Please enter a correct email and password. Both are case-sensitive.",
+    }
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].label = "Email"
+
+
 class LoginView(auth_views.LoginView):
     """Login with a throttle on failures: after LOGIN_FAILURE_RATE failed attempts for one
     username from one address, that pair answers 429 until the window ends (a correct
@@ -24,6 +38,7 @@ class LoginView(auth_views.LoginView):
     shared cache (CACHE_URL), so the limit holds across web processes."""
 
     template_name = "registration/login.html"
+    authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
 
     def _ident(self) -> str:

@@ -73,3 +73,12 @@ def test_api_key_authenticates_as_its_workspace_and_revoked_keys_fail():
     response = api.get(url, HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert response.status_code == 401
     assert "revoked" in response.json()["detail"]
+
+
+def test_the_login_form_speaks_of_email_and_the_pages_have_a_favicon(anon_client, user):
+    page = anon_client.get("/accounts/login/").content.decode()
+    assert '<label for="id_username">Email</label>' in page
+    assert 'rel="icon" href="/static/omnisocial/favicon.svg"' in page
+    refused = anon_client.post("/accounts/login/", {"username": user.email, "password": "wrong"})
+    assert b"Please enter a correct email and password." in refused.content
+    assert b"username" not in refused.content.split(b"<form")[0]
