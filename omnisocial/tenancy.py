@@ -6,6 +6,7 @@ from it, so another workspace's object is simply not found: 404, never 403 and n
 """
 
 from dataclasses import dataclass
+from datetime import UTC
 from functools import cached_property
 
 import django_filters
@@ -215,6 +216,12 @@ class WorkspaceAPIMixin:
     request's role is checked against what its method needs (`RolePermission`)."""
 
     permission_classes = [permissions.IsAuthenticated, RolePermission]
+
+    def dispatch(self, request, *args, **kwargs):
+        # Instants leave the API in UTC, however the request authenticated (pages show the
+        # workspace's zone; a session's API call must not answer in it).
+        with timezone.override(UTC):
+            return super().dispatch(request, *args, **kwargs)
 
     @cached_property
     def workspace(self) -> Workspace:

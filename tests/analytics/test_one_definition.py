@@ -217,3 +217,12 @@ def test_a_figure_links_to_its_receipts_which_add_up_to_it(shop):
     assert row["revenue"] == "65.00"
     other = shop["client"].get(f"/analytics/receipts/?{days}&post=999999")
     assert other.status_code == 404
+
+
+def test_the_api_answers_utc_instants_to_a_session_as_to_a_key(shop):
+    """Pages show the workspace's zone; the API keeps UTC whoever calls it."""
+    record(shop["store"], 30, at=datetime(2026, 12, 1, 3, 53, tzinfo=UTC))
+    query = "/commerce/orders?from=2026-11-30&to=2026-11-30"
+    by_session = shop["client"].get(query).json()["results"][0]["createdAt"]
+    by_key = shop["api"].get(query).json()["results"][0]["createdAt"]
+    assert by_session == by_key == "2026-12-01T03:53:00Z"
