@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,14 +23,21 @@ def database_url(name: str) -> str:
     return f"{PG_ADMIN_URL}/{name}"
 
 
-def fresh_database(name: str) -> str:
-    """Drops and creates `name`, migrates it, adds the baseline table; returns its URL."""
+def empty_database(name: str) -> str:
+    """Drops and creates `name`; returns its URL."""
     import psycopg
 
     with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = database_url(name)
+    return database_url(name)
+
+
+def fresh_database(name: str) -> str:
+    """Drops and creates `name`, migrates it, adds the baseline table; returns its URL."""
+    import psycopg
+
+    url = empty_database(name)
     migrate(url)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
@@ -67,31 +73,42 @@ def setup_django(url: str) -> None:
 
 
 @contextmanager
-def gunicorn(url: str, port: int, workers: int = 4, extra_env: dict | None = None):
-    """gunicorn on 127.0.0.1:port with sync workers (one request per process at a time)."""
+def _served(app: str, port: int, workers: int, *, env: dict, probe: str, cwd=ROOT):
+    """gunicorn serving `app` on 127.0.0.1:port with sync workers (one request per process at a
+    time), ready once `probe` answers anything (redirects are not followed); stopped after."""
     process = subprocess.Popen(
         [
-            str(Path(PYTHON).parent / "gunicorn"), "omnisocial.wsgi:application",
+            str(Path(PYTHON).parent / "gunicorn"), app, "--chdir", str(cwd),
             "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
             "--worker-class", "sync", "--backlog", "2048", "--log-level", "warning",
         ],
-        cwd=ROOT,
-        env={**server_env(url), **(extra_env or {})},
-        start_new_session=True,
+        cwd=cwd, env=env, start_new_session=True,
     )  # fmt: skip
     try:
         for _ in range(100):
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=1)
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                connection.request("GET", probe)
+                connection.getresponse().read()
+                connection.close()
                 break
             except OSError:
                 time.sleep(0.2)
         else:
-            raise RuntimeError("gunicorn did not start")
+            raise RuntimeError(f"gunicorn serving {app} did not start")
         yield f"http://127.0.0.1:{port}"
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+@contextmanager
+def gunicorn(url: str, port: int, workers: int = 4, extra_env: dict | None = None):
+    """The project under gunicorn on 127.0.0.1:port, against the database at `url`."""
+    env = {**server_env(url), **(extra_env or {})}
+    with _served("omnisocial.wsgi:application", port, workers, env=env,
+                 probe="/accounts/login/") as base:  # fmt: skip
+        yield base
 
 
 # The bare Django anchor (no middleware, no ORM: one INSERT and a 302 or a 200), from the
@@ -111,37 +128,13 @@ def anchor(port: int, workers: int):
         yield None
         return
     name = "omnisocial_bench_anchor"
-    with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    with psycopg.connect(database_url(name), autocommit=True) as conn:
+    with psycopg.connect(empty_database(name), autocommit=True) as conn:
         conn.execute("CREATE TABLE click (id bigserial, code text, ua text, at timestamptz)")
         conn.execute("CREATE TABLE delivery (id bigserial, body text, at timestamptz)")
-    process = subprocess.Popen(
-        [
-            str(Path(PYTHON).parent / "gunicorn"), f"{ANCHOR_APP.stem}:application",
-            "--chdir", str(ANCHOR_APP.parent), "--bind", f"127.0.0.1:{port}",
-            "--workers", str(workers), "--worker-class", "sync", "--backlog", "2048",
-            "--log-level", "warning",
-        ],
-        env={**os.environ, "ANCHOR_DB": name}, start_new_session=True,
-    )  # fmt: skip
-    try:
-        for _ in range(100):
-            try:
-                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                probe.request("GET", "/r/warm")  # a 302 it does not follow: up
-                probe.getresponse().read()
-                probe.close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("the anchor did not start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+    env = {**os.environ, "ANCHOR_DB": name}
+    with _served(f"{ANCHOR_APP.stem}:application", port, workers, env=env, probe="/r/warm",
+                 cwd=ANCHOR_APP.parent) as base:  # fmt: skip
+        yield base
 
 
 def ratio_line(label: str, ours: dict, floor: dict | None) -> str:

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from commerce import services
 from commerce.models import ExchangeRate
+from omnisocial.instants import DAY_RANGE_MESSAGE, day_in_range
 from omnisocial.tenancy import WorkspaceAPIMixin, WorkspaceFilterSet
 
 MAX_RANGE_DAYS = 366
@@ -69,8 +70,8 @@ class ExchangeRateWriteSerializer(serializers.Serializer):
                 )
         else:
             start = end = day
-        if not (start.year >= 2000 and end.year <= 2099):
-            raise serializers.ValidationError({"day": ["Days run from 2000 to 2099."]})
+        if not (day_in_range(start) and day_in_range(end)):
+            raise serializers.ValidationError({"day": [DAY_RANGE_MESSAGE]})
         src, dst = attrs["fromCurrency"].upper(), attrs["toCurrency"].upper()
         if src == dst:
             raise serializers.ValidationError({"toCurrency": ["The two currencies must differ."]})

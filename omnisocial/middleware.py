@@ -28,11 +28,16 @@ class ServiceUnavailableMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, UNAVAILABLE):
             return None
-        logger.error(
-            "%s %s answered 503: database or cache unreachable", request.method, request.path,
-            exc_info=exception,
-        )  # fmt: skip
-        return service_unavailable(request, exception)
+        return outage_answer(request, exception)
+
+
+def outage_answer(request, exception):
+    """The logged 503 of an unreachable database or cache."""
+    logger.error(
+        "%s %s answered 503: database or cache unreachable", request.method, request.path,
+        exc_info=exception,
+    )  # fmt: skip
+    return service_unavailable(request, exception)
 
 
 class RejectNulCharactersMiddleware:
@@ -113,6 +118,6 @@ class HotPathMiddleware:
         try:
             return match.func(request, *match.args, **match.kwargs)
         except UNAVAILABLE as exc:
-            # Past the view machinery, so ServiceUnavailableMiddleware.process_exception does not
-            # see it: the same 503 answer, given here.
-            return ServiceUnavailableMiddleware(self.get_response).process_exception(request, exc)
+            # Past the view machinery, where ServiceUnavailableMiddleware.process_exception would
+            # see it: the same answer, given here.
+            return outage_answer(request, exc)

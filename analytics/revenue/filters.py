@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from attribution.models import AttributionModel, RevenueAttribution
 from commerce.models import CommerceOrder, OrderStatus, StoreConnection
+from omnisocial.instants import EARLIEST_DAY, LATEST_DAY
 from omnisocial.models import Campaign, Platform, Post, Workspace
 from omnisocial.tenancy import scoped_choices as _scoped
 from omnisocial.tenancy import workspace_for
@@ -31,7 +32,6 @@ from omnisocial.tenancy import workspace_for
 DEFAULT_DAYS = 30
 # Reports cover days in this span, at most MAX_DAYS at once: a range of centuries would walk
 # millions of days (and its previous period would leave the calendar).
-EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 MAX_DAYS = 3660
 
 # Date presets of `range`: (value, label). "Last N days" include today; any `<N>d` up to MAX_DAYS

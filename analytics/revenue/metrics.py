@@ -404,14 +404,15 @@ def post_range_figures(workspace: Workspace, post: Post, f: RevenueFilters, mode
     return found
 
 
-def post_revenue(workspace: Workspace, post: Post, f: RevenueFilters) -> dict:
-    """What Post Analytics shows: the post's figures for the range under every model the
-    workspace keeps, its daily revenue and unique human clicks, its touchpoints by matched field
-    in the range and its coupons."""
-    by_model = {
-        model: post_range_figures(workspace, post, f, model)
-        for model in workspace.attribution_models
-    }
+def post_revenue(
+    workspace: Workspace, post: Post, f: RevenueFilters, *, every_model: bool = False
+) -> dict:
+    """What Post Analytics shows: the post's figures for the range under the chosen model (and
+    under every model the workspace keeps with `every_model`, as the API answers them), its
+    daily revenue and unique human clicks, its touchpoints by matched field in the range and its
+    coupons."""
+    models = workspace.attribution_models if every_model else [f.model]
+    by_model = {model: post_range_figures(workspace, post, f, model) for model in models}
     daily = dict(
         DailyRevenue.objects.filter(
             workspace=workspace, post=post, attribution_model=f.model,
@@ -767,7 +768,7 @@ def report_scope(workspace: Workspace, f: RevenueFilters) -> dict:
 def post_figures(workspace: Workspace, post: Post, f: RevenueFilters) -> dict:
     """`post_revenue` shaped for the API: the chosen model's figures for the range at the top,
     the same under every model the workspace keeps (zeros where the post earned nothing)."""
-    found = post_revenue(workspace, post, f)
+    found = post_revenue(workspace, post, f, every_model=True)
     return {
         **found["current"],
         "post": post,
