@@ -174,7 +174,11 @@ class OrderFilterForm(forms.Form):
         data = super().clean()
         preset = (self.data.get("range") or "").strip()
         if preset and not is_range(preset):
-            self.add_error("range", range_error(preset))
+            # The message quotes the client's text: it travels as a parameter, so a "%" in it
+            # is never read as a format directive when the error is rendered.
+            self.add_error(
+                "range", ValidationError("%(message)s", params={"message": range_error(preset)})
+            )
         start, end = data.get("from"), data.get("to")
         if start and end and end < start:
             self.add_error("to", "The range ends before it starts.")

@@ -143,6 +143,13 @@ def test_range_is_honoured_by_the_api_and_an_unknown_range_is_refused(shop):
             "Unknown range 'fortnight'; use one of 7d, 30d, 90d, this-month, last-month, <N>d or all."
         ]
     assert api.get("/commerce/orders?range=fortnight").status_code == 400
+    # A "%" in the refused text is quoted back, not read as a format directive (it was a 500).
+    refused = api.get("/commerce/orders", {"range": "100%&T"})
+    assert refused.status_code == 400
+    assert refused.json()["range"][0].startswith("Unknown range '100%&T'; use one of 7d")
+    page = shop["client"].get("/analytics/orders/", {"range": "50%s"})
+    assert page.status_code == 400
+    assert "Unknown range &#x27;50%s&#x27;" in page.content.decode()
     record(shop["store"], 8, at=datetime(2026, 11, 20, tzinfo=UTC))
     record(shop["store"], 9, at=datetime(2026, 11, 30, tzinfo=UTC))
     assert listed_by_api(api, "range=7d") == ["9"]
