@@ -7,6 +7,7 @@ one line each, and a refund on one order in twenty. Then it times `workspace_rec
 all six models and `order_attribute` on single orders, and prints orders/s and the memory peak.
 """
 
+import logging
 import os
 import random
 import resource
@@ -57,10 +58,21 @@ def generate(workspace_id: int, store_id: int, post_ids: list[int], link_ids: li
                            Decimal("0"), refunded, "paid", None, "open", "USD", Decimal("1"),
                            total, True, "instagram", "social", "", "", "", "", "", last_click,
                            "", "", "", visitor, "[]", f"{store_id}:{order_pk}", False,
-                           "[]"))  # fmt: skip
+                           "[]", False))  # fmt: skip
             lines.append((order_pk, "", "p1", "v1", "SKU", "Item", rng.choice((1, 1, 2)), total))
             if refunded:
-                refunds.append((order_pk, f"r{order_pk}", refunded, moment + timedelta(days=3), ""))
+                refunds.append(
+                    (
+                        order_pk,
+                        f"r{order_pk}",
+                        refunded,
+                        0,
+                        None,
+                        Decimal("0"),
+                        moment + timedelta(days=3),
+                        "",
+                    )
+                )
     conn = connection.connection
     assert isinstance(conn, psycopg.Connection)
     now = datetime.now(UTC)
@@ -79,8 +91,8 @@ def generate(workspace_id: int, store_id: int, post_ids: list[int], link_ids: li
             " cancelled_at, status, reporting_currency, exchange_rate, reporting_total,"
             " is_converted, utm_source, utm_medium, utm_campaign, utm_content, utm_term,"
             " referrer_url, landing_page, osc_click, fbclid, gclid, ttclid, visitor_id,"
-            " coupon_codes, customer_key, is_returning_customer, customer_tags, recorded_at,"
-            " updated_at) FROM STDIN"
+            " coupon_codes, customer_key, is_returning_customer, customer_tags, taxes_included,"
+            " recorded_at, updated_at) FROM STDIN"
         ) as copy:
             for row in orders:
                 copy.write_row((*row, now, now))
@@ -91,7 +103,8 @@ def generate(workspace_id: int, store_id: int, post_ids: list[int], link_ids: li
             for row in lines:
                 copy.write_row(row)
         with cursor.copy(
-            "COPY commerce_refund (order_id, external_id, amount, created_at, reason, recorded_at)"
+            "COPY commerce_refund (order_id, external_id, amount, units, items_subtotal, items_tax,"
+            " created_at, reason, recorded_at)"
             " FROM STDIN"
         ) as copy:
             for row in refunds:
@@ -137,6 +150,9 @@ def main() -> None:
     print(f"  data written in {time.perf_counter() - t0:.1f} s")
 
     print(f"full recalculation of {ORDERS} orders, 6 models, PostgreSQL")
+    phases = logging.getLogger("attribution.engine")  # each phase's time, as the engine logs it
+    phases.setLevel(logging.DEBUG)
+    phases.addHandler(logging.StreamHandler(sys.stdout))
     t0 = time.perf_counter()
     result = engine.workspace_recalculate(workspace=workspace)
     elapsed = time.perf_counter() - t0
