@@ -180,63 +180,147 @@ class VisitorIdentity(models.Model):
         return f"{self.customer_key} ~ {self.visitor_id}"
 
 
-class RevenueAttribution(models.Model):
-    """One touch of an order's journey under one model, with the revenue it is credited.
+# Each model's columns on a touch row: its suffix, in the order the product lists the models.
+MODEL_COLUMNS: dict[str, str] = {
+    AttributionModel.FIRST_TOUCH: "first",
+    AttributionModel.LAST_TOUCH: "last",
+    AttributionModel.MULTI_TOUCH: "multi",
+    AttributionModel.POSITION_BASED: "position",
+    AttributionModel.TIME_DECAY: "decay",
+    AttributionModel.DATA_DRIVEN: "data",
+}
+# What a touch row holds per model: `<figure>_<suffix>` (weight_first, gross_first, ...).
+TOUCH_FIGURES = ("weight", "gross", "refunded", "revenue", "units")
 
-    `revenue` is net of refunds (`gross_revenue` - `refunded`); each of the three sums exactly
-    to the order's figure across the order's rows of one model.
+
+def _derived_key(to, *, on_delete=models.CASCADE, related_name="+", **options):
+    """A foreign key of a derived row (written only by the engine from rows it has just read, and
+    rebuilt in full every night): no database constraint. A constraint costs an index probe per
+    key and row, checked at commit: a million-order rebuild queued ninety million checks.
+    Deletions still cascade, through Django's collector."""
+    options.setdefault("db_index", False)
+    return models.ForeignKey(
+        to, on_delete=on_delete, related_name=related_name, db_constraint=False, **options
+    )
+
+
+def _nullable_key(to, **options):
+    return _derived_key(to, null=True, blank=True, **options)
+
+
+class AttributionTouch(models.Model):
+    """The stored fact of attribution: one touch of an order's journey, with what every model
+    credits it in columns (`weight_<model>`, `gross_<model>`, `refunded_<model>`,
+    `revenue_<model>`, `units_<model>`; see MODEL_COLUMNS). A model the workspace does not
+    compute stays null.
+
+    One row per touch instead of one per touch and model: a rebuild writes a sixth of the rows
+    (docs/architecture.md, "Attribution storage"). `RevenueAttribution` is its per-model
+    projection, the documented shape the API, the admin and the pages read.
+    Per model, an order's weights sum to 1 and its gross, refunded and revenue figures sum to the
+    order's; revenue is gross less refunded.
     """
 
-    # The hottest table (orders x touches x models): every index costs on each write, so no
-    # single-column index where a composite one starts with the column, and none for campaign
-    # (never searched by; only a rare campaign deletion scans for it).
-    # Derived rows, written only by the engine from rows it has just read, and rebuilt in full
-    # every night: their foreign keys carry no database constraint. A constraint costs an index
-    # probe per key and row, checked at commit (Django's are deferred): a million-order rebuild
-    # queued ninety million checks. Deletions still cascade, through Django's collector.
-    workspace = models.ForeignKey(
-        Workspace,
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
+    workspace = _derived_key(Workspace)
+    order = _derived_key("commerce.CommerceOrder", related_name="touches")
+    position = models.PositiveSmallIntegerField(help_text="The touch's place in the journey.")
+    post = _nullable_key(Post)
+    campaign = _nullable_key("omnisocial.Campaign", on_delete=models.SET_NULL)
+    platform = models.CharField(max_length=16, blank=True, default="")
+    click = _nullable_key(Click, on_delete=models.SET_NULL, db_index=True)
+    touched_at = models.DateTimeField()
+    matched_field = models.CharField(max_length=16, choices=MatchedField.choices)
+    matched_value = models.CharField(max_length=200)
+    currency = models.CharField(max_length=3)
+    order_day = models.DateField(help_text="The order's day in the workspace's time zone.")
+    data_fallback = models.BooleanField(
+        default=False, help_text="Data-driven weights fell back to multi-touch: too little data."
     )
-    order = models.ForeignKey(
-        "commerce.CommerceOrder",
-        on_delete=models.CASCADE,
-        related_name="attributions",
-        db_index=False,
-        db_constraint=False,
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "position"], name="touch_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "order_day"], name="touch_day"),
+            models.Index(fields=["post", "order_day"], name="touch_post_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.position}"
+
+
+for _suffix in MODEL_COLUMNS.values():
+    AttributionTouch.add_to_class(
+        f"weight_{_suffix}", models.DecimalField(**WEIGHT_FIELD, null=True)
     )
+    for _figure in ("gross", "refunded", "revenue"):
+        AttributionTouch.add_to_class(
+            f"{_figure}_{_suffix}", models.DecimalField(max_digits=14, decimal_places=2, null=True)
+        )
+    AttributionTouch.add_to_class(
+        f"units_{_suffix}", models.DecimalField(max_digits=12, decimal_places=6, null=True)
+    )
+
+
+class RefundTouch(models.Model):
+    """A refund split by the order's weights, one row per (refund, touch) with every model's part
+    in columns (`amount_<model>`), booked on the refund's day: a dated event, so past days do not
+    move when a refund arrives and the totals still net out. `RefundAttribution` is its
+    per-model projection."""
+
+    workspace = _derived_key(Workspace)
+    order = _derived_key("commerce.CommerceOrder", db_index=True)
+    refund = _derived_key("commerce.Refund")
+    position = models.PositiveSmallIntegerField()
+    post = _nullable_key(Post)
+    campaign = _nullable_key("omnisocial.Campaign", on_delete=models.SET_NULL)
+    platform = models.CharField(max_length=16, blank=True, default="")
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["refund", "position"], name="refundtouch_unique"),
+        ]
+        indexes = [models.Index(fields=["workspace", "day"], name="refundtouch_day")]
+
+    def __str__(self) -> str:
+        return f"refund {self.refund_id}#{self.position}"
+
+
+for _suffix in MODEL_COLUMNS.values():
+    RefundTouch.add_to_class(
+        f"amount_{_suffix}", models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    )
+
+
+def _projected_key(to, **options):
+    """A key of a projection (a database view): deleting what it points at deletes the touch
+    rows underneath (their own keys cascade); Django never writes to the view."""
+    return models.ForeignKey(
+        to, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, **options
+    )
+
+
+class RevenueAttribution(models.Model):
+    """One touch of an order's journey under one model, with the revenue it is credited: the
+    documented row (attributionModel, attributionWeight, revenue, matchedField, matchedValue).
+
+    A read-only projection of `AttributionTouch` (a database view, one branch per model; see
+    migration 0011): the engine writes touch rows, everything else reads these. `revenue` is net
+    of refunds (`gross_revenue` - `refunded`); each of the three sums exactly to the order's
+    figure across the order's rows of one model.
+    """
+
+    id = models.BigIntegerField(primary_key=True, help_text="The touch's id * 8 + the model's.")
+    workspace = _projected_key(Workspace, related_name="+")
+    order = _projected_key("commerce.CommerceOrder", related_name="attributions")
     attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
     position = models.PositiveSmallIntegerField(help_text="The touch's place in the journey.")
-    post = models.ForeignKey(
-        Post,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="attributions",
-        db_index=False,
-        db_constraint=False,
-    )
-    campaign = models.ForeignKey(
-        "omnisocial.Campaign",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    post = _projected_key(Post, null=True, blank=True, related_name="attributions")
+    campaign = _projected_key("omnisocial.Campaign", null=True, blank=True, related_name="+")
     platform = models.CharField(max_length=16, blank=True, default="")
-    click = models.ForeignKey(
-        Click,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_constraint=False,
-    )
+    click = _projected_key(Click, null=True, blank=True, related_name="+")
     touched_at = models.DateTimeField()
     matched_field = models.CharField(max_length=16, choices=MatchedField.choices)
     matched_value = models.CharField(max_length=200)
@@ -252,69 +336,33 @@ class RevenueAttribution(models.Model):
     )
 
     class Meta:
+        managed = False
+        db_table = "attribution_revenueattribution"
         ordering = ["order_id", "attribution_model", "position"]  # by column: no join
-        constraints = [
-            models.UniqueConstraint(
-                fields=["order", "attribution_model", "position"], name="attribution_unique_touch"
-            ),
-            models.CheckConstraint(
-                condition=Q(attribution_weight__gte=0) & Q(attribution_weight__lte=1),
-                name="attribution_weight_0_1",
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["workspace", "attribution_model", "order_day"], name="ra_day"),
-            models.Index(fields=["post", "attribution_model", "order_day"], name="ra_post_day"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.attribution_model} {self.order_id}#{self.position}: {self.revenue}"
 
 
 class RefundAttribution(models.Model):
-    """A refund split by the order's weights, booked on the refund's day (a dated event), so past
-    days do not move when a refund arrives and the totals still net out.
+    """A refund's part credited back from one touch under one model, on the refund's day. A
+    read-only projection of `RefundTouch` (a database view, like RevenueAttribution)."""
 
-    Derived rows like RevenueAttribution's: foreign keys without database constraints."""
-
-    workspace = models.ForeignKey(
-        Workspace, on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
-    order = models.ForeignKey(
-        "commerce.CommerceOrder", on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
-    refund = models.ForeignKey(
-        "commerce.Refund", on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
+    id = models.BigIntegerField(primary_key=True, help_text="The refund touch's id * 8 + model.")
+    workspace = _projected_key(Workspace, related_name="+")
+    order = _projected_key("commerce.CommerceOrder", related_name="+")
+    refund = _projected_key("commerce.Refund", related_name="+")
     attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
     position = models.PositiveSmallIntegerField()
-    post = models.ForeignKey(
-        Post,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_constraint=False,
-    )
-    campaign = models.ForeignKey(
-        "omnisocial.Campaign",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_constraint=False,
-    )
+    post = _projected_key(Post, null=True, blank=True, related_name="+")
+    campaign = _projected_key("omnisocial.Campaign", null=True, blank=True, related_name="+")
     platform = models.CharField(max_length=16, blank=True, default="")
     day = models.DateField()
     amount = models.DecimalField(max_digits=14, decimal_places=2)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["refund", "attribution_model", "position"], name="refundattribution_unique"
-            ),
-        ]
-        indexes = [models.Index(fields=["workspace", "attribution_model", "day"], name="rfa_day")]
+        managed = False
+        db_table = "attribution_refundattribution"
 
     def __str__(self) -> str:
         return f"refund {self.refund_id} {self.attribution_model}#{self.position}: {self.amount}"

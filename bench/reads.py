@@ -32,8 +32,8 @@ MODELS = ["last-touch", "first-touch"]
 def build(workspace, store) -> None:
     from django.db import connection
 
-    from attribution import engine, rollups
-    from attribution.models import TrackedLink
+    from attribution import rollups
+    from attribution.models import MODEL_COLUMNS, TOUCH_FIGURES, TrackedLink
     from omnisocial.models import Post
 
     platforms = ("instagram", "facebook", "tiktok")
@@ -93,28 +93,33 @@ def build(workspace, store) -> None:
                FROM generate_series(1, %s) g""",
             [ws, st, ORDERS],
         )
+        # One touch per order, credited whole under every model (first touch and last touch
+        # name different posts, so the two models' figures differ).
+        columns, values = [], []
         for model in MODELS:
-            c.execute(
-                """INSERT INTO attribution_revenueattribution (workspace_id, order_id,
-                       attribution_model, position, post_id, campaign_id, platform, click_id,
-                       touched_at, matched_field, matched_value, attribution_weight, currency,
-                       gross_revenue, refunded, revenue, units, order_day, is_fallback)
-                   SELECT o.workspace_id, o.id, %s, 0, l.post_id, NULL,
-                          (ARRAY['instagram','facebook','tiktok'])[1 + (l.n %% 3)], NULL,
-                          o.created_at, 'utmContent', 'p-' || l.n, 1, 'USD', o.total_price, 0,
-                          o.total_price, 1, (o.created_at AT TIME ZONE 'UTC')::date, false
-                   FROM commerce_commerceorder o
-                   JOIN bench_links l ON l.n = (o.id * %s) %% %s
-                   WHERE o.workspace_id = %s""",
-                [model, 7 if model == "last-touch" else 13, POSTS, ws],
-            )
+            suffix = MODEL_COLUMNS[model]
+            columns += [f"{figure}_{suffix}" for figure in TOUCH_FIGURES]
+            values += ["1", "o.total_price", "0", "o.total_price", "1"]
+        c.execute(
+            f"""INSERT INTO attribution_attributiontouch (workspace_id, order_id, position,
+                   post_id, campaign_id, platform, click_id, touched_at, matched_field,
+                   matched_value, currency, order_day, data_fallback, {", ".join(columns)})
+               SELECT o.workspace_id, o.id, 0, l.post_id, NULL,
+                      (ARRAY['instagram','facebook','tiktok'])[1 + (l.n %% 3)], NULL,
+                      o.created_at, 'utmContent', 'p-' || l.n, 'USD',
+                      (o.created_at AT TIME ZONE 'UTC')::date, false, {", ".join(values)}
+               FROM commerce_commerceorder o
+               JOIN bench_links l ON l.n = (o.id * 7) %% %s
+               WHERE o.workspace_id = %s""",
+            [POSTS, ws],
+        )
         c.execute("ANALYZE")
     workspace.attribution_models = MODELS
     workspace.default_attribution_model = "last-touch"
     workspace.save(update_fields=["attribution_models", "default_attribution_model"])
-    engine._daily_insert(workspace, MODELS)
+    rollups.daily_revenue_build(workspace, MODELS)
     rollups.daily_totals_build(workspace, MODELS)
-    engine._post_revenue_rebuild(workspace, None)
+    rollups.post_revenue_rebuild(workspace, None)
     # As the every-minute schedule would: one run sees the clicks, the next takes them.
     rollups.clicks_roll_up(workspace=workspace)
     rollups.clicks_roll_up(workspace=workspace, settle=timedelta(0))

@@ -273,7 +273,7 @@ def test_a_roll_up_committing_mid_count_does_not_count_its_clicks_twice(store, p
     day = date(2026, 11, 10)
     assert rollups.unique_clicks(workspace, start=day, end=day) == 3
 
-    read_mark, interleaved = rollups._mark, []
+    read_mark, interleaved = rollups.clicks._mark, []
 
     def mark_then_roll_up(workspace):
         mark = read_mark(workspace)
@@ -281,7 +281,7 @@ def test_a_roll_up_committing_mid_count_does_not_count_its_clicks_twice(store, p
             interleaved.append(rollups.clicks_roll_up(workspace=workspace, settle=timedelta(0)))
         return mark
 
-    monkeypatch.setattr(rollups, "_mark", mark_then_roll_up)
+    monkeypatch.setattr(rollups.clicks, "_mark", mark_then_roll_up)
     assert rollups.unique_clicks(workspace, start=day, end=day) == 3
     assert interleaved == [3]  # the roll-up did take them in between
 

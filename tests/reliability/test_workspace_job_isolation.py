@@ -16,7 +16,7 @@ from django.test import Client
 from analytics.kpis import services as analytics_services
 from analytics.models import Alert
 from attribution import tasks
-from attribution.models import DailyClicks, RevenueAttribution
+from attribution.models import AttributionTouch, DailyClicks, RevenueAttribution
 from commerce.models import CommerceOrder
 from omnisocial.models import Workspace
 from tests.analytics.conftest import order_record
@@ -51,7 +51,7 @@ def test_the_nightly_recalculation_goes_on_past_a_workspace_with_an_order_dated_
     bad, broken = shop_with_an_order("A broken shop", 1)
     good, order = shop_with_an_order("B good shop", 2)
     CommerceOrder.objects.filter(pk=broken.pk).update(created_at=YEAR_ONE)
-    RevenueAttribution.objects.filter(order=order).delete()  # the rebuild must bring it back
+    AttributionTouch.objects.filter(order=order).delete()  # the rebuild must bring it back
 
     with caplog.at_level(logging.ERROR, logger="omnisocial.jobs"):
         report = tasks.recalculate_all_workspaces()
@@ -71,7 +71,7 @@ def test_the_incremental_pass_goes_on_past_a_failing_workspace():
     bad, _ = shop_with_an_order("A broken shop", 1)
     _, order = shop_with_an_order("B good shop", 2)
     Workspace.objects.filter(pk=bad.pk).update(time_zone="Mars/Olympus_Mons")
-    RevenueAttribution.objects.filter(order=order).delete()
+    AttributionTouch.objects.filter(order=order).delete()
 
     report = tasks.attribute_changed_orders()
 

@@ -5,7 +5,6 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from attribution import engine
-from attribution.models import AttributionModel
 from omnisocial.jobs import failure_text
 from omnisocial.models import Workspace
 
@@ -18,11 +17,6 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--workspace", metavar="SLUG")
         parser.add_argument("--since", metavar="YYYY-MM-DD", help="Only orders from this day on.")
-        parser.add_argument(
-            "--model",
-            choices=AttributionModel.values,
-            help="Compute only this model (the workspace's other models keep their rows).",
-        )
         parser.add_argument(
             "--release-lease",
             action="store_true",
@@ -55,8 +49,6 @@ class Command(BaseCommand):
         for workspace in workspaces:
             if options["since"]:
                 since = datetime.combine(day, time.min, tzinfo=workspace.zone)
-            if options["model"] and options["model"] not in workspace.attribution_models:
-                raise CommandError(f"{workspace.slug} does not compute {options['model']}.")
             bar = tqdm(total=0, desc=workspace.slug, unit="order", file=self.stderr)
 
             def progress(done, total, bar=bar):
@@ -66,9 +58,8 @@ class Command(BaseCommand):
 
             try:
                 result = engine.workspace_recalculate(
-                    workspace=workspace, since=since, progress=progress,
-                    models=[options["model"]] if options["model"] else None,
-                )  # fmt: skip
+                    workspace=workspace, since=since, progress=progress
+                )
             except engine.RecalculationBusy as exc:
                 failed.append(f"{workspace.slug}: {exc}")
                 continue

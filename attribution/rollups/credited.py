@@ -1,0 +1,76 @@
+"""Credited orders, the one definition every rollup reads, and the touch rows as SQL.
+
+A touch credits its order's `weight` of an order, on the order's day, unless the order is fully
+refunded under that model (every cent it credited was refunded); a cancelled order has no rows.
+The weights of an order sum to 1, so the credited orders of any breakdown (platform, campaign,
+post, day) add up to the headline's, and the headline counts whole orders under every model,
+fractional ones included.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from attribution.models import MODEL_COLUMNS, AttributionTouch, RefundTouch
+
+ORDER_PLACES = Decimal("0.000001")
+TOUCHES = AttributionTouch._meta.db_table
+REFUND_TOUCHES = RefundTouch._meta.db_table
+
+
+def credited(value) -> Decimal:
+    """Credited orders as stored: six places (the weights'), whatever the database's sum gave."""
+    return Decimal(value or 0).quantize(ORDER_PLACES)
+
+
+def placeholders(values) -> str:
+    """`%s, %s, ...`: one SQL parameter per value."""
+    return ", ".join(["%s"] * len(values))
+
+
+def suffixes(models: Sequence[str]) -> list[tuple[str, str]]:
+    """(model, column suffix) of `models`, in column order."""
+    return [(model, suffix) for model, suffix in MODEL_COLUMNS.items() if model in models]
+
+
+def live_flags(models: Sequence[str], within: str) -> str:
+    """SQL of a derived table (order_id, live_<suffix>, ...): per order with a refund row that
+    matches `within` (a condition on refund touch rows `r`), 1 while the order still credits
+    orders under the model and 0 once it is fully refunded, read from all of the order's
+    touches. An order without a refund row is live under every model (a LEFT JOIN's missing
+    row: COALESCE(live, 1))."""
+    flags = ", ".join(
+        f"CASE WHEN SUM(refunded_{s}) > 0 AND SUM(revenue_{s}) <= 0 THEN 0 ELSE 1 END AS live_{s}"
+        for _, s in suffixes(models)
+    )
+    return f"""SELECT order_id, {flags} FROM {TOUCHES}
+               WHERE order_id IN (SELECT r.order_id FROM {REFUND_TOUCHES} AS r WHERE {within})
+               GROUP BY order_id"""  # noqa: S608 - names only
+
+
+def cells_condition(alias: str, day_column: str, days, post_ids, platforms) -> tuple[str, list]:
+    """` AND ...` limiting rows to the DailyRevenue cells of `days` x (`post_ids` and the
+    platform-only cells of `platforms`); nothing when `days` is None (every cell)."""
+    if days is None:
+        return "", []
+    a = f"{alias}." if alias else ""
+    cells = [f"{a}post_id IN ({placeholders(post_ids)})"] if post_ids else []
+    if platforms:
+        cells.append(f"({a}post_id IS NULL AND {a}platform IN ({placeholders(platforms)}))")
+    sql = f" AND {a}{day_column} IN ({placeholders(days)}) AND ({' OR '.join(cells) or '1 = 0'})"
+    return sql, [*days, *post_ids, *platforms]
+
+
+def order_counts(rows: Iterable[tuple[str, Decimal, Decimal]]) -> dict[str, int]:
+    """The same rule as `live_flags` for one order's rows (model, refunded, revenue): {model: 1
+    while it credits orders, 0 once fully refunded}."""
+    refunded, revenue = Counter(), Counter()
+    for model, back, net in rows:
+        refunded[model] += back
+        revenue[model] += net
+    return {
+        model: 0 if refunded[model] > 0 and revenue[model] <= 0 else 1
+        for model in set(refunded) | set(revenue)
+    }

@@ -1,0 +1,99 @@
+"""DailyRevenue: revenue, credited orders and units per (model, day, post or platform-only cell,
+campaign), built from the touch rows in one statement: one scan of the touches and one of the
+refund touches for every model (sums per model column, unfolded per model only once grouped).
+The live path rebuilds just the cells one order touched, with the same statement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connection
+
+from attribution.models import DailyRevenue
+from attribution.rollups.credited import (
+    REFUND_TOUCHES,
+    TOUCHES,
+    cells_condition,
+    live_flags,
+    suffixes,
+)
+from omnisocial.models import Workspace
+
+
+def daily_revenue_build(
+    workspace: Workspace, models: Sequence[str], days=None, post_ids=(), platforms=()
+) -> None:
+    """Inserts the DailyRevenue cells of `models`: sales on the order's day, refunds (negative)
+    on the refund's day, credited orders (see attribution.rollups.credited); only the cells of
+    `days` x (`post_ids`, platform-only `platforms`) when `days` is given (delete them first)."""
+    pairs = suffixes(models)
+    if not pairs:
+        return
+    post_ids, platforms = list(post_ids), list(platforms)
+    sales_cells, sales_params = cells_condition("t", "order_day", days, post_ids, platforms)
+    refund_cells, refund_params = cells_condition("", "day", days, post_ids, platforms)
+    # Whether an order still counts is read from all of its rows, not only the cells rebuilt.
+    within = "r.workspace_id = %s"
+    within_params = [workspace.pk]
+    if days is not None:
+        within += f" AND r.order_id IN (SELECT t.order_id FROM {TOUCHES} AS t WHERE t.workspace_id = %s{sales_cells})"  # noqa: E501, S608
+        within_params += [workspace.pk, *sales_params]
+    sums = ", ".join(
+        f"SUM(t.gross_{s}) AS gross_{s}, SUM(t.weight_{s} * COALESCE(f.live_{s}, 1)) AS orders_{s},"
+        f" SUM(t.units_{s}) AS units_{s}"
+        for _, s in pairs
+    )
+    refund_sums = ", ".join(f"SUM(amount_{s}) AS amount_{s}" for _, s in pairs)
+    branches = " UNION ALL ".join(
+        f"""SELECT '{model}' AS model, post_id, platform, campaign_id, day, gross_{s} AS revenue,
+                   orders_{s} AS orders, units_{s} AS units
+            FROM sales WHERE gross_{s} IS NOT NULL
+            UNION ALL
+            SELECT '{model}', post_id, platform, campaign_id, day, -amount_{s}, 0, 0
+            FROM refunds WHERE amount_{s} IS NOT NULL"""
+        for model, s in pairs
+    )
+    sql = f"""
+        WITH flags AS ({live_flags(models, within)}),
+        sales AS (
+            SELECT t.post_id, t.platform, t.campaign_id, t.order_day AS day, {sums}
+            FROM {TOUCHES} AS t LEFT JOIN flags AS f ON f.order_id = t.order_id
+            WHERE t.workspace_id = %s{sales_cells}
+            GROUP BY t.post_id, t.platform, t.campaign_id, t.order_day
+        ),
+        refunds AS (
+            SELECT post_id, platform, campaign_id, day, {refund_sums}
+            FROM {REFUND_TOUCHES} WHERE workspace_id = %s{refund_cells}
+            GROUP BY post_id, platform, campaign_id, day
+        )
+        INSERT INTO {DailyRevenue._meta.db_table}
+            (workspace_id, attribution_model, platform, campaign_id, post_id, day, revenue,
+             orders, units)
+        SELECT %s, model, platform, campaign_id, post_id, day, SUM(revenue), SUM(orders),
+               ROUND(SUM(units), 2)
+        FROM ({branches}) AS cells
+        GROUP BY model, platform, campaign_id, post_id, day
+    """  # noqa: S608 - every value is a parameter; only table and column names are formatted
+    params = [*within_params, workspace.pk, *sales_params, workspace.pk, *refund_params,
+              workspace.pk]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def daily_revenue_refresh(workspace: Workspace, cells: set[tuple]) -> list[int]:
+    """Recomputes the DailyRevenue cells named by `cells` ((day, post_id, platform) as one
+    order's rows touched them), so they always equal what the touch rows say. Returns the posts
+    among them (their PostRevenue needs refreshing too)."""
+    if not cells:
+        return []
+    days = sorted({day for day, _, _ in cells})
+    post_ids = sorted({post for _, post, _ in cells if post is not None})
+    platforms = sorted({platform for _, post, platform in cells if post is None})
+    condition, params = cells_condition("", "day", days, post_ids, platforms)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {DailyRevenue._meta.db_table} WHERE workspace_id = %s{condition}",  # noqa: S608
+            [workspace.pk, *params],
+        )
+    daily_revenue_build(workspace, workspace.attribution_models, days, post_ids, platforms)
+    return post_ids
