@@ -194,6 +194,11 @@ class CommerceOrder(models.Model):
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    attributed_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="When the engine last attributed the order; at or after updated_at, the "
+        "five-minute safety net skips it.",
+    )  # fmt: skip
 
     currency = models.CharField(max_length=3)
     presentment_currency = models.CharField(max_length=3, blank=True, default="")

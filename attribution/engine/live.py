@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from attribution import rollups
@@ -85,6 +85,8 @@ def order_attribute(*, order_id: int) -> int:
         identities_learn(workspace, context.learnt)
         new_sales, new_refunds = sales_of(rows.touches), refund_parts_of(rows.refunds)
         _rollups_shift(workspace, old_sales, old_refunds, new_sales, new_refunds)
+        # The watermark: an UPDATE, so updated_at (auto_now) keeps the version's time.
+        CommerceOrder.objects.filter(pk=order.pk).update(attributed_at=timezone.now())
     return len(new_sales)
 
 
@@ -160,11 +162,14 @@ def identities_learn(workspace: Workspace, learnt: dict[tuple[str, str], object]
 
 
 def orders_attribute_changed(*, workspace: Workspace) -> int:
-    """The scheduled incremental pass: re-attributes orders changed since the last pass (a
-    safety net behind the signals, e.g. for bulk imports). Returns how many it re-attributed."""
+    """The scheduled incremental pass: re-attributes orders changed since the last pass that
+    the signal path has not attributed since they changed (a safety net behind the signals,
+    e.g. for a lost task). Returns how many it re-attributed."""
     state, _ = AttributionState.objects.get_or_create(workspace=workspace)
     now = timezone.now()
-    changed = CommerceOrder.objects.filter(workspace=workspace)
+    changed = CommerceOrder.objects.filter(workspace=workspace).exclude(
+        attributed_at__gte=F("updated_at")
+    )
     if state.incremental_run_at is not None:
         changed = changed.filter(updated_at__gte=state.incremental_run_at)
     ids = list(changed.values_list("pk", flat=True))

@@ -11,9 +11,11 @@ import time_machine
 from django.db import connection
 from django.db.models import Sum
 from django.test import Client
+from django.utils import timezone
 
 from attribution import engine
 from attribution.models import (
+    AttributionTouch,
     DailyRevenue,
     PostRevenue,
     RefundAttribution,
@@ -137,6 +139,26 @@ def test_a_webhook_order_after_real_clicks_is_credited_under_every_model(
         Decimal("3.00"), Decimal("117.50"), Decimal("1.000000"),
     )  # fmt: skip
     assert PostRevenue.objects.get(post=b, attribution_model="last-touch").conversion_rate == 0
+
+
+def test_the_safety_net_skips_orders_the_signal_path_attributed_since_they_changed(
+    store, posts, django_capture_on_commit_callbacks
+):
+    a, _ = posts
+    click_a = click(Client(HTTP_USER_AGENT=HUMAN_UA), a, ORDER_AT)
+    deliver(store, shopify_order(click_a), django_capture_on_commit_callbacks)
+    order = CommerceOrder.objects.get()
+    assert order.attributed_at >= order.updated_at  # the webhook's task attributed it
+
+    assert engine.orders_attribute_changed(workspace=store.workspace) == 0
+    assert RevenueAttribution.objects.filter(order=order).count() == 6  # one touch, six models
+
+    # A change the signal path missed (a lost task): the next pass takes it, once.
+    CommerceOrder.objects.filter(pk=order.pk).update(updated_at=timezone.now())
+    AttributionTouch.objects.filter(order=order).delete()
+    assert engine.orders_attribute_changed(workspace=store.workspace) == 1
+    assert RevenueAttribution.objects.filter(order=order).count() == 6  # one touch, six models
+    assert engine.orders_attribute_changed(workspace=store.workspace) == 0
 
 
 def test_a_refund_webhook_lowers_the_credit_on_the_refund_day_only(
