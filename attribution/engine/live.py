@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -143,22 +143,25 @@ def refunds_of(order_ids: Iterable[int]) -> dict[int, list[Refund]]:
 
 
 def identities_learn(workspace: Workspace, learnt: dict[tuple[str, str], object]) -> None:
-    """Stores customer-visitor links, keeping the earliest time each was seen."""
+    """Stores customer-visitor links, keeping the earliest time each was seen: one upsert per
+    batch, the earlier time winning on a conflict (a rebuild learns one link per order)."""
     if not learnt:
         return
-    VisitorIdentity.objects.bulk_create(
-        [
-            VisitorIdentity(workspace=workspace, customer_key=key, visitor_id=visitor,
-                            first_seen_at=seen)
-            for (key, visitor), seen in learnt.items()
-        ],
-        ignore_conflicts=True,
-        batch_size=BATCH,
-    )  # fmt: skip
-    for (key, visitor), seen in learnt.items():
-        VisitorIdentity.objects.filter(
-            workspace=workspace, customer_key=key, visitor_id=visitor, first_seen_at__gt=seen
-        ).update(first_seen_at=seen)
+    table = VisitorIdentity._meta.db_table
+    earliest = "LEAST" if connection.vendor == "postgresql" else "MIN"
+    adapt = connection.ops.adapt_datetimefield_value
+    links = list(learnt.items())
+    with connection.cursor() as cursor:
+        for start in range(0, len(links), BATCH):
+            batch = links[start : start + BATCH]
+            cursor.execute(
+                f"""INSERT INTO {table} (workspace_id, customer_key, visitor_id, first_seen_at)
+                    VALUES {", ".join(["(%s, %s, %s, %s)"] * len(batch))}
+                    ON CONFLICT (workspace_id, customer_key, visitor_id) DO UPDATE SET
+                    first_seen_at = {earliest}({table}.first_seen_at, EXCLUDED.first_seen_at)""",
+                [value for (key, visitor), seen in batch
+                 for value in (workspace.pk, key, visitor, adapt(seen))],
+            )  # fmt: skip
 
 
 def orders_attribute_changed(*, workspace: Workspace) -> int:

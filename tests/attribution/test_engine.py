@@ -161,6 +161,31 @@ def test_the_safety_net_skips_orders_the_signal_path_attributed_since_they_chang
     assert engine.orders_attribute_changed(workspace=store.workspace) == 0
 
 
+def test_a_customer_link_is_dated_by_the_earliest_order_that_showed_it_whatever_ran_first(
+    store, posts
+):
+    from tests.analytics.conftest import order_record
+
+    a, _ = posts
+    visitor = Client(HTTP_USER_AGENT=HUMAN_UA)
+    early_click = click(visitor, a, ORDER_AT - timedelta(days=3))
+    late_click = click(visitor, a, ORDER_AT)
+    # The later order arrives (and is attributed) first; then the earlier one.
+    order_record(store, 2, at=ORDER_AT + timedelta(hours=1), total="20.00", customer="ann",
+                 osc_click=late_click)  # fmt: skip
+    early = order_record(store, 1, at=ORDER_AT - timedelta(days=2), total="10.00",
+                         customer="ann", osc_click=early_click)  # fmt: skip
+    [link] = VisitorIdentity.objects.filter(workspace=store.workspace)
+    assert link.first_seen_at == early.created_at
+
+    engine.workspace_recalculate(workspace=store.workspace)
+    [link] = VisitorIdentity.objects.filter(workspace=store.workspace)
+    assert link.first_seen_at == early.created_at
+    # Attributing the later order again never moves the link to its time.
+    engine.order_attribute(order_id=CommerceOrder.objects.get(external_id="2").pk)
+    assert VisitorIdentity.objects.get().first_seen_at == early.created_at
+
+
 def test_a_refund_webhook_lowers_the_credit_on_the_refund_day_only(
     store, posts, django_capture_on_commit_callbacks
 ):
