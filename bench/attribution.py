@@ -4,7 +4,9 @@ A deterministic generator writes BENCH_ORDERS orders (default 100,000; the targe
 1,000,000) with about three touches each into a fresh PostgreSQL database with COPY: posts with
 their links, clicks by visitors (one in five never buys), orders carrying the last click's id,
 one line each, and a refund on one order in twenty. Then it times `workspace_recalculate` under
-all six models and `order_attribute` on single orders, and prints orders/s and the memory peak.
+all six models (each phase as the engine logs it) and `order_attribute` on single orders, and
+prints orders/s and the memory peak, beside the SQL floors of the anchors (the six models' rows
+alone, set-based, in the per-model and the per-touch shape) run at the same order count.
 """
 
 import logging
@@ -162,6 +164,13 @@ def main() -> None:
           f"orders/s; {rows:,} attribution rows; memory peak {peak_mb:,.0f} MB")  # fmt: skip
     if ORDERS < 1_000_000:
         print(f"  linear extrapolation to 1,000,000 orders: {elapsed * 1_000_000 / ORDERS:.0f} s")
+    # The floors, in this run: the six models' rows alone written set-based in SQL (3 touches an
+    # order, no journeys, no rollups), in the per-model shape and in the per-touch shape.
+    for shape in ("narrow", "wide"):
+        floor = harness.sql_anchor(f"sql_attribution_{shape}.sql", ORDERS)
+        if floor is not None:
+            print(f"  anchor sql_attribution_{shape}.sql at {ORDERS} orders: {floor:.1f} s; "
+                  f"the engine takes {elapsed / floor:.1f}x")  # fmt: skip
 
     # As the every-minute schedule does: the rebuild leaves the newest clicks to the next roll-up.
     rollups.clicks_roll_up(workspace=workspace)

@@ -137,6 +137,23 @@ def anchor(port: int, workers: int):
         yield base
 
 
+SQL_ANCHORS = ANCHOR_APP.parent  # sql_attribution_narrow.sql, sql_attribution_wide.sql
+
+
+def sql_anchor(name: str, orders: int) -> float | None:
+    """Seconds the anchor script `name` spends in its timed statements (the sum of psql's
+    `\\timing` lines) at `orders` orders, in its own fresh database; None when it is missing."""
+    script = SQL_ANCHORS / name
+    if not script.exists() or shutil.which("psql") is None:
+        print(f"  (no anchor {script} or no psql: set ANCHOR_APP beside the SQL anchors)")
+        return None
+    url = empty_database("omnisocial_bench_anchor_sql")
+    text = re.sub(r"^\\set n \d+$", f"\\\\set n {orders}", script.read_text(), flags=re.M)
+    done = subprocess.run(["psql", "-X", "-q", url], input=text, capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    return sum(float(ms) for ms in re.findall(r"^Time: ([\d.]+) ms", done.stdout, re.M)) / 1000
+
+
 def ratio_line(label: str, ours: dict, floor: dict | None) -> str:
     if floor is None:
         return f"  {label}: no anchor in this run"
