@@ -6,6 +6,7 @@ from attribution.models import (
     Click,
     DailyRevenue,
     PostRevenue,
+    Recalculation,
     RefundAttribution,
     RevenueAttribution,
     TrackedLink,
@@ -129,3 +130,9 @@ class VisitorIdentityAdmin(ReadOnlyAdmin):
 class AttributionStateAdmin(ReadOnlyAdmin):
     list_display = ["workspace", "converting_journeys", "full_run_at", "incremental_run_at"]
     readonly_fields = ["removal_effects"]
+
+
+@admin.register(Recalculation)
+class RecalculationAdmin(ReadOnlyAdmin):
+    list_display = ["workspace", "status", "since", "requested_by", "orders", "created_at"]
+    list_filter = ["status", "workspace"]

@@ -1,16 +1,22 @@
-"""Attribution API: tag a URL for a post, list links, manage allowed domains."""
+"""Attribution API: tag a URL for a post, list links, manage allowed domains, start and follow
+a recalculation, read the data-driven model's removal effects."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
-from attribution import selectors, services
-from attribution.models import AllowedDomain, TrackedLink
+from attribution import recalculations, selectors, services
+from attribution.engine import effects
+from attribution.models import AllowedDomain, AttributionState, Recalculation, TrackedLink
+from omnisocial.instants import validate_day
 from omnisocial.tenancy import WorkspaceAPIMixin
+
+DETAIL = inline_serializer("RecalculationRefused", {"detail": serializers.CharField()})
 
 
 def short_url(request, link: TrackedLink) -> str:
@@ -118,3 +124,123 @@ class DomainDeleteView(WorkspaceAPIMixin, generics.DestroyAPIView):
 
     def get_queryset(self):
         return self.workspace.allowed_domains.all()
+
+
+class RecalculationOutput(serializers.ModelSerializer):
+    requestedBy = serializers.CharField(source="requested_by")
+    statusLabel = serializers.CharField(source="get_status_display")
+    createdAt = serializers.DateTimeField(source="created_at")
+    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
+    attributions = serializers.IntegerField(
+        allow_null=True, help_text="RevenueAttribution rows written (touches x models)."
+    )
+
+    class Meta:
+        model = Recalculation
+        fields = [
+            "id", "status", "statusLabel", "since", "requestedBy", "orders", "attributions",
+            "error", "createdAt", "startedAt", "finishedAt",
+        ]  # fmt: skip
+
+
+class RecalculationInput(serializers.Serializer):
+    since = serializers.DateField(
+        required=False, allow_null=True, validators=[validate_day],
+        help_text="Only orders from this day (the workspace's time zone) on; all when absent.",
+    )  # fmt: skip
+
+
+class RecalculationListCreateView(WorkspaceAPIMixin, generics.ListAPIView):
+    """GET: the workspace's recalculations asked for through the API, newest first. POST: queue
+    one (every order, or those from `since` on); 202 with where to follow it, 409 while one is
+    queued or running."""
+
+    serializer_class = RecalculationOutput
+    queryset = Recalculation.objects.none()  # for the schema; get_queryset scopes it
+
+    def get_queryset(self):
+        return Recalculation.objects.filter(workspace=self.workspace)
+
+    @extend_schema(request=RecalculationInput, responses={202: RecalculationOutput, 409: DETAIL})
+    def post(self, request):
+        data = RecalculationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            recalculation = recalculations.recalculation_request(
+                workspace=self.workspace, requested_by=str(request.auth or request.user),
+                since=data.validated_data.get("since"),
+            )  # fmt: skip
+        except ValidationError as exc:
+            return Response({"detail": exc.messages[0]}, status=status.HTTP_409_CONFLICT)
+        recalculation.refresh_from_db()  # a synchronous worker may have run it already
+        location = reverse("attribution:api-recalculation", args=[recalculation.pk])
+        return Response(
+            RecalculationOutput(recalculation).data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": location},
+        )
+
+
+class RecalculationDetailView(WorkspaceAPIMixin, generics.RetrieveAPIView):
+    """One recalculation: queued, running, done (with the orders and rows it wrote), busy or
+    failed (with the reason)."""
+
+    serializer_class = RecalculationOutput
+    queryset = Recalculation.objects.none()  # for the schema; get_queryset scopes it
+
+    def get_queryset(self):
+        return Recalculation.objects.filter(workspace=self.workspace)
+
+
+class RemovalEffectOutput(serializers.Serializer):
+    postId = serializers.IntegerField(allow_null=True)
+    campaignId = serializers.IntegerField(allow_null=True)
+    platform = serializers.CharField(allow_blank=True)
+    effect = serializers.FloatField(
+        help_text="The share of conversions lost when this touch is removed from every path."
+    )
+
+
+class RemovalEffectsOutput(serializers.Serializer):
+    convertingJourneys = serializers.IntegerField(
+        help_text="Converting journeys the last full recalculation learnt from."
+    )
+    computedAt = serializers.DateTimeField(allow_null=True)
+    fallback = serializers.BooleanField(
+        help_text="True while there is too little data: data-driven credit is multi-touch."
+    )
+    effects = RemovalEffectOutput(many=True)
+
+
+class RemovalEffectsView(WorkspaceAPIMixin, generics.GenericAPIView):
+    """What data-driven credit is computed from: each post's (or campaign's, or platform's)
+    removal effect, largest first, from the last full recalculation."""
+
+    serializer_class = RemovalEffectsOutput
+
+    def get(self, request):
+        state = AttributionState.objects.filter(workspace=self.workspace).first()
+        found = effects.stored(self.workspace) or {}
+        posts = dict(self.workspace.posts.filter(pk__in=[k for k in found if isinstance(k, int)])
+                     .values_list("pk", "platform"))  # fmt: skip
+        rows = []
+        for key, effect in found.items():
+            if isinstance(key, int):
+                row = {"postId": key, "campaignId": None, "platform": posts.get(key, "")}
+            elif key[0] == "campaign":
+                row = {"postId": None, "campaignId": key[1], "platform": ""}
+            else:
+                row = {"postId": None, "campaignId": None, "platform": key[1]}
+            rows.append({**row, "effect": effect})
+        rows.sort(key=lambda row: (-row["effect"], row["postId"] or 0, row["campaignId"] or 0))
+        return Response(
+            RemovalEffectsOutput(
+                {
+                    "convertingJourneys": state.converting_journeys if state else 0,
+                    "computedAt": state.full_run_at if state else None,
+                    "fallback": not found,
+                    "effects": rows,
+                }
+            ).data
+        )

@@ -543,3 +543,33 @@ class AttributionState(models.Model):
 
     def __str__(self) -> str:
         return f"attribution state of {self.workspace}"
+
+
+class Recalculation(models.Model):
+    """A recalculation asked for through the API: queued, then run by a worker, with what it
+    did or why it did not. The nightly schedule and the command do not record one."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        BUSY = "busy", "Skipped: another recalculation of the workspace was running"
+        FAILED = "failed", "Failed"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.CharField(max_length=200, blank=True, default="")
+    since = models.DateField(null=True, blank=True, help_text="Only orders from this day on.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    orders = models.PositiveIntegerField(null=True, blank=True)
+    attributions = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="recalc_recent")]
+
+    def __str__(self) -> str:
+        return f"recalculation {self.pk} of {self.workspace_id}: {self.status}"

@@ -1,6 +1,6 @@
 """django-q2 entry points of the attribution app: take ids, call one service."""
 
-from attribution import engine, rollups, services
+from attribution import engine, recalculations, rollups, services
 from omnisocial.jobs import each_workspace
 from omnisocial.models import Workspace
 
@@ -76,3 +76,8 @@ def workspace_recalculate(workspace_id: int) -> str:
     re-attributed under the new settings. A run already going is left to finish; the settings
     it read may be the old ones, so this one is retried by the nightly rebuild at the latest."""
     return _rebuild(workspace_id, engine.workspace_recalculate)
+
+
+def recalculation_run(recalculation_id: int) -> str:
+    """A recalculation asked for through the API (see attribution.recalculations)."""
+    return recalculations.recalculation_run(recalculation_id)

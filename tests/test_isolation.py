@@ -28,7 +28,7 @@ from analytics.kpis import services as analytics_services
 from analytics.models import Alert
 from attribution import engine
 from attribution import services as attribution_services
-from attribution.models import Click
+from attribution.models import Click, Recalculation
 from commerce import services as commerce_services
 from commerce.attribution_values import Attribution, LineData, OrderData
 from commerce.models import CommerceOrder, WebhookDelivery
@@ -54,6 +54,7 @@ OBJECT_OF = {
     "api-campaign": "campaign",
     "api-key": "api_key",
     "attribution:api-domain": "domain",
+    "attribution:api-recalculation": "recalculation",
     "revenue-api:post": "post",
     "commerce:store-detail": "store",
     "commerce:api-store-detail": "store",
@@ -156,11 +157,12 @@ def workspace_b(db, django_capture_on_commit_callbacks):
         dedupe_key=f"{MARKER}-alert", created_at=now,
     )  # fmt: skip
     api_key, _ = services.api_key_create(workspace=b, name=f"Key {MARKER}")
+    recalculation = Recalculation.objects.create(workspace=b, requested_by=f"Key {MARKER}")
     assert Click.objects.filter(link=link).exists()
     return {
         "workspace": b, "store": store, "domain": domain, "campaign": campaign, "post": post,
         "link": link, "coupon": coupon, "order": order, "delivery": delivery, "kpi": kpi,
-        "alert": alert, "api_key": api_key,
+        "alert": alert, "api_key": api_key, "recalculation": recalculation,
     }  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from django.urls import get_resolver, reverse
 
 from analytics.kpis import services as analytics_services
 from analytics.models import Alert
+from attribution.models import Recalculation
 from commerce import services as commerce_services
 from omnisocial import services
 from omnisocial.models import ApiKey, Campaign, Membership, Post
@@ -88,8 +89,10 @@ def team(db):
     from tests.analytics.conftest import order_record
 
     order = order_record(store, 1, at=kpi.created_at, total="10.00")
+    recalculation = Recalculation.objects.create(workspace=workspace)
     objects = {"post": post, "campaign": campaign, "store": store, "kpi": kpi, "alert": alert,
-               "api_key": key, "domain": domain, "order": order}  # fmt: skip
+               "api_key": key, "domain": domain, "order": order,
+               "recalculation": recalculation}  # fmt: skip
     return {"workspace": workspace, "sessions": clients, "keys": keys, "objects": objects}
 
 

@@ -239,13 +239,17 @@ class AttributionOutput(serializers.ModelSerializer):
     postId = serializers.IntegerField(source="post_id", allow_null=True)
     campaignId = serializers.IntegerField(source="campaign_id", allow_null=True)
     touchedAt = serializers.DateTimeField(source="touched_at")
+    isFallback = serializers.BooleanField(
+        source="is_fallback",
+        help_text="Data-driven only: too few converting journeys; the weights are multi-touch's.",
+    )
 
     class Meta:
         model = RevenueAttribution
         fields = [
             "attributionModel", "attributionWeight", "revenue", "grossRevenue", "refunded",
             "currency", "matchedField", "matchedValue", "postId", "campaignId", "platform",
-            "position", "touchedAt",
+            "position", "touchedAt", "isFallback",
         ]  # fmt: skip
 
 

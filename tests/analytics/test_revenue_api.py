@@ -207,6 +207,7 @@ def test_orders_carry_utms_totals_and_attribution_rows(api, shop):
                 "postId": shop["a"].pk, "campaignId": shop["campaign"].pk,
                 "platform": "instagram", "position": row.position,
                 "touchedAt": row.touched_at.isoformat().replace("+00:00", "Z"),
+                "isFallback": False,
             }
         ],
     }  # fmt: skip
