@@ -24,10 +24,11 @@ from attribution.rollups.daily_totals import (
     daily_totals_shift,
     totals,
 )
-from attribution.rollups.post_revenue import post_revenue_rebuild
+from attribution.rollups.post_revenue import post_revenue_rebuild, post_revenue_shift
 
 __all__ = [
     "CLICK_SETTLE", "ORDER_PLACES", "Entry", "clicks_rebuild", "clicks_roll_up", "credited",
     "daily_revenue_build", "daily_revenue_refresh", "daily_totals_build", "daily_totals_shift",
-    "order_counts", "placeholders", "post_revenue_rebuild", "totals", "unique_clicks",
+    "order_counts", "placeholders", "post_revenue_rebuild", "post_revenue_shift", "totals",
+    "unique_clicks",
 ]  # fmt: skip

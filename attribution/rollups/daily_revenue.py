@@ -6,6 +6,7 @@ The live path rebuilds just the cells one order touched, with the same statement
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from django.db import connection
 
@@ -18,14 +19,18 @@ from attribution.rollups.credited import (
     suffixes,
 )
 from omnisocial.models import Workspace
+from omnisocial.money import ZERO
+
+CELL_FIGURES = "post_id, attribution_model, revenue, units, orders"
 
 
 def daily_revenue_build(
     workspace: Workspace, models: Sequence[str], days=None, post_ids=(), platforms=()
-) -> None:
+) -> list[tuple] | None:
     """Inserts the DailyRevenue cells of `models`: sales on the order's day, refunds (negative)
     on the refund's day, credited orders (see attribution.rollups.credited); only the cells of
-    `days` x (`post_ids`, platform-only `platforms`) when `days` is given (delete them first)."""
+    `days` x (`post_ids`, platform-only `platforms`) when `days` is given (delete them first),
+    and then returns the cells written as (post_id, model, revenue, units, orders)."""
     pairs = suffixes(models)
     if not pairs:
         return
@@ -73,27 +78,48 @@ def daily_revenue_build(
                ROUND(SUM(units), 2)
         FROM ({branches}) AS cells
         GROUP BY model, platform, campaign_id, post_id, day
+        {"" if days is None else f"RETURNING {CELL_FIGURES}"}
     """  # noqa: S608 - every value is a parameter; only table and column names are formatted
     params = [*within_params, workspace.pk, *sales_params, workspace.pk, *refund_params,
               workspace.pk]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        return None if days is None else cursor.fetchall()
 
 
-def daily_revenue_refresh(workspace: Workspace, cells: set[tuple]) -> list[int]:
+def daily_revenue_refresh(workspace: Workspace, cells: set[tuple]) -> dict[tuple, tuple]:
     """Recomputes the DailyRevenue cells named by `cells` ((day, post_id, platform) as one
-    order's rows touched them), so they always equal what the touch rows say. Returns the posts
-    among them (their PostRevenue needs refreshing too)."""
+    order's rows touched them), so they always equal what the touch rows say. Returns how the
+    posts' totals moved: {(post_id, model): (revenue, units, orders)}, the new cells less the
+    old, for PostRevenue to shift by."""
     if not cells:
-        return []
+        return {}
     days = sorted({day for day, _, _ in cells})
     post_ids = sorted({post for _, post, _ in cells if post is not None})
     platforms = sorted({platform for _, post, platform in cells if post is None})
     condition, params = cells_condition("", "day", days, post_ids, platforms)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {DailyRevenue._meta.db_table} WHERE workspace_id = %s{condition}",  # noqa: S608
+            f"DELETE FROM {DailyRevenue._meta.db_table} WHERE workspace_id = %s{condition}"  # noqa: S608
+            f" RETURNING {CELL_FIGURES}",
             [workspace.pk, *params],
         )
-    daily_revenue_build(workspace, workspace.attribution_models, days, post_ids, platforms)
-    return post_ids
+        old = cursor.fetchall()
+    new = daily_revenue_build(workspace, workspace.attribution_models, days, post_ids, platforms)
+    moved: dict[tuple, list[Decimal]] = {}
+    for sign, rows in ((-1, old), (1, new)):
+        for post_id, model, *figures in rows:
+            if post_id is None:
+                continue
+            total = moved.setdefault((post_id, model), [ZERO, ZERO, ZERO])
+            for n, (value, places) in enumerate(zip(figures, FIGURE_PLACES, strict=True)):
+                # SQLite answers REAL for numeric columns: read it as Django reads the field.
+                total[n] += sign * Decimal(str(value)).quantize(places)
+    for post_id in post_ids:  # a post whose cells all went away still moved (to nothing)
+        for model in workspace.attribution_models:
+            moved.setdefault((post_id, model), [ZERO, ZERO, ZERO])
+    return {key: tuple(figures) for key, figures in moved.items()}
+
+
+# DailyRevenue's places: revenue, units, orders.
+FIGURE_PLACES = (Decimal("0.01"), Decimal("0.01"), Decimal("0.000001"))

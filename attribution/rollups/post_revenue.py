@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import Sum
 
 from attribution.models import DailyRevenue, PostRevenue
@@ -37,6 +38,52 @@ def post_revenue_rebuild(workspace: Workspace, post_ids: set[int] | None) -> Non
         for model in workspace.attribution_models:
             row = found.get((post_id, model), {"revenue": ZERO, "units": ZERO, "orders": 0})
             rows.append(_post_revenue(workspace, post, model, row, clicks.get(post_id, 0)))
+    _post_revenue_write(rows)
+
+
+def post_revenue_shift(workspace: Workspace, moved: dict[tuple, tuple]) -> None:
+    """The live path: PostRevenue of the posts one order touched, shifted by how their
+    DailyRevenue cells moved ({(post_id, model): (revenue, units, orders)}, see
+    `daily_revenue_refresh`) instead of summing every day of the post again; the derived
+    figures and unique clicks recomputed as the rebuild computes them. A post without its rows
+    yet is built in full."""
+    post_ids = {post_id for post_id, _ in moved}
+    if not post_ids:
+        return
+    with transaction.atomic():
+        # Locked: two orders of one post re-attributed at once both land.
+        stored = {
+            (row.post_id, row.attribution_model): row
+            for row in PostRevenue.objects.select_for_update().filter(
+                workspace=workspace, post_id__in=post_ids
+            )
+        }
+        models = workspace.attribution_models
+        whole = {p for p in post_ids if any((p, m) not in stored for m in models)}
+        if whole:
+            post_revenue_rebuild(workspace, whole)
+        shifted = post_ids - whole
+        if not shifted:
+            return
+        posts = workspace.posts.filter(pk__in=shifted).only(
+            "pk", "boosted_spend", "boosted_currency"
+        )
+        clicks = unique_clicks(workspace, posts={"pk__in": sorted(shifted)}, by="pk")
+        rows = []
+        for post in posts:
+            for model in models:
+                row = stored[post.pk, model]
+                revenue, units, orders = moved.get((post.pk, model), (ZERO, ZERO, ZERO))
+                totals = {
+                    "revenue": row.total_revenue + revenue,
+                    "units": row.total_units + units,
+                    "orders": row.total_orders + orders,
+                }
+                rows.append(_post_revenue(workspace, post, model, totals, clicks.get(post.pk, 0)))
+        _post_revenue_write(rows)
+
+
+def _post_revenue_write(rows: list[PostRevenue]) -> None:
     PostRevenue.objects.bulk_create(
         rows,
         batch_size=BATCH,
