@@ -16,6 +16,7 @@ from django_q.tasks import async_task
 from attribution import selectors
 from attribution.models import AllowedDomain, Click, TrackedLink, new_link_code
 from attribution.tagging import add_utms, check_allowed_domain, check_destination, urls_in
+from omnisocial.db import hot_cursor
 from omnisocial.models import Post, Workspace
 
 logger = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ def _click_insert(values: dict) -> None:
     row = {**values, "clicked_at": db.ops.adapt_datetimefield_value(values["clicked_at"])}
     columns = ", ".join(db.ops.quote_name(name) for name in row)
     table = db.ops.quote_name(Click._meta.db_table)
-    with db.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(row))})",  # noqa: S608
             list(row.values()),

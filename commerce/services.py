@@ -37,6 +37,7 @@ from commerce.models import (
     custom_store_secret,
 )
 from commerce.platforms import ORDER, OTHER, REFUND, Envelope, adapter, woocommerce
+from omnisocial.db import hot_cursor
 from omnisocial.models import Campaign, Post, Workspace
 from omnisocial.money import ZERO, round_money
 
@@ -210,7 +211,7 @@ def _delivery_insert(delivery: WebhookDelivery) -> None:
     table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(name) for name in _DELIVERY_COLUMNS)
     placeholders = ", ".join(["%s"] * len(values))
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         if connection.features.can_return_columns_from_insert:
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING id",  # noqa: S608

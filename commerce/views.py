@@ -62,14 +62,16 @@ def _too_many(message: str, wait: int) -> HttpResponse:
 
 
 def _webhook(request, store_id: int, platform: str) -> HttpResponse:
-    wait = ratelimit.hit("webhook", str(store_id), settings.COMMERCE_WEBHOOK_RATE)
-    if wait:
-        # Stores retry a 429 later (with backoff): nothing is lost, a flood is slowed down.
-        return _too_many("Too many deliveries.", wait)
     sender = f"{store_id}|{request.META.get('REMOTE_ADDR', '')}"
-    wait = ratelimit.blocked("webhook-unverified", sender, _unverified_rate())
-    if wait:
-        return _too_many("Too many deliveries that failed verification.", wait)
+    flood, unverified = ratelimit.check(
+        hits=[("webhook", str(store_id), settings.COMMERCE_WEBHOOK_RATE)],
+        peeks=[("webhook-unverified", sender, _unverified_rate())],
+    )
+    if flood:
+        # Stores retry a 429 later (with backoff): nothing is lost, a flood is slowed down.
+        return _too_many("Too many deliveries.", flood)
+    if unverified:
+        return _too_many("Too many deliveries that failed verification.", unverified)
     limit = settings.COMMERCE_WEBHOOK_MAX_BYTES
     try:
         declared = int(request.headers.get("Content-Length") or 0)

@@ -7,8 +7,13 @@ last place. The limits hold across processes and hosts only with a shared cache:
 """
 
 import time
+from collections.abc import Sequence
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
+
+# (scope, ident, rate): one counter, as `hit` takes it.
+Limit = tuple[str, str, str]
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -36,22 +41,71 @@ def count(scope: str, ident: str, rate: str) -> int:
 def hit(scope: str, ident: str, rate: str) -> int | None:
     """Records one hit; returns the seconds until the window ends when the limit is exceeded,
     else None."""
-    limit, window = parse_rate(rate)
-    key, remaining = _key(scope, ident, window)
-    cache.add(key, 0, timeout=window + 1)
-    try:
-        hits = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=window + 1)
-        hits = 1
-    return max(remaining, 1) if hits > limit else None
+    return check(hits=[(scope, ident, rate)])[0]
 
 
 def blocked(scope: str, ident: str, rate: str) -> int | None:
     """Seconds to wait when the limit is already reached (without recording a hit), else None."""
-    limit, window = parse_rate(rate)
-    key, remaining = _key(scope, ident, window)
-    return max(remaining, 1) if cache.get(key, 0) >= limit else None
+    return check(peeks=[(scope, ident, rate)])[0]
+
+
+def check(*, hits: Sequence[Limit] = (), peeks: Sequence[Limit] = ()) -> list[int | None]:
+    """Records one hit on each limit of `hits` and reads each of `peeks`, in one round trip to
+    Redis; returns, in that order, the seconds to wait where a limit is exceeded (a hit beyond
+    the limit, a peek at it), else None."""
+    planned = []
+    for limits, peek in ((hits, False), (peeks, True)):
+        for scope, ident, rate in limits:
+            limit, window = parse_rate(rate)
+            key, remaining = _key(scope, ident, window)
+            planned.append((key, window, limit, max(remaining, 1), peek))
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        counts = _redis_counts(backend, planned)
+    else:
+        counts = _cache_counts(planned)
+    return [
+        wait if (found >= limit if peek else found > limit) else None
+        for (_, _, limit, wait, peek), found in zip(planned, counts, strict=True)
+    ]
+
+
+def _redis_counts(backend: RedisCache, planned: list[tuple]) -> list[int]:
+    """One pipeline: for a hit SET 0 NX with the window's expiry then INCR (atomic, so two
+    processes never both take the last place), for a peek GET. The counters are plain integers,
+    as the cache writes them, so `cache.get` reads them too."""
+    if not planned:
+        return []
+    keys = [backend.make_and_validate_key(key) for key, *_ in planned]
+    pipe = backend._cache.get_client(keys[0], write=True).pipeline(transaction=False)
+    for full_key, (_, window, _, _, peek) in zip(keys, planned, strict=True):
+        if peek:
+            pipe.get(full_key)
+        else:
+            pipe.set(full_key, 0, ex=window + 1, nx=True)
+            pipe.incr(full_key)
+    answers = iter(pipe.execute())
+    counts = []
+    for *_, peek in planned:
+        if not peek:
+            next(answers)  # the SET NX
+        counts.append(int(next(answers) or 0))
+    return counts
+
+
+def _cache_counts(planned: list[tuple]) -> list[int]:
+    counts = []
+    for key, window, _, _, peek in planned:
+        if peek:
+            counts.append(cache.get(key, 0))
+            continue
+        cache.add(key, 0, timeout=window + 1)
+        try:
+            counts.append(cache.incr(key))
+        except ValueError:  # evicted between add and incr
+            cache.set(key, 1, timeout=window + 1)
+            counts.append(1)
+    return counts
 
 
 def reset(scope: str, ident: str, rate: str) -> None:

@@ -267,7 +267,7 @@ def caches_from_url(url: str) -> dict:
         )
     return {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "omnisocial.cache.RedisCache",
             "LOCATION": url,
             # A Redis that stops answering costs a request two seconds at most, never a worker.
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

@@ -75,7 +75,7 @@ SHOW_CACHE = (
 @pytest.mark.parametrize(
     ("cache_url", "expected"),
     [
-        ("redis://127.0.0.1:6379/1", "django.core.cache.backends.redis.RedisCache "
+        ("redis://127.0.0.1:6379/1", "omnisocial.cache.RedisCache "
                                      "redis://127.0.0.1:6379/1"),
         ("", "django.core.cache.backends.locmem.LocMemCache "),
     ],
