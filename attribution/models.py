@@ -377,8 +377,9 @@ CREDITED_ORDERS_HELP = (
 class PostRevenue(models.Model):
     """Per post and model: the spec's figures, kept equal to the raw attribution rows."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revenue")
+    # Derived rows, rebuilt in full: keys without database constraints (see _derived_key).
+    workspace = _derived_key(Workspace)
+    post = _derived_key(Post, related_name="revenue")
     attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
     total_revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     total_orders = models.DecimalField(
@@ -414,19 +415,15 @@ class DailyRevenue(models.Model):
 
     # No single-column index where a composite one below starts with the column: each costs on
     # every write, and a stale one lures the planner into ANDing bitmaps of a million entries.
-    workspace = models.ForeignKey(
-        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    # Derived rows, rebuilt in full: keys without database constraints (see _derived_key).
+    workspace = _derived_key(Workspace)
     attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
     day = models.DateField()
     platform = models.CharField(max_length=16, blank=True, default="")
-    # A deleted campaign leaves its posts' revenue in place, as the attribution rows do.
-    campaign = models.ForeignKey(
-        "omnisocial.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    post = models.ForeignKey(
-        Post, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    # A deleted campaign leaves its posts' revenue in place, as the attribution rows do (the
+    # index finds its rows to clear).
+    campaign = _nullable_key("omnisocial.Campaign", on_delete=models.SET_NULL, db_index=True)
+    post = _nullable_key(Post)
     revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     orders = models.DecimalField(
         max_digits=16, decimal_places=6, default=0, help_text=CREDITED_ORDERS_HELP
@@ -459,9 +456,7 @@ class DailyTotals(models.Model):
 
     ALL, PLATFORM, CAMPAIGN = 0, 1, 2
 
-    workspace = models.ForeignKey(
-        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    workspace = _derived_key(Workspace)
     attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
     day = models.DateField()
     grouping = models.PositiveSmallIntegerField()
@@ -500,10 +495,8 @@ class DailyClicks(models.Model):
     past that mark from the raw table, so the figure is exact at every moment while the click
     redirect itself stays one INSERT."""
 
-    workspace = models.ForeignKey(
-        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+", db_index=False)
+    workspace = _derived_key(Workspace)
+    post = _derived_key(Post)
     day = models.DateField()
     clicks = models.PositiveIntegerField(default=0)
 

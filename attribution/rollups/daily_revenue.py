@@ -49,35 +49,45 @@ def daily_revenue_build(
         for _, s in pairs
     )
     refund_sums = ", ".join(f"SUM(amount_{s}) AS amount_{s}" for _, s in pairs)
-    branches = " UNION ALL ".join(
-        f"""SELECT '{model}' AS model, post_id, platform, campaign_id, day, gross_{s} AS revenue,
-                   orders_{s} AS orders, units_{s} AS units
-            FROM sales WHERE gross_{s} IS NOT NULL
-            UNION ALL
-            SELECT '{model}', post_id, platform, campaign_id, day, -amount_{s}, 0, 0
-            FROM refunds WHERE amount_{s} IS NOT NULL"""
-        for model, s in pairs
-    )
+    # A cell's sales and refunds meet in one join on its key (a missing post or campaign is 0
+    # there, so the key compares with =), then each model's figures are read off the joined row:
+    # no aggregate over every model's rows at once (the cost of the earlier UNION and GROUP BY).
+    models_table = " UNION ALL ".join(f"SELECT '{model}' AS model" for model, _ in pairs)
+
+    def per_model(expression: str) -> str:
+        whens = " ".join(f"WHEN '{model}' THEN {expression.format(s=s)}" for model, s in pairs)
+        return f"CASE m.model {whens} END"
+
+    revenue = per_model("COALESCE(c.gross_{s}, 0) - COALESCE(c.amount_{s}, 0)")
+    orders = per_model("COALESCE(c.orders_{s}, 0)")
+    units = per_model("ROUND(COALESCE(c.units_{s}, 0), 2)")
+    present = per_model("c.gross_{s} IS NOT NULL OR c.amount_{s} IS NOT NULL")
     sql = f"""
         WITH flags AS ({live_flags(models, within)}),
         sales AS (
-            SELECT t.post_id, t.platform, t.campaign_id, t.order_day AS day, {sums}
+            SELECT COALESCE(t.post_id, 0) AS post_key, t.platform,
+                   COALESCE(t.campaign_id, 0) AS campaign_key, t.order_day AS day, {sums}
             FROM {TOUCHES} AS t LEFT JOIN flags AS f ON f.order_id = t.order_id
             WHERE t.workspace_id = %s{sales_cells}
-            GROUP BY t.post_id, t.platform, t.campaign_id, t.order_day
+            GROUP BY COALESCE(t.post_id, 0), t.platform, COALESCE(t.campaign_id, 0), t.order_day
         ),
         refunds AS (
-            SELECT post_id, platform, campaign_id, day, {refund_sums}
+            SELECT COALESCE(post_id, 0) AS post_key, platform,
+                   COALESCE(campaign_id, 0) AS campaign_key, day, {refund_sums}
             FROM {REFUND_TOUCHES} WHERE workspace_id = %s{refund_cells}
-            GROUP BY post_id, platform, campaign_id, day
+            GROUP BY COALESCE(post_id, 0), platform, COALESCE(campaign_id, 0), day
+        ),
+        cells AS (
+            SELECT * FROM sales FULL OUTER JOIN refunds
+            USING (post_key, platform, campaign_key, day)
         )
         INSERT INTO {DailyRevenue._meta.db_table}
             (workspace_id, attribution_model, platform, campaign_id, post_id, day, revenue,
              orders, units)
-        SELECT %s, model, platform, campaign_id, post_id, day, SUM(revenue), SUM(orders),
-               ROUND(SUM(units), 2)
-        FROM ({branches}) AS cells
-        GROUP BY model, platform, campaign_id, post_id, day
+        SELECT %s, m.model, c.platform, NULLIF(c.campaign_key, 0), NULLIF(c.post_key, 0), c.day,
+               {revenue}, {orders}, {units}
+        FROM cells AS c CROSS JOIN ({models_table}) AS m
+        WHERE {present}
         {"" if days is None else f"RETURNING {CELL_FIGURES}"}
     """  # noqa: S608 - every value is a parameter; only table and column names are formatted
     params = [*within_params, workspace.pk, *sales_params, workspace.pk, *refund_params,
