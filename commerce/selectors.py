@@ -113,7 +113,15 @@ def store_health(*, store: StoreConnection, now: datetime | None = None) -> Stor
         last_order_at=last_order_at,
         last_delivery_at=last_delivery_at,
         usual_gap=usual_gap,
-        warnings=_warnings(store, now, bool(total), bool(with_signal), last_delivery_at, usual_gap),
+        warnings=_warnings(
+            store,
+            now,
+            bool(total),
+            bool(with_signal),
+            last_delivery_at,
+            usual_gap,
+            last_order_at=last_order_at,
+        ),  # fmt: skip
     )
 
 
@@ -124,7 +132,16 @@ def store_warnings(*, store: StoreConnection, now: datetime | None = None) -> li
     recent = store.orders.filter(created_at__gte=now - HEALTH_WINDOW)
     has_orders = recent.exists()
     has_signal = has_orders and recent.filter(SIGNAL_Q).exists()
-    return _warnings(store, now, has_orders, has_signal, *_delivery_rhythm(store))
+    last_delivery_at, usual_gap = _delivery_rhythm(store)
+    last_order_at = None
+    if last_delivery_at is None:
+        last_order_at = (
+            store.orders.order_by("-recorded_at").values_list("recorded_at", flat=True).first()
+        )
+    return _warnings(
+        store, now, has_orders, has_signal, last_delivery_at, usual_gap,
+        last_order_at=last_order_at,
+    )  # fmt: skip
 
 
 def _delivery_rhythm(store: StoreConnection) -> tuple[datetime | None, timedelta | None]:
@@ -138,8 +155,15 @@ def _delivery_rhythm(store: StoreConnection) -> tuple[datetime | None, timedelta
     return (arrivals[0] if arrivals else None), (statistics.median(gaps) if gaps else None)
 
 
-def _warnings(store, now, has_orders, has_signal, last_delivery_at, usual_gap) -> list[str]:
+def _warnings(
+    store, now, has_orders, has_signal, last_delivery_at, usual_gap, *, last_order_at=None
+) -> list[str]:
+    """The store's health in sentences. Without any webhook delivery, orders that reached the
+    store another way (an import, the demo) still show it works: it is quiet only once they
+    stop arriving too."""
     warnings = []
+    if last_delivery_at is None and last_order_at is not None:
+        last_delivery_at = last_order_at
     if has_orders and not has_signal:
         warnings.append(
             "Orders arrive but none carries a UTM, click id or coupon: check that the tracking "

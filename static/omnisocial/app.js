@@ -1,3 +1,13 @@
+// On a phone the navigation folds behind a Menu button (without scripts it stays open).
+document.documentElement.classList.add("js");
+document.addEventListener("click", function (event) {
+  var toggle = event.target.closest(".menu-toggle");
+  if (!toggle) return;
+  var bar = toggle.closest(".topbar");
+  var open = bar.classList.toggle("open");
+  toggle.setAttribute("aria-expanded", open ? "true" : "false");
+});
+
 // Copy buttons: <button data-copy="text">. Falls back to selecting the text when the
 // clipboard is unavailable (plain http, older browsers).
 document.addEventListener("click", function (event) {

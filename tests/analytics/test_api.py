@@ -230,7 +230,7 @@ def test_the_kpi_page_shows_progress_and_creates_a_kpi(client, workspace, behind
     page = client.get("/analytics/kpis/")
     assert page.status_code == 200
     assert b'aria-valuenow="15"' in page.content
-    assert b"1500.00 USD" in page.content
+    assert b"1,500.00 USD" in page.content
     assert b"Falling behind" in page.content
 
     response = client.post(

@@ -86,3 +86,23 @@ def test_utm_health_warns_when_orders_arrive_without_signals_and_when_deliveries
     WebhookDelivery.objects.create(store=store, raw_body=b"{}", verified=True, received_at=now)
     api = client.get(f"/commerce/stores/{store.pk}").json()["health"]
     assert (api["ordersWithSignal"], api["signalShare"], api["warnings"]) == (1, 0.3333, [])
+
+
+def test_imported_orders_show_a_store_works_until_they_stop_arriving(client, workspace):
+    store = StoreConnectionFactory(workspace=workspace)
+    assert client.get(f"/commerce/stores/{store.pk}").json()["health"]["warnings"] == [
+        "No delivery received yet: add the webhook URL to the store."
+    ]
+    now = timezone.now()
+    services.order_import(store=store, orders=[_order(1, now, utm_content="post-1")])
+
+    assert client.get(f"/commerce/stores/{store.pk}").json()["health"]["warnings"] == []
+    page = client.get("/analytics/revenue/")
+    assert b"No delivery received yet" not in page.content
+
+    store.orders.update(recorded_at=now - timedelta(days=3))
+    assert client.get(f"/commerce/stores/{store.pk}").json()["health"]["warnings"] == [
+        "No delivery for 3 days, longer than this store's usual gap: the store may have "
+        "disabled the webhook after failed deliveries."
+    ]
+    assert b"No delivery for 3 days" in client.get("/analytics/revenue/").content

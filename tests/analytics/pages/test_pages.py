@@ -352,5 +352,5 @@ def test_the_revenue_page_shows_kpi_progress_and_open_alerts(client, shop, works
     assert "Revenue KPIs All KPIs" in page
     assert "November revenue Nov 1 – Nov 30" in page
     # 150.00 after 24.5 of 30 days (noon on the 25th) projects to 150.00 / (24.5 / 30) = 183.67.
-    assert "150.00 183.67 1000.00 Falling behind" in page
+    assert "150.00 183.67 1,000.00 Falling behind" in page
     assert "Open alerts (1)" in page
