@@ -107,6 +107,10 @@ class Credit:
         """Splits ``amount`` by these weights; see :func:`split_amount`."""
         return _split_units(amount, self.units, currency)
 
+    def split_minor(self, cents: int, currency: str) -> list[Decimal]:
+        """Splits an amount given in minor units (see :func:`minor_of`) by these weights."""
+        return _split_minor(cents, self.units, currency)
+
 
 _journey_order = attrgetter("touched_at", "position")
 
@@ -349,11 +353,30 @@ def _hand_out(parts: list[int], exact: Sequence[float | Fraction], missing: int)
             parts[i] += 1
 
 
-_WEIGHT_EXPONENT = -WEIGHT_PLACES
+class _Decimals(dict):
+    """Decimals of whole numbers of units (cents, millionths), built once each: a rebuild turns
+    millions of split parts into Decimals, and they repeat (the same cents and weights recur
+    order after order). Bounded, so an unusual store cannot grow it without end."""
+
+    __slots__ = ("exponent",)
+    LIMIT = 200_000
+
+    def __init__(self, places: int) -> None:
+        super().__init__()
+        self.exponent = -places
+
+    def __missing__(self, units: int) -> Decimal:
+        value = Decimal(units).scaleb(self.exponent)
+        if len(self) < self.LIMIT:
+            self[units] = value
+        return value
+
+
+_WEIGHTS = _Decimals(WEIGHT_PLACES)
 
 
 def _weights_of(units: Sequence[int]) -> tuple[Decimal, ...]:
-    return tuple(Decimal(u).scaleb(_WEIGHT_EXPONENT) for u in units)
+    return tuple(map(_WEIGHTS.__getitem__, units))
 
 
 # --- money ---
@@ -374,17 +397,33 @@ def split_amount(amount: Decimal, weights: Sequence[Decimal], currency: str) -> 
     return _split_units(amount, units, currency)
 
 
-_MINOR_UNITS: dict[str, int] = {}
+_MINOR_UNITS: dict[str, _Decimals] = {}
 
 
-def _split_units(amount: Decimal, units: Sequence[int], currency: str) -> list[Decimal]:
-    places = _MINOR_UNITS.get(currency)
-    if places is None:
-        places = _MINOR_UNITS[currency] = minor_units(currency)
+def _money_of(currency: str) -> _Decimals:
+    table = _MINOR_UNITS.get(currency)
+    if table is None:
+        table = _MINOR_UNITS[currency] = _Decimals(minor_units(currency))
+    return table
+
+
+def minor_of(amount: Decimal, currency: str) -> int:
+    """``amount`` as a whole number of the currency's minor units (rounded with ``round_money``
+    first when it has more places than the currency keeps): what :meth:`Credit.split_minor`
+    splits. Convert an amount once when several models split it."""
+    places = -_money_of(currency).exponent
     scaled = amount.scaleb(places)
     cents = int(scaled)
     if cents != scaled:
         cents = int(round_money(amount, currency).scaleb(places))
+    return cents
+
+
+def _split_units(amount: Decimal, units: Sequence[int], currency: str) -> list[Decimal]:
+    return _split_minor(minor_of(amount, currency), units, currency)
+
+
+def _split_minor(cents: int, units: Sequence[int], currency: str) -> list[Decimal]:
     negative = cents < 0
     if negative:
         cents = -cents
@@ -398,7 +437,7 @@ def _split_units(amount: Decimal, units: Sequence[int], currency: str) -> list[D
     if missing:
         for i in sorted(range(len(parts)), key=remainders.__getitem__, reverse=True)[:missing]:
             parts[i] += 1
-    exponent = -places
+    money = _money_of(currency)
     if negative:
-        return [Decimal(-p).scaleb(exponent) for p in parts]
-    return [Decimal(p).scaleb(exponent) for p in parts]
+        return [money[-p] for p in parts]
+    return list(map(money.__getitem__, parts))

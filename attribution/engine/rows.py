@@ -139,8 +139,9 @@ def order_rows(
         )
         remaining -= amount
         day = timezone.localdate(refund.created_at, workspace.zone)
-        refund_amounts.append((refund.pk, amount, day))
+        refund_amounts.append((refund.pk, credit.minor_of(amount, currency), day))
 
+    gross_cents = credit.minor_of(gross, currency)
     n = len(journey)
     figures = [[None] * (len(MODELS) * FIGURES) for _ in range(n)]
     refund_parts = {refund_id: [[None] * len(MODELS) for _ in range(n)]
@@ -148,12 +149,12 @@ def order_rows(
     fallback = False
     for model, result in credits.items():
         m = MODELS.index(model)
-        gross_parts = result.split(gross, currency)
+        gross_parts = result.split_minor(gross_cents, currency)
         refunded = [ZERO] * n
         positions = [touch.position for touch in result.touches]
         for refund_id, amount, _day in refund_amounts:
             parts = refund_parts[refund_id]
-            for index, part in enumerate(result.split(amount, currency)):
+            for index, part in enumerate(result.split_minor(amount, currency)):
                 refunded[index] += part
                 parts[positions[index]][m] = part
         for index, weight in enumerate(result.weights):
