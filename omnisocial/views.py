@@ -1,4 +1,8 @@
-"""Pages of the shared core: home, posts, the workspace switcher."""
+"""Pages of the shared core: home, posts and their links, campaigns, settings, the workspace
+switcher."""
+
+from decimal import Decimal
+from functools import cached_property
 
 from django import forms
 from django.conf import settings
@@ -7,12 +11,16 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect
+from django.utils import timezone
+from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, FormView, ListView
 
 from attribution.selectors import links_of, posts_with_click_counts, untagged_urls
+from attribution.services import link_tag
 from omnisocial import ratelimit, services
 from omnisocial.models import Membership, Platform, Post, Workspace, all_attribution_models
 from omnisocial.tenancy import SESSION_KEY, Role, WorkspaceViewMixin, workspace_owner
@@ -197,3 +205,198 @@ class WorkspaceSettingsView(WorkspaceViewMixin, FormView):
         response = super().form_invalid(form)
         response.status_code = 400
         return response
+
+
+# --- set-up pages: posts and campaigns, without the API ------------------------------------------
+
+
+def _errors_onto(form: forms.Form, exc: ValidationError, aliases: dict[str, str]) -> None:
+    """A service's ValidationError onto the form's fields (`aliases` maps the API's field names
+    the service speaks, e.g. externalId, to the form's); the rest as a form-wide error."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for field, errors in exc.message_dict.items():
+        name = aliases.get(field, field)
+        form.add_error(name if name in form.fields else None, errors)
+
+
+def _invalid(view, form):
+    response = view.render_to_response(view.get_context_data(form=form))
+    response.status_code = 400
+    return response
+
+
+class PostForm(forms.Form):
+    """What a marketer says about a post; saved through `services.post_save` like every path."""
+
+    platform = forms.ChoiceField(choices=Platform.choices)
+    caption = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Links to your store in the caption are tracked too.",
+    )  # fmt: skip
+    link_url = forms.URLField(
+        label="Link", required=False, max_length=2000, assume_scheme="https",
+        help_text="The post's link (bio or swipe-up link); it gets a short tracked link.",
+    )  # fmt: skip
+    content_type = forms.ChoiceField(label="Content type", choices=Post.ContentType.choices)
+    published_at = forms.DateTimeField(
+        label="Published", required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="In the workspace's time zone.",
+    )  # fmt: skip
+    campaign = forms.ModelChoiceField(queryset=None, required=False, empty_label="No campaign")
+    boosted_spend = forms.DecimalField(
+        label="Boost spend", min_value=0, max_digits=12, decimal_places=2, initial=0,
+        help_text="What was paid to promote the post (ROAS divides revenue by it).",
+    )  # fmt: skip
+    boosted_currency = forms.CharField(label="Spend currency", max_length=3, required=False)
+    reference = forms.CharField(
+        label="Reference (utm_content)", max_length=100, required=False,
+        help_text="Left blank, it becomes post-<id>. It never changes once links are shared.",
+    )  # fmt: skip
+
+    def __init__(self, *args, workspace: Workspace, post: Post | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].queryset = workspace.campaigns.all()
+        self.fields["boosted_currency"].initial = workspace.reporting_currency
+        if post is not None:  # shared links carry it: an edit must not move the post's orders
+            self.fields["reference"].disabled = True
+            self.fields["reference"].help_text = "Shared links carry it, so it stays as it is."
+
+
+class PostFormView(WorkspaceViewMixin, FormView):
+    """New post (posts/new/) and edit (posts/<pk>/edit/): saving tags every link to the store
+    and says which URLs could not be tracked and why."""
+
+    template_name = "omnisocial/post_form.html"
+    form_class = PostForm
+
+    @cached_property
+    def post_object(self) -> Post | None:
+        if "pk" not in self.kwargs:
+            return None
+        try:
+            return self.workspace.posts.get(pk=self.kwargs["pk"])
+        except Post.DoesNotExist as exc:
+            raise Http404("No such post in this workspace.") from exc
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "workspace": self.workspace,
+                "post": self.post_object}  # fmt: skip
+
+    def get_initial(self):
+        post = self.post_object
+        if post is None:
+            return {}
+        initial = {name: getattr(post, name) for name in PostForm.base_fields}
+        if post.published_at:
+            initial["published_at"] = timezone.localtime(post.published_at, self.workspace.zone)
+        return initial
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(post=self.post_object, **kwargs)
+
+    def form_valid(self, form):
+        data = dict(form.cleaned_data)
+        if self.post_object is not None:
+            data.pop("reference")
+        data["boosted_spend"] = data["boosted_spend"] or Decimal("0.00")
+        try:
+            post = services.post_save(workspace=self.workspace, post=self.post_object, **data)
+        except ValidationError as exc:
+            _errors_onto(form, exc, {"externalId": "external_id", "linkUrl": "link_url"})
+            return _invalid(self, form)
+        tagged = len(post.tagging.links)
+        messages.success(
+            self.request,
+            f"Saved. {tagged} tracked link{'' if tagged == 1 else 's'}: copy the short link "
+            "below into the post."
+            if tagged
+            else "Saved. Add a link to your store to track it.",
+        )
+        for url, reason in post.tagging.refused:
+            messages.warning(self.request, f"Not tracked: {url}: {reason}")
+        return redirect("post-detail", pk=post.pk)
+
+    def form_invalid(self, form):
+        return _invalid(self, form)
+
+
+class LinkForm(forms.Form):
+    url = forms.URLField(label="Store URL", max_length=2000, assume_scheme="https")
+    utm_term = forms.CharField(
+        label="utm_term", max_length=200, required=False,
+        help_text="Optional: tells apart several links of one post (e.g. story, bio).",
+    )  # fmt: skip
+
+
+class PostLinkCreateView(WorkspaceViewMixin, View):
+    """POST posts/<pk>/links/: a tracked link for one more URL of the post (the same URL gives
+    the same link and short code)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        try:
+            post = self.workspace.posts.select_related("campaign").get(pk=pk)
+        except Post.DoesNotExist as exc:
+            raise Http404("No such post in this workspace.") from exc
+        form = LinkForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+            return redirect("post-detail", pk=post.pk)
+        try:
+            link = link_tag(post=post, url=form.cleaned_data["url"],
+                            utm_term=form.cleaned_data["utm_term"])  # fmt: skip
+        except ValidationError as exc:
+            messages.error(request, f"Not tracked: {' '.join(exc.messages)}")
+        else:
+            messages.success(request, f"Tracked link {link.short_path} ready: copy it below.")
+        return redirect("post-detail", pk=post.pk)
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    slug = forms.CharField(
+        label="Slug (utm_campaign)", max_length=100, required=False,
+        help_text="Left blank, it is made from the name.",
+    )  # fmt: skip
+
+
+class CampaignListView(WorkspaceViewMixin, FormView):
+    """The workspace's campaigns with their posts, a form to create one, and deletion (the
+    posts stay, without campaign; through `services.campaign_delete`, as the API)."""
+
+    template_name = "omnisocial/campaign_list.html"
+    form_class = CampaignForm
+
+    def get_context_data(self, **kwargs):
+        campaigns = self.workspace.campaigns.annotate(post_count=Count("posts")).order_by("name")
+        return super().get_context_data(campaigns=campaigns, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        if "delete" in request.POST:
+            raw = request.POST["delete"]
+            campaign = (
+                self.workspace.campaigns.filter(pk=int(raw)).first() if raw.isdecimal() else None
+            )
+            if campaign is None:
+                raise Http404("No such campaign in this workspace.")
+            services.campaign_delete(campaign=campaign)
+            messages.success(request, f"Deleted {campaign.name}; its posts have no campaign now.")
+            return redirect("campaign-list")
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            campaign = services.campaign_save(workspace=self.workspace, **form.cleaned_data)
+        except ValidationError as exc:
+            _errors_onto(form, exc, {})
+            return _invalid(self, form)
+        messages.success(self.request, f"Created {campaign.name}: its links carry "
+                         f"utm_campaign={campaign.slug}.")  # fmt: skip
+        return redirect("campaign-list")
+
+    def form_invalid(self, form):
+        return _invalid(self, form)

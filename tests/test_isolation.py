@@ -50,6 +50,8 @@ MARKER = "bravosecret"
 # url name -> the kind of B's object its id names.
 OBJECT_OF = {
     "post-detail": "post",
+    "post-edit": "post",
+    "post-links": "post",
     "api-post": "post",
     "api-campaign": "campaign",
     "api-key": "api_key",

@@ -7,9 +7,12 @@ shared by its URL); `?export=<table>` downloads the table as CSV.
 
 from __future__ import annotations
 
+from django import forms
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, QueryDict
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.generic import TemplateView
 
@@ -23,10 +26,12 @@ from analytics.revenue.filters import (
     RevenueFilters,
     preset_range,
 )
+from analytics.setup import setup_pending
 from attribution.models import AttributionModel
 from attribution.selectors import links_of
 from commerce.models import CommerceOrder, OrderStatus
 from commerce.selectors import store_warnings
+from commerce.services import coupon_save
 from omnisocial.models import Platform, Post
 from omnisocial.tenancy import WorkspaceViewMixin
 
@@ -146,6 +151,7 @@ class RevenueView(AnalyticsPage):
             if has_data
             else "",
             kpi_panel=kpi_overview(workspace=ws),
+            setup_steps=setup_pending(ws),
             **self._stores(),
             **kwargs,
         )
@@ -396,15 +402,53 @@ class SegmentsView(AnalyticsPage):
         )
 
 
+class CouponForm(forms.Form):
+    code = forms.CharField(max_length=100, help_text="As buyers type it at checkout (any case).")
+    campaign = forms.ModelChoiceField(queryset=None, required=False, empty_label="No campaign")
+    posts = forms.ModelMultipleChoiceField(
+        label="Distributed by", queryset=None, required=False,
+        help_text="The posts that share the code: they share an order that used it and "
+        "clicked none of them.",
+    )  # fmt: skip
+
+    def __init__(self, *args, workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].queryset = workspace.campaigns.all()
+        self.fields["posts"].queryset = workspace.posts.all()
+
+
 class CouponsView(AnalyticsPage):
+    """Each code's redemptions and revenue, and a form to create a code (or add posts to one)
+    through the service the API uses."""
+
     template_name = "analytics/coupons.html"
     exports = {"coupons": "Coupons"}
 
     def get_context_data(self, **kwargs):
         rows = revenue.coupon_performance(self.workspace, self.filters)
+        kwargs.setdefault("coupon_form", CouponForm(workspace=self.workspace))
         return super().get_context_data(
             coupons=rows, revenue_max=max((r["revenue"] for r in rows), default=0), **kwargs
         )
+
+    def post(self, request, *args, **kwargs):
+        form = CouponForm(request.POST, workspace=self.workspace)
+        if form.is_valid():
+            try:
+                coupon = coupon_save(workspace=self.workspace, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc.messages)
+            else:
+                messages.success(
+                    request,
+                    f"Coupon {coupon.code} saved: new orders that use it credit its posts; "
+                    "earlier ones at the nightly recalculation.",
+                )
+                return redirect("analytics:coupons")
+        self.get(request, *args, **kwargs)  # filters, as a GET reads them
+        response = self.render_to_response(self.get_context_data(coupon_form=form))
+        response.status_code = 400
+        return response
 
     def export_coupons(self):
         rows = revenue.coupon_performance(self.workspace, self.filters)
