@@ -9,6 +9,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
@@ -16,7 +17,7 @@ from django.views.generic import TemplateView
 from commerce import selectors, services
 from commerce.models import StoreConnection, StorePlatform
 from omnisocial import ratelimit
-from omnisocial.tenancy import Role, WorkspaceViewMixin
+from omnisocial.tenancy import Role, WorkspaceViewMixin, workspace_owner
 
 logger = logging.getLogger(__name__)
 
@@ -142,21 +143,52 @@ class StoreListView(WorkspaceViewMixin, TemplateView):
                 messages.error(request, message)
             return self.render_to_response(self.get_context_data(form=request.POST))
         messages.success(request, "Store connected: paste the webhook URL below into the store.")
-        return redirect("commerce:store-detail", pk=store.pk)
+        if store.platform != StorePlatform.CUSTOM:
+            return redirect("commerce:store-detail", pk=store.pk)
+        # A generated secret is shown on this answer only.
+        detail = StoreDetailView(request=request, args=(), kwargs={"pk": store.pk})
+        return detail.render_to_response(detail.get_context_data(new_secret=store.webhook_secret))
 
 
 class StoreDetailView(WorkspaceViewMixin, TemplateView):
+    """A store's health, what to paste into the store (webhook URL, snippet; a generated secret
+    once, on the answer that made it), the secret's rotation, its recent orders and its inbox."""
+
     template_name = "commerce/store_detail.html"
     write_role = Role.OWNER
 
-    def get_context_data(self, **kwargs):
+    def _store(self) -> StoreConnection:
         try:
-            store = selectors.store_get(workspace=self.workspace, store_id=self.kwargs["pk"])
+            return selectors.store_get(workspace=self.workspace, store_id=self.kwargs["pk"])
         except StoreConnection.DoesNotExist as exc:
             raise Http404("No such store in this workspace.") from exc
+
+    def post(self, request, *args, **kwargs):
+        """Rotates the webhook secret (the previous one stays valid for an hour). A generated
+        (custom store) secret is shown on this answer only: it is never shown again."""
+        store = self._store()
+        try:
+            store = services.store_secret_rotate(
+                store=store, new_secret=request.POST.get("webhook_secret", "")
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("commerce:store-detail", pk=store.pk)
+        until = timezone.localtime(store.previous_secret_expires_at, self.workspace.zone)
+        messages.success(
+            request,
+            "Secret rotated. Deliveries signed with the previous one are accepted until "
+            f"{until:%H:%M} ({self.workspace.time_zone}).",
+        )
+        if store.platform != StorePlatform.CUSTOM:
+            return redirect("commerce:store-detail", pk=store.pk)
+        return self.render_to_response(self.get_context_data(new_secret=store.webhook_secret))
+
+    def get_context_data(self, **kwargs):
+        store = self._store()
         return super().get_context_data(
             store=store,
-            health=selectors.store_health(store=store),
+            can_manage=workspace_owner(self.request, self.workspace),
             webhook_url=webhook_url(self.request, store),
             snippet=tracking_snippet(self.request, store),
             deliveries=selectors.store_deliveries(store=store, limit=20),

@@ -45,7 +45,7 @@ WRITES = ("post", "put", "patch", "delete")
 # workspace's settings. A pattern added here or losing its owner rule fails the walk.
 OWNER_ONLY = {
     "api-keys", "api-key", "api-whoami", "workspace-settings", "commerce:store-list",
-    "commerce:api-store-list", "commerce:api-store-rotate",
+    "commerce:api-store-list", "commerce:api-store-rotate", "commerce:store-detail",
 }  # fmt: skip
 # Writes that concern no workspace's data: choosing one's workspace, logging in and out (the
 # home page is the login form for visitors and a redirect for members).

@@ -106,3 +106,54 @@ def test_imported_orders_show_a_store_works_until_they_stop_arriving(client, wor
         "disabled the webhook after failed deliveries."
     ]
     assert b"No delivery for 3 days" in client.get("/analytics/revenue/").content
+
+
+def test_the_store_page_gives_what_to_paste_and_its_owner_rotates_the_secret():
+    from django.test import Client
+
+    from omnisocial.models import Membership
+    from tests.analytics.conftest import order_record
+    from tests.factories import MembershipFactory
+
+    store = services.store_connect(workspace=WorkspaceFactory(), platform="custom",
+                                   shop_domain="shop.example")  # fmt: skip
+    order = order_record(store, 1, at=timezone.now(), total="12.00")
+    clients = {}
+    for role in (Membership.Role.OWNER, Membership.Role.ANALYST):
+        clients[role] = Client()
+        clients[role].force_login(MembershipFactory(workspace=store.workspace, role=role).user)
+    page = f"/commerce/stores/{store.pk}/"
+
+    shown = clients[Membership.Role.OWNER].get(page).content.decode()
+    assert store.webhook_secret not in shown  # a stored secret is never shown again
+    assert f'data-copy="http://testserver/commerce/stores/{store.pk}/webhooks/custom"' in shown
+    assert f'href="/analytics/orders/{order.pk}/"' in shown
+    assert 'id="rotate-secret"' in shown
+    # Below the owner: no rotation, and a refused one.
+    assert 'id="rotate-secret"' not in clients[Membership.Role.ANALYST].get(page).content.decode()
+    assert clients[Membership.Role.ANALYST].post(page).status_code == 403
+
+    old = store.webhook_secret
+    rotated = clients[Membership.Role.OWNER].post(page)
+    store.refresh_from_db()
+    assert store.webhook_secret.startswith("whsec_") and store.webhook_secret != old
+    assert store.previous_webhook_secret == old
+    # The new secret is on this answer, once; the next visit does not show it.
+    assert rotated.status_code == 200
+    assert f'data-copy="{store.webhook_secret}"' in rotated.content.decode()
+    assert "Secret rotated" in rotated.content.decode()
+    assert store.webhook_secret not in clients[Membership.Role.OWNER].get(page).content.decode()
+
+
+def test_a_custom_store_connected_from_the_page_shows_its_generated_secret_once(client):
+    from omnisocial.models import Membership
+    from tests.factories import MembershipFactory
+
+    workspace = WorkspaceFactory()
+    client.force_login(MembershipFactory(workspace=workspace, role=Membership.Role.OWNER).user)
+    answer = client.post("/commerce/stores/", {"platform": "custom", "shop_domain": "shop.example",
+                                               "currency": "EUR"})  # fmt: skip
+    store = StoreConnection.objects.get(workspace=workspace)
+    assert answer.status_code == 200
+    assert f'data-copy="{store.webhook_secret}"' in answer.content.decode()
+    assert store.webhook_secret not in client.get(f"/commerce/stores/{store.pk}/").content.decode()
