@@ -409,21 +409,61 @@ class PostRevenue(models.Model):
         return f"{self.post_id} {self.attribution_model}: {self.total_revenue}"
 
 
-class DailyRevenue(models.Model):
-    """Revenue per day (workspace time zone), platform, campaign, post and model: sales on the
-    order's day, refunds (negative) on the refund's day."""
+class DailyRevenueCell(models.Model):
+    """The stored DailyRevenue: one row per cell (day in the workspace's time zone, platform,
+    campaign, post or platform-only) with every model's revenue, credited orders and units in
+    columns (`revenue_<suffix>`, `orders_<suffix>`, `units_<suffix>`; see MODEL_COLUMNS), null
+    for a model without rows in the cell. A rebuild writes a sixth of the rows it would write one
+    per model; `DailyRevenue` is its per-model projection, what every reader reads."""
 
     # No single-column index where a composite one below starts with the column: each costs on
     # every write, and a stale one lures the planner into ANDing bitmaps of a million entries.
     # Derived rows, rebuilt in full: keys without database constraints (see _derived_key).
     workspace = _derived_key(Workspace)
-    attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
     day = models.DateField()
     platform = models.CharField(max_length=16, blank=True, default="")
     # A deleted campaign leaves its posts' revenue in place, as the attribution rows do (the
     # index finds its rows to clear).
     campaign = _nullable_key("omnisocial.Campaign", on_delete=models.SET_NULL, db_index=True)
     post = _nullable_key(Post)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "day"], name="drc_day"),
+            models.Index(fields=["post", "day"], name="drc_post_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.platform} {self.post_id}"
+
+
+# What a cell holds per model, with its places: `<figure>_<suffix>`.
+CELL_FIGURES = {
+    "revenue": {"max_digits": 14, "decimal_places": 2},
+    "orders": {"max_digits": 16, "decimal_places": 6},
+    "units": {"max_digits": 14, "decimal_places": 2},
+}
+for _suffix in MODEL_COLUMNS.values():
+    for _figure, _places in CELL_FIGURES.items():
+        DailyRevenueCell.add_to_class(
+            f"{_figure}_{_suffix}", models.DecimalField(**_places, null=True)
+        )
+
+
+class DailyRevenue(models.Model):
+    """Revenue per day (workspace time zone), platform, campaign, post and model: sales on the
+    order's day, refunds (negative) on the refund's day.
+
+    A read-only projection of `DailyRevenueCell` (a database view, one branch per model; see
+    migration 0014): the rollups write cells, everything else reads these."""
+
+    id = models.BigIntegerField(primary_key=True, help_text="The cell's id * 8 + the model's.")
+    workspace = _projected_key(Workspace, related_name="+")
+    attribution_model = models.CharField(max_length=16, choices=AttributionModel.choices)
+    day = models.DateField()
+    platform = models.CharField(max_length=16, blank=True, default="")
+    campaign = _projected_key("omnisocial.Campaign", null=True, blank=True, related_name="+")
+    post = _projected_key(Post, null=True, blank=True, related_name="+")
     revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     orders = models.DecimalField(
         max_digits=16, decimal_places=6, default=0, help_text=CREDITED_ORDERS_HELP
@@ -431,11 +471,9 @@ class DailyRevenue(models.Model):
     units = models.DecimalField(max_digits=14, decimal_places=2, default=0)
 
     class Meta:
+        managed = False
+        db_table = "attribution_dailyrevenue"
         verbose_name_plural = "daily revenue"
-        indexes = [
-            models.Index(fields=["workspace", "attribution_model", "day"], name="dr_day"),
-            models.Index(fields=["post", "attribution_model", "day"], name="dr_post_day"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.platform} {self.post_id} {self.attribution_model}: {self.revenue}"

@@ -28,7 +28,7 @@ from attribution.models import (
     AttributionState,
     AttributionTouch,
     DailyClicks,
-    DailyRevenue,
+    DailyRevenueCell,
     DailyTotals,
     PostRevenue,
     RefundTouch,
@@ -264,7 +264,7 @@ def _statistics_refresh() -> None:
     before it; until autovacuum comes round, the live path's small queries may get plans made
     for another table (seen: a 50 ms bitmap AND instead of a 1 ms index scan). ANALYZE the
     rebuilt tables now (a sample: seconds, not a scan)."""
-    _analyze(AttributionTouch, RefundTouch, DailyRevenue, PostRevenue, DailyTotals, DailyClicks)
+    _analyze(AttributionTouch, RefundTouch, DailyRevenueCell, PostRevenue, DailyTotals, DailyClicks)
 
 
 def _analyze(*models) -> None:
@@ -289,7 +289,7 @@ class _PhaseClock:
 
 
 def _rollups_rebuild(workspace: Workspace, models: Sequence[str], *, clicks: bool) -> None:
-    DailyRevenue.objects.filter(workspace=workspace, attribution_model__in=models).delete()
+    DailyRevenueCell.objects.filter(workspace=workspace).delete()
     rollups.daily_revenue_build(workspace, models)
     rollups.daily_totals_build(workspace, models)
     rollups.post_revenue_rebuild(workspace, None)

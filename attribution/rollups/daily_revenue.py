@@ -1,7 +1,8 @@
 """DailyRevenue: revenue, credited orders and units per (model, day, post or platform-only cell,
 campaign), built from the touch rows in one statement: one scan of the touches and one of the
-refund touches for every model (sums per model column, unfolded per model only once grouped).
-The live path rebuilds just the cells one order touched, with the same statement."""
+refund touches for every model, written as one `DailyRevenueCell` row per cell with every
+model's figures in columns (`DailyRevenue` is their per-model view). The live path rebuilds just
+the cells one order touched, with the same statement."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from decimal import Decimal
 
 from django.db import connection
 
-from attribution.models import DailyRevenue
+from attribution.models import CELL_FIGURES, DailyRevenueCell
 from attribution.rollups.credited import (
     REFUND_TOUCHES,
     TOUCHES,
@@ -21,7 +22,11 @@ from attribution.rollups.credited import (
 from omnisocial.models import Workspace
 from omnisocial.money import ZERO
 
-CELL_FIGURES = "post_id, attribution_model, revenue, units, orders"
+CELLS = DailyRevenueCell._meta.db_table
+
+
+def _cell_columns(pairs) -> list[str]:
+    return [f"{figure}_{s}" for _, s in pairs for figure in CELL_FIGURES]
 
 
 def daily_revenue_build(
@@ -50,18 +55,17 @@ def daily_revenue_build(
     )
     refund_sums = ", ".join(f"SUM(amount_{s}) AS amount_{s}" for _, s in pairs)
     # A cell's sales and refunds meet in one join on its key (a missing post or campaign is 0
-    # there, so the key compares with =), then each model's figures are read off the joined row:
-    # no aggregate over every model's rows at once (the cost of the earlier UNION and GROUP BY).
-    models_table = " UNION ALL ".join(f"SELECT '{model}' AS model" for model, _ in pairs)
-
-    def per_model(expression: str) -> str:
-        whens = " ".join(f"WHEN '{model}' THEN {expression.format(s=s)}" for model, s in pairs)
-        return f"CASE m.model {whens} END"
-
-    revenue = per_model("COALESCE(c.gross_{s}, 0) - COALESCE(c.amount_{s}, 0)")
-    orders = per_model("COALESCE(c.orders_{s}, 0)")
-    units = per_model("ROUND(COALESCE(c.units_{s}, 0), 2)")
-    present = per_model("c.gross_{s} IS NOT NULL OR c.amount_{s} IS NOT NULL")
+    # there, so the key compares with =), and each model's figures are read off the joined row
+    # into its columns: null where the model has no rows in the cell.
+    figures = []
+    for _, s in pairs:
+        present = f"c.gross_{s} IS NOT NULL OR c.amount_{s} IS NOT NULL"
+        figures += [
+            f"CASE WHEN {present} THEN COALESCE(c.gross_{s}, 0) - COALESCE(c.amount_{s}, 0) END",
+            f"CASE WHEN {present} THEN COALESCE(c.orders_{s}, 0) END",
+            f"CASE WHEN {present} THEN ROUND(COALESCE(c.units_{s}, 0), 2) END",
+        ]
+    columns = _cell_columns(pairs)
     sql = f"""
         WITH flags AS ({live_flags(models, within)}),
         sales AS (
@@ -81,20 +85,29 @@ def daily_revenue_build(
             SELECT * FROM sales FULL OUTER JOIN refunds
             USING (post_key, platform, campaign_key, day)
         )
-        INSERT INTO {DailyRevenue._meta.db_table}
-            (workspace_id, attribution_model, platform, campaign_id, post_id, day, revenue,
-             orders, units)
-        SELECT %s, m.model, c.platform, NULLIF(c.campaign_key, 0), NULLIF(c.post_key, 0), c.day,
-               {revenue}, {orders}, {units}
-        FROM cells AS c CROSS JOIN ({models_table}) AS m
-        WHERE {present}
-        {"" if days is None else f"RETURNING {CELL_FIGURES}"}
+        INSERT INTO {CELLS}
+            (workspace_id, platform, campaign_id, post_id, day, {", ".join(columns)})
+        SELECT %s, c.platform, NULLIF(c.campaign_key, 0), NULLIF(c.post_key, 0), c.day,
+               {", ".join(figures)}
+        FROM cells AS c
+        {"" if days is None else f"RETURNING post_id, {', '.join(columns)}"}
     """  # noqa: S608 - every value is a parameter; only table and column names are formatted
     params = [*within_params, workspace.pk, *sales_params, workspace.pk, *refund_params,
               workspace.pk]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return None if days is None else cursor.fetchall()
+        return None if days is None else _unfold(pairs, cursor.fetchall())
+
+
+def _unfold(pairs, rows) -> list[tuple]:
+    """Cells as (post_id, model, revenue, units, orders), one per model the cell holds."""
+    found = []
+    for post_id, *figures in rows:
+        for n, (model, _) in enumerate(pairs):
+            revenue, orders, units = figures[3 * n : 3 * n + 3]
+            if revenue is not None:
+                found.append((post_id, model, revenue, units, orders))
+    return found
 
 
 def daily_revenue_refresh(workspace: Workspace, cells: set[tuple]) -> dict[tuple, tuple]:
@@ -108,13 +121,14 @@ def daily_revenue_refresh(workspace: Workspace, cells: set[tuple]) -> dict[tuple
     post_ids = sorted({post for _, post, _ in cells if post is not None})
     platforms = sorted({platform for _, post, platform in cells if post is None})
     condition, params = cells_condition("", "day", days, post_ids, platforms)
+    pairs = suffixes(workspace.attribution_models)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {DailyRevenue._meta.db_table} WHERE workspace_id = %s{condition}"  # noqa: S608
-            f" RETURNING {CELL_FIGURES}",
+            f"DELETE FROM {CELLS} WHERE workspace_id = %s{condition}"  # noqa: S608
+            f" RETURNING post_id, {', '.join(_cell_columns(pairs))}",
             [workspace.pk, *params],
         )
-        old = cursor.fetchall()
+        old = _unfold(pairs, cursor.fetchall())
     new = daily_revenue_build(workspace, workspace.attribution_models, days, post_ids, platforms)
     moved: dict[tuple, list[Decimal]] = {}
     for sign, rows in ((-1, old), (1, new)):
