@@ -83,13 +83,13 @@ def build(workspace, store) -> None:
                    exchange_rate, reporting_total, is_converted, utm_source, utm_medium,
                    utm_campaign, utm_content, utm_term, referrer_url, landing_page, osc_click,
                    fbclid, gclid, ttclid, visitor_id, coupon_codes, customer_key,
-                   is_returning_customer, customer_tags)
+                   is_returning_customer, customer_tags, taxes_included)
                SELECT %s, %s, g::text, '#' || g,
                       now() - (g %% 120) * interval '1 day' - (g %% 86400) * interval '1 second',
                       now(), now(), now(), 'USD', '', 20 + (g %% 200), 20 + (g %% 200), 0, 0, 0, 0,
                       'paid', 'open', 'USD', 1, 20 + (g %% 200), true, '', '', '', '', '', '', '',
                       'c' || g, '', '', '', '', '[]'::jsonb, 'k' || (g %% 300000), g %% 3 = 0,
-                      '[]'::jsonb
+                      '[]'::jsonb, true
                FROM generate_series(1, %s) g""",
             [ws, st, ORDERS],
         )

@@ -290,8 +290,8 @@ def _outlier_alert_raise(
         message = (
             f"{_money(row.revenue, currency)} in revenue from {start:%b %-d} to {end:%b %-d} "
             f"({orders}), against a median of {_money(median, currency)} "
-            f"across {peers} other {entity}s: a robust z-score of {score.score:.2f} "
-            f"(beyond ±{outliers.THRESHOLD})."
+            f"across {peers} other {entity}s: far {'above' if high else 'below'} what "
+            f"{entity}s here usually make, by more than they usually differ from one another."
         )
         figures = {
             "currency": currency,

@@ -47,6 +47,12 @@ REPORT_PARAMETERS = [
     OpenApiParameter("to", OpenApiTypes.DATE, description="Last day, inclusive; default: today."),
     OpenApiParameter("platform", OpenApiTypes.STR, enum=Platform.values),
     OpenApiParameter("campaign", OpenApiTypes.STR, description="A campaign's id or slug."),
+    OpenApiParameter(
+        "comparison", OpenApiTypes.STR, enum=["previous", "year"],
+        description="What `previous` and `change` compare with: the period before (default; a "
+        "whole month with the month before, a month to date with the same days of the month "
+        "before) or the same days a year earlier.",
+    ),
 ]  # fmt: skip
 
 TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}

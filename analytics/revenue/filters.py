@@ -44,6 +44,8 @@ PRESETS = [
     ("last-month", "Last month"),
 ]
 ALL_TIME = "all"
+# What a report's figures are compared with: the period before, or the same days a year earlier.
+COMPARISONS = {"previous": "Previous period", "year": "Same period last year"}
 
 
 def preset_range(preset: str, today: date) -> tuple[date, date] | None:
@@ -87,6 +89,7 @@ class RevenueFilters:
     platform: str = ""
     campaign_id: int | None = None
     today: date | None = None  # the workspace's today when the filters were read
+    compare: str = "previous"  # see COMPARISONS and `previous`
 
     @classmethod
     def from_params(cls, workspace: Workspace, params) -> RevenueFilters:
@@ -142,9 +145,12 @@ class RevenueFilters:
                 errors["campaign"] = f"No campaign {campaign!r} in this workspace."
             else:
                 campaign_id = found.pk
+        compare = params.get("comparison") or "previous"
+        if compare not in COMPARISONS:
+            errors["comparison"] = f"Unknown comparison; use one of {', '.join(COMPARISONS)}."
         if errors:
             raise ValidationError(errors)
-        return cls(model, start, end, platform, campaign_id, today)
+        return cls(model, start, end, platform, campaign_id, today, compare)
 
     @property
     def days(self) -> int:
@@ -157,8 +163,21 @@ class RevenueFilters:
         return min(self.end, self.today) if self.today else self.end
 
     def previous(self) -> RevenueFilters:
-        """The period of the same length just before this one."""
-        return replace(self, start=self.start - timedelta(self.days), end=self.start - timedelta(1))
+        """The period these figures are compared with. `comparison=year`: the same days a year
+        earlier (Feb 29 becomes Feb 28). Otherwise the period before: a whole calendar month is
+        compared with the whole month before, a month to date (from the 1st) with the same days
+        of the month before (Dec 1-3 with Nov 1-3; Mar 1-30 with Feb 1-28), and any other range
+        with the days of the same number just before it."""
+        if self.compare == "year":
+            return replace(self, start=_year_before(self.start), end=_year_before(self.end))
+        start, end = self.start, self.end
+        if start.day == 1 and (end.year, end.month) == (start.year, start.month):
+            before = start - timedelta(1)  # the last day of the month before
+            if end.day == calendar.monthrange(end.year, end.month)[1]:
+                return replace(self, start=before.replace(day=1), end=before)
+            return replace(self, start=before.replace(day=1), end=before.replace(
+                day=min(end.day, before.day)))  # fmt: skip
+        return replace(self, start=start - timedelta(self.days), end=start - timedelta(1))
 
     def instants(self, workspace: Workspace) -> tuple[datetime, datetime]:
         """The range as aware instants: [start 00:00, day after end 00:00) in the workspace."""
@@ -300,3 +319,10 @@ class OrderFilter(django_filters.FilterSet):
 OrderFilter.base_filters = {
     ("from" if name == "from_" else name): value for name, value in OrderFilter.base_filters.items()
 }
+
+
+def _year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # Feb 29
+        return day.replace(year=day.year - 1, day=28)

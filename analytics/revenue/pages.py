@@ -21,6 +21,7 @@ from analytics.kpis.selectors import kpi_overview
 from analytics.revenue import metrics as revenue
 from analytics.revenue.exports import csv_response
 from analytics.revenue.filters import (
+    COMPARISONS,
     PRESETS,
     OrderFilter,
     RevenueFilters,
@@ -82,6 +83,7 @@ class AnalyticsPage(WorkspaceViewMixin, TemplateView):
             filters=f,
             errors=self.errors,
             presets=PRESETS,
+            comparisons=COMPARISONS,
             active_preset=active,
             models=[(m, AttributionModel(m).label) for m in self.workspace.attribution_models],
             model_label=AttributionModel(f.model).label,

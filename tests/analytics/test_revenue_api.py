@@ -373,3 +373,25 @@ def test_the_endpoints_need_authentication(db, shop):
 
 def test_the_browser_session_works_too(api_client, shop):
     assert api_client.get(f"/commerce/revenue/dashboard?{NOVEMBER}").status_code == 200
+
+
+def test_a_month_to_date_compares_with_the_same_days_of_the_month_before_or_a_year_before(
+    api, shop
+):
+    def previous(query: str) -> str:
+        response = api.get(f"/commerce/revenue/dashboard?{query}")
+        assert response.status_code == 200, response.json()
+        return response.json()["totalSocialRevenue"]["previous"]
+
+    # Dec 1-10 against Nov 1-10 (the Instagram order of Nov 10), not the ten days before Dec 1.
+    assert previous("from=2026-12-01&to=2026-12-10") == "100.00"
+    assert previous("from=2026-12-01&to=2026-12-11") == "150.00"
+    # A whole month against the whole month before: December against November.
+    assert previous("from=2026-12-01&to=2026-12-31") == "150.00"
+    # Any other range: the days of the same number just before it.
+    assert previous("from=2026-11-11&to=2026-11-12") == "100.00"
+    # The same days a year earlier.
+    assert previous("from=2027-11-10&to=2027-11-10&comparison=year") == "100.00"
+    refused = api.get("/commerce/revenue/dashboard?comparison=decade")
+    assert refused.status_code == 400
+    assert "comparison" in refused.json()

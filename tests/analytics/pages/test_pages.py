@@ -82,6 +82,15 @@ def test_the_model_platform_campaign_and_range_are_read_from_the_url(client, sho
     assert "Oct 1, 2026 – Oct 31, 2026" in text(client.get("/analytics/revenue/?range=last-month"))
 
 
+def test_the_revenue_page_compares_a_month_with_the_month_before_or_a_year_before(client, shop):
+    month = text(client.get("/analytics/revenue/?range=this-month"))
+    assert "Nov 1, 2026 – Nov 25, 2026 · Last touch · compared with Oct 1 – Oct 25" in month
+    year = client.get("/analytics/revenue/?from=2026-11-01&to=2026-11-30&comparison=year")
+    assert "compared with Nov 1 – Nov 30" in text(year)
+    assert year.context["previous"].start.year == 2025
+    assert '<option value="year" selected>Same period last year</option>' in year.content.decode()
+
+
 def test_bad_filters_show_a_message_and_the_default_view(client, shop):
     response = client.get("/analytics/revenue/?model=nope&from=yesterday&platform=myspace")
     assert response.status_code == 400
