@@ -19,12 +19,14 @@ from analytics.revenue import metrics as revenue
 from analytics.revenue.filters import (
     OrderFilter,
     RevenueFilters,
+    compared_models,
 )
 from analytics.revenue.serializers import (
     CouponInput,
     CouponPerformanceOutput,
     CouponsOutput,
     DashboardOutput,
+    ModelComparisonOutput,
     OrderOutput,
     PostRevenueOutput,
     SegmentsOutput,
@@ -91,6 +93,40 @@ class RevenueDashboardApi(WorkspaceAPIMixin, APIView):
         f = report_filters(self.workspace, request.query_params)
         compare = flag(request.query_params, "compare")
         return Response(DashboardOutput(revenue.dashboard(self.workspace, f, compare=compare)).data)
+
+
+class ModelComparisonApi(WorkspaceAPIMixin, APIView):
+    """GET /commerce/revenue/model-comparison: two models side by side (GA4's model comparison):
+    per post, and per platform for revenue credited to no post, each model's revenue, credited
+    orders and ROAS and the change from `base` to `against`."""
+
+    @extend_schema(
+        parameters=[
+            *REPORT_PARAMETERS,
+            OpenApiParameter(
+                "base",
+                OpenApiTypes.STR,
+                enum=AttributionModel.values,
+                description="The model compared from; default: the workspace's.",
+            ),
+            OpenApiParameter(
+                "against",
+                OpenApiTypes.STR,
+                enum=AttributionModel.values,
+                description="The model compared with; default: the next it keeps.",
+            ),
+        ],  # fmt: skip
+        responses=ModelComparisonOutput,
+    )
+    def get(self, request):
+        f = report_filters(self.workspace, request.query_params)
+        try:
+            base, against = compared_models(self.workspace, request.query_params)
+        except ValidationError as exc:
+            raise ApiValidationError(exc.message_dict) from exc
+        found = revenue.model_comparison(self.workspace, f, base, against)
+        found["filters"] = revenue.report_scope(self.workspace, f)
+        return Response(ModelComparisonOutput(found).data)
 
 
 class PostRevenueApi(WorkspaceAPIMixin, APIView):

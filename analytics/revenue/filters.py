@@ -326,3 +326,20 @@ def _year_before(day: date) -> date:
         return day.replace(year=day.year - 1)
     except ValueError:  # Feb 29
         return day.replace(year=day.year - 1, day=28)
+
+
+def compared_models(workspace, params) -> tuple[str, str]:
+    """`base` and `against`: two models the workspace keeps (400 naming the bad one). Defaults:
+    the workspace's default model, against the first other model it keeps."""
+    kept = workspace.attribution_models
+    base = params.get("base") or workspace.default_attribution_model
+    others = [m for m in kept if m != base]
+    against = params.get("against") or (others[0] if others else base)
+    errors = {
+        name: f"Unknown or disabled model {value!r}; use one of {', '.join(kept)}."
+        for name, value in (("base", base), ("against", against))
+        if value not in kept
+    }
+    if errors:
+        raise ValidationError(errors)
+    return base, against

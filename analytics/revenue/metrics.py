@@ -362,6 +362,7 @@ def compare_models(workspace: Workspace, f: RevenueFilters) -> list[dict]:
         {
             "model": model,
             "label": AttributionModel(model).label,
+            "rewards": MODEL_REWARDS[model],
             "headline": headline(workspace, f, model),
             "by_platform": revenue_by_platform(workspace, f, model),
             "top_posts": revenue_by_post(workspace, f, limit=5, model=model),
@@ -369,6 +370,67 @@ def compare_models(workspace: Workspace, f: RevenueFilters) -> list[dict]:
         }
         for model in workspace.attribution_models
     ]
+
+
+# What each model rewards, in a line (the compare page prints it under the model's name).
+MODEL_REWARDS = {
+    "first-touch": "Rewards the post that first brought the buyer: discovery.",
+    "last-touch": "Rewards the post clicked last before buying: the closer.",
+    "multi-touch": "Shares every order equally between the posts of its journey.",
+    "position-based": "40 % to the first post, 40 % to the last, 20 % shared by those between.",
+    "time-decay": "More to the posts closest to the purchase: credit halves every 7 days back.",
+    "data-driven": "By each post's measured effect: how many orders are lost without it.",
+}
+
+
+def _change(value: Decimal, base: Decimal) -> Decimal | None:
+    """(value - base) / base, four places; None without a base."""
+    return _ratio(value - base, base) if base else None
+
+
+def model_comparison(workspace: Workspace, f: RevenueFilters, base: str, other: str) -> dict:
+    """Two models side by side, as GA4's model comparison: per post (and per platform for
+    revenue credited to no post) each model's revenue, credited orders and ROAS, and the change
+    from `base` to `other` (absolute and relative). The rows of each model sum to its total."""
+    by_model = {}
+    for model in (base, other):
+        rows = {("post", row["post"].pk): row for row in revenue_by_post(
+            workspace, f, limit=None, model=model)}  # fmt: skip
+        rows.update({("noPost", row["platform"]): row
+                     for row in revenue_without_post(workspace, f, model)})  # fmt: skip
+        by_model[model] = rows
+    empty = figures(revenue=ZERO, orders=ZERO)
+    found = []
+    for key in by_model[base].keys() | by_model[other].keys():
+        a, b = by_model[base].get(key), by_model[other].get(key)
+        sample = a or b
+        a, b = a or {**empty, "roas": _roas_like(b)}, b or {**empty, "roas": _roas_like(a)}
+        found.append({
+            "kind": key[0], "post": sample.get("post"), "platform": sample["platform"],
+            "label": sample["label"], "base": a, "other": b,
+            "revenue_change": b["revenue"] - a["revenue"],
+            "revenue_change_pct": _change(b["revenue"], a["revenue"]),
+            "orders_change": b["orders"] - a["orders"],
+            "orders_change_pct": _change(b["orders"], a["orders"]),
+        })  # fmt: skip
+    found.sort(key=lambda r: (-max(r["base"]["revenue"], r["other"]["revenue"]),
+                              r["kind"], r["label"]))  # fmt: skip
+    totals = {model: headline(workspace, f, model) for model in (base, other)}
+    return {
+        "base": {"model": base, "label": AttributionModel(base).label,
+                 "rewards": MODEL_REWARDS[base], **totals[base]},
+        "other": {"model": other, "label": AttributionModel(other).label,
+                  "rewards": MODEL_REWARDS[other], **totals[other]},
+        "revenue_change": totals[other]["revenue"] - totals[base]["revenue"],
+        "orders_change": totals[other]["orders"] - totals[base]["orders"],
+        "rows": found,
+    }  # fmt: skip
+
+
+def _roas_like(row: dict) -> Decimal | None:
+    """A row missing under one model: ROAS 0 where the other model's row has spend (the spend
+    is the post's, whatever the model), else none."""
+    return ZERO if row.get("ad_spend") else None
 
 
 # --- one post ------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from analytics.revenue.filters import (
     PRESETS,
     OrderFilter,
     RevenueFilters,
+    compared_models,
     preset_range,
 )
 from analytics.setup import setup_pending
@@ -251,12 +252,21 @@ class RevenueView(AnalyticsPage):
 
 
 class CompareModelsView(AnalyticsPage):
-    """The same range under every model, side by side."""
+    """Two models side by side with the change per post (GA4's model comparison), then the same
+    range under every model."""
 
     template_name = "analytics/compare.html"
-    exports = {"compare": "All models"}
+    exports = {"compare": "All models", "comparison": "Two models"}
+
+    def _pair(self) -> tuple[str, str]:
+        try:
+            return compared_models(self.workspace, self.request.GET)
+        except ValidationError as exc:
+            self.errors.update({k: " ".join(v) for k, v in exc.message_dict.items()})
+            return compared_models(self.workspace, QueryDict())
 
     def get_context_data(self, **kwargs):
+        base, against = self._pair()
         columns = revenue.compare_models(self.workspace, self.filters)
         platforms = [(row["platform"], row["label"]) for row in columns[0]["by_platform"]]
         by_platform = [
@@ -264,8 +274,25 @@ class CompareModelsView(AnalyticsPage):
             for key, label in platforms
         ]
         return super().get_context_data(
-            columns=columns, platform_rows=by_platform, **self._stores(), **kwargs
-        )
+            columns=columns, platform_rows=by_platform,
+            comparison=revenue.model_comparison(self.workspace, self.filters, base, against),
+            rewards=revenue.MODEL_REWARDS, **self._stores(), **kwargs,
+        )  # fmt: skip
+
+    def export_comparison(self):
+        base, against = self._pair()
+        found = revenue.model_comparison(self.workspace, self.filters, base, against)
+        return csv_response(
+            self._filename(f"{base}-vs-{against}"),
+            ["kind", "post_reference", "label", f"revenue_{base}", f"revenue_{against}",
+             "revenue_change", "revenue_change_pct", f"orders_{base}", f"orders_{against}",
+             "orders_change", "orders_change_pct", f"roas_{base}", f"roas_{against}"],
+            [(row["kind"], row["post"].reference if row["post"] else "", row["label"],
+              row["base"]["revenue"], row["other"]["revenue"], row["revenue_change"],
+              row["revenue_change_pct"], row["base"]["orders"], row["other"]["orders"],
+              row["orders_change"], row["orders_change_pct"], row["base"]["roas"],
+              row["other"]["roas"]) for row in found["rows"]],
+        )  # fmt: skip
 
     def export_compare(self):
         rows = []

@@ -162,6 +162,48 @@ class DashboardOutput(serializers.Serializer):
     models = ModelFiguresOutput(many=True, required=False)
 
 
+# --- two models side by side --------------------------------------------------------------------
+
+
+class ComparedFiguresOutput(serializers.Serializer):
+    revenue = money(help_text=REVENUE)
+    orders = credited_orders()
+    roas = rate(allow_null=True, help_text="Revenue / ad spend in the range; null without spend.")
+
+
+class ComparedModelOutput(serializers.Serializer):
+    model = serializers.ChoiceField(choices=AttributionModel.choices)
+    label = serializers.CharField()
+    rewards = serializers.CharField(help_text="What the model rewards, in a line.")
+    totalSocialRevenue = money(source="revenue", help_text=REVENUE)
+    orders = credited_orders()
+    roas = rate(allow_null=True, help_text="ROAS of boosted posts; null without spend.")
+
+
+class ComparisonRowOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["post", "noPost"])
+    label = serializers.CharField()
+    postId = serializers.IntegerField(source="post.pk", allow_null=True, default=None)
+    caption = serializers.CharField(source="post.caption", default="")
+    platform = serializers.CharField()
+    base = ComparedFiguresOutput()
+    against = ComparedFiguresOutput(source="other")
+    revenueChange = money(source="revenue_change", help_text="against - base")
+    revenueChangePct = rate(source="revenue_change_pct", allow_null=True,
+                            help_text="(against - base) / base; null when base is 0")  # fmt: skip
+    ordersChange = credited_orders(source="orders_change", help_text="against - base")
+    ordersChangePct = rate(source="orders_change_pct", allow_null=True)
+
+
+class ModelComparisonOutput(serializers.Serializer):
+    filters = FiltersOutput()
+    base = ComparedModelOutput()
+    against = ComparedModelOutput(source="other")
+    revenueChange = money(source="revenue_change")
+    ordersChange = credited_orders(source="orders_change")
+    results = ComparisonRowOutput(source="rows", many=True)
+
+
 # --- one post ------------------------------------------------------------------------------------
 
 
