@@ -14,6 +14,7 @@ app_name = "analytics"
 urlpatterns = [
     path("revenue/", pages.RevenueView.as_view(), name="revenue"),
     path("revenue/compare/", pages.CompareModelsView.as_view(), name="revenue-compare"),
+    path("revenue/paths/", pages.ConversionPathsView.as_view(), name="paths"),
     path("posts/<int:pk>/", pages.PostAnalyticsView.as_view(), name="post"),
     path("segments/", pages.SegmentsView.as_view(), name="segments"),
     path("coupons/", pages.CouponsView.as_view(), name="coupons"),

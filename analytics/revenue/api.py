@@ -21,7 +21,9 @@ from analytics.revenue.filters import (
     RevenueFilters,
     compared_models,
 )
+from analytics.revenue.paths import conversion_paths
 from analytics.revenue.serializers import (
+    ConversionPathsOutput,
     CouponInput,
     CouponPerformanceOutput,
     CouponsOutput,
@@ -127,6 +129,19 @@ class ModelComparisonApi(WorkspaceAPIMixin, APIView):
         found = revenue.model_comparison(self.workspace, f, base, against)
         found["filters"] = revenue.report_scope(self.workspace, f)
         return Response(ModelComparisonOutput(found).data)
+
+
+class ConversionPathsApi(WorkspaceAPIMixin, APIView):
+    """GET /commerce/revenue/paths: conversion paths from the stored journeys (GA4's report):
+    the most common post and platform paths with their orders, revenue and share, path lengths,
+    days to conversion, and early / middle / late credit per platform under the model."""
+
+    @extend_schema(parameters=REPORT_PARAMETERS, responses=ConversionPathsOutput)
+    def get(self, request):
+        f = report_filters(self.workspace, request.query_params)
+        found = conversion_paths(self.workspace, f)
+        found["filters"] = revenue.report_scope(self.workspace, f)
+        return Response(ConversionPathsOutput(found).data)
 
 
 class PostRevenueApi(WorkspaceAPIMixin, APIView):

@@ -28,6 +28,7 @@ from analytics.revenue.filters import (
     compared_models,
     preset_range,
 )
+from analytics.revenue.paths import conversion_paths
 from analytics.setup import setup_pending
 from attribution.models import AttributionModel
 from attribution.selectors import links_of
@@ -311,6 +312,67 @@ class CompareModelsView(AnalyticsPage):
         return csv_response(
             self._filename("compare-models"), ["model", "level", "key", "revenue", "orders"], rows
         )
+
+
+class ConversionPathsView(AnalyticsPage):
+    """Conversion paths (GA4's report), from the stored journeys: see analytics.revenue.paths."""
+
+    template_name = "analytics/paths.html"
+    exports = {
+        "post_paths": "Post paths", "platform_paths": "Platform paths",
+        "lengths": "Path length", "days": "Days to conversion", "stages": "Stage credit",
+    }  # fmt: skip
+
+    def get_context_data(self, **kwargs):
+        found = conversion_paths(self.workspace, self.filters)
+        return super().get_context_data(
+            paths=found, **self._stores(),
+            orders_max=max((p["orders"] for p in found["post_paths"]), default=0),
+            **kwargs,
+        )  # fmt: skip
+
+    def _paths(self):
+        return conversion_paths(self.workspace, self.filters, limit=1000)
+
+    @staticmethod
+    def _path_text(steps) -> str:
+        return " > ".join(
+            step["label"] + (f" x{step['count']}" if step["count"] > 1 else "") for step in steps
+        )
+
+    def _export_paths(self, key: str, name: str):
+        return csv_response(
+            self._filename(name), ["path", "orders", "revenue", "share"],
+            [(self._path_text(p["steps"]), p["orders"], p["revenue"], p["share"])
+             for p in self._paths()[key]],
+        )  # fmt: skip
+
+    def export_post_paths(self):
+        return self._export_paths("post_paths", "post-paths")
+
+    def export_platform_paths(self):
+        return self._export_paths("platform_paths", "platform-paths")
+
+    def export_lengths(self):
+        return csv_response(
+            self._filename("path-lengths"),
+            ["touches", "orders", "share"],
+            [(r["touches"], r["orders"], r["share"]) for r in self._paths()["lengths"]],
+        )
+
+    def export_days(self):
+        return csv_response(
+            self._filename("days-to-conversion"),
+            ["days", "orders", "share"],
+            [(r["label"], r["orders"], r["share"]) for r in self._paths()["days"]],
+        )
+
+    def export_stages(self):
+        return csv_response(
+            self._filename("stage-credit"), ["platform", "early", "middle", "late", "total"],
+            [(r["platform"], r["early"], r["middle"], r["late"], r["total"])
+             for r in self._paths()["stages"]],
+        )  # fmt: skip
 
 
 class PostAnalyticsView(AnalyticsPage):

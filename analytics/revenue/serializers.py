@@ -204,6 +204,58 @@ class ModelComparisonOutput(serializers.Serializer):
     results = ComparisonRowOutput(source="rows", many=True)
 
 
+# --- conversion paths ----------------------------------------------------------------------------
+
+
+class PathStepOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["post", "platform"], required=False)
+    postId = serializers.IntegerField(source="post.pk", allow_null=True, default=None)
+    platform = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField(help_text="Touches in a row on this step.")
+
+
+class PathOutput(serializers.Serializer):
+    steps = PathStepOutput(many=True)
+    orders = serializers.IntegerField()
+    revenue = money(help_text="Net revenue credited to social of the path's orders.")
+    share = rate(allow_null=True, help_text="The path's orders / all converting orders.")
+
+
+class PathLengthOutput(serializers.Serializer):
+    touches = serializers.IntegerField()
+    orders = serializers.IntegerField()
+    share = rate(allow_null=True)
+
+
+class PathDaysOutput(serializers.Serializer):
+    label = serializers.CharField()
+    fromDay = serializers.IntegerField(source="from_day", help_text="Days, from the first touch.")
+    toDay = serializers.IntegerField(source="to_day", allow_null=True, help_text="null: no end.")
+    orders = serializers.IntegerField()
+    share = rate(allow_null=True)
+
+
+class StageCreditOutput(serializers.Serializer):
+    platform = serializers.CharField()
+    label = serializers.CharField()
+    early = money(help_text="Credited to first touches (of journeys of two touches or more).")
+    middle = money(help_text="Credited to the touches between the first and the last.")
+    late = money(help_text="Credited to last touches (one-touch journeys included).")
+    total = money()
+
+
+class ConversionPathsOutput(serializers.Serializer):
+    filters = FiltersOutput()
+    orders = serializers.IntegerField(help_text="Converting orders placed in the range.")
+    revenue = money(help_text="Their net revenue credited to social.")
+    postPaths = PathOutput(source="post_paths", many=True)
+    platformPaths = PathOutput(source="platform_paths", many=True)
+    pathLengths = PathLengthOutput(source="lengths", many=True)
+    daysToConversion = PathDaysOutput(source="days", many=True)
+    stageCredit = StageCreditOutput(source="stages", many=True)
+
+
 # --- one post ------------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ app_name = "revenue-api"
 urlpatterns = [
     path("revenue/dashboard", revenue_api.RevenueDashboardApi.as_view(), name="dashboard"),
     path("revenue/posts/<int:post_id>", revenue_api.PostRevenueApi.as_view(), name="post"),
+    path("revenue/paths", revenue_api.ConversionPathsApi.as_view(), name="paths"),
     path(
         "revenue/model-comparison",
         revenue_api.ModelComparisonApi.as_view(),
