@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from analytics.revenue import pages as revenue_pages
 from attribution.views import click_redirect
 from omnisocial import views
 
@@ -11,7 +12,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("workspaces/switch/", views.workspace_switch, name="workspace-switch"),
     path("settings/", views.WorkspaceSettingsView.as_view(), name="workspace-settings"),
-    path("posts/", views.PostListView.as_view(), name="post-list"),
+    path("posts/", revenue_pages.PostsView.as_view(), name="post-list"),
     path("posts/new/", views.PostFormView.as_view(), name="post-create"),
     path("posts/<int:pk>/", views.PostDetailView.as_view(), name="post-detail"),
     path("posts/<int:pk>/edit/", views.PostFormView.as_view(), name="post-edit"),

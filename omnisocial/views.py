@@ -17,9 +17,9 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.views import View
 from django.views.decorators.http import require_POST
-from django.views.generic import DetailView, FormView, ListView
+from django.views.generic import DetailView, FormView
 
-from attribution.selectors import links_of, posts_with_click_counts, untagged_urls
+from attribution.selectors import links_of, untagged_urls
 from attribution.services import link_tag
 from omnisocial import ratelimit, services
 from omnisocial.models import Membership, Platform, Post, Workspace, all_attribution_models
@@ -107,24 +107,6 @@ def workspace_switch(request):
     request.session[SESSION_KEY] = membership.workspace_id
     next_url = request.POST.get("next") or "/"
     return redirect(next_url if next_url.startswith("/") and not next_url.startswith("//") else "/")
-
-
-class PostListView(WorkspaceViewMixin, ListView):
-    template_name = "omnisocial/post_list.html"
-    context_object_name = "posts"
-    paginate_by = 50
-
-    def get_queryset(self):
-        posts = posts_with_click_counts(self.workspace.posts.select_related("campaign"))
-        platform = self.request.GET.get("platform")
-        if platform in Platform.values:
-            posts = posts.filter(platform=platform)
-        return posts
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            platforms=Platform.choices, platform=self.request.GET.get("platform", ""), **kwargs
-        )
 
 
 class PostDetailView(WorkspaceViewMixin, DetailView):

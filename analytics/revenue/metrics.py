@@ -372,6 +372,47 @@ def compare_models(workspace: Workspace, f: RevenueFilters) -> list[dict]:
     ]
 
 
+# The posts page's sort keys: (figure, None sorts last either way).
+POST_SORTS = ("revenue", "orders", "unique_clicks", "conversion_rate", "roas", "ad_spend",
+              "published_at")  # fmt: skip
+
+
+def posts_performance(
+    workspace: Workspace, f: RevenueFilters, *, sort: str = "revenue", descending: bool = True
+) -> list[dict]:
+    """Every post of the scope (platform, campaign) with its figures for the range under the
+    model, defined as in revenue by post (docs/metrics.md): revenue, credited orders, unique
+    clicks, conversion rate, spend and ROAS; posts that earned nothing are listed with zeros."""
+    posts = workspace.posts.select_related("campaign")
+    if f.platform:
+        posts = posts.filter(platform=f.platform)
+    if f.campaign_id:
+        posts = posts.filter(campaign_id=f.campaign_id)
+    posts = list(posts)
+    ids = [post.pk for post in posts]
+    cells = {
+        row["post_id"]: row
+        for row in _daily(workspace, f).filter(post__isnull=False).values("post_id")
+        .annotate(revenue=Sum("revenue"), orders=Sum("orders"), units=Sum("units"))
+    }  # fmt: skip
+    clicks = _unique_clicks_by_post(workspace, f, ids)
+    converted = converted_clicks(workspace, f, by="post_id", post_ids=ids)
+    spend = _spend_by_post(workspace, f)
+    rows = []
+    for post in posts:
+        cell = cells.get(post.pk, {})
+        rows.append({
+            "post": post, "published_at": post.published_at,
+            **figures(revenue=cell.get("revenue"), orders=cell.get("orders"),
+                      units=cell.get("units"), clicks=clicks.get(post.pk, 0),
+                      converted=converted.get(post.pk, 0), spend=spend.get(post.pk, ZERO),
+                      boosted=post.is_boosted),
+        })  # fmt: skip
+    present = [row for row in rows if row[sort] is not None]
+    present.sort(key=lambda row: (row[sort], row["post"].pk), reverse=descending)
+    return present + [row for row in rows if row[sort] is None]
+
+
 # What each model rewards, in a line (the compare page prints it under the model's name).
 MODEL_REWARDS = {
     "first-touch": "Rewards the post that first brought the buyer: discovery.",

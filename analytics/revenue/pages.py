@@ -314,6 +314,58 @@ class CompareModelsView(AnalyticsPage):
         )
 
 
+SORT_COLUMNS = [
+    ("revenue", "Revenue"), ("orders", "Credited orders"), ("unique_clicks", "Clicks"),
+    ("conversion_rate", "Conversion"), ("ad_spend", "Spend"), ("roas", "ROAS"),
+    ("published_at", "Published"),
+]  # fmt: skip
+
+
+class PostsView(AnalyticsPage):
+    """Posts as a creative view: every post with its revenue, credited orders, clicks,
+    conversion, spend and ROAS for the range under the model, sortable (`sort`, `-` first for
+    descending), 50 a page."""
+
+    template_name = "analytics/posts.html"
+    exports = {"posts": "Posts"}
+    keep_params = ("sort",)
+    PER_PAGE = 50
+
+    def _sort(self) -> tuple[str, bool]:
+        raw = self.request.GET.get("sort") or "-revenue"
+        name = raw.removeprefix("-")
+        if name not in revenue.POST_SORTS:
+            self.errors["sort"] = f"Unknown sort; use one of {', '.join(revenue.POST_SORTS)}."
+            return "revenue", True
+        return name, raw.startswith("-")
+
+    def get_context_data(self, **kwargs):
+        sort, descending = self._sort()
+        rows = revenue.posts_performance(self.workspace, self.filters, sort=sort,
+                                         descending=descending)  # fmt: skip
+        page = Paginator(rows, self.PER_PAGE).get_page(self.request.GET.get("page"))
+        return super().get_context_data(
+            page_obj=page, is_paginated=page.has_other_pages(), rows=page.object_list,
+            sort=sort, descending=descending,
+            sort_columns=SORT_COLUMNS, **kwargs,
+        )  # fmt: skip
+
+    def export_posts(self):
+        sort, descending = self._sort()
+        rows = revenue.posts_performance(self.workspace, self.filters, sort=sort,
+                                         descending=descending)  # fmt: skip
+        return csv_response(
+            self._filename("posts"),
+            ["reference", "platform", "content_type", "published_at", "campaign", "caption",
+             "revenue", "orders", "unique_clicks", "conversion_rate", "ad_spend", "roas"],
+            [(r["post"].reference, r["post"].platform, r["post"].content_type,
+              r["published_at"].isoformat() if r["published_at"] else "",
+              r["post"].campaign.slug if r["post"].campaign else "", r["post"].caption,
+              r["revenue"], r["orders"], r["unique_clicks"], r["conversion_rate"],
+              r["ad_spend"], r["roas"]) for r in rows],
+        )  # fmt: skip
+
+
 class ConversionPathsView(AnalyticsPage):
     """Conversion paths (GA4's report), from the stored journeys: see analytics.revenue.paths."""
 
