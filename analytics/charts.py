@@ -37,16 +37,24 @@ def to_html(figure: dict) -> str:
     )
 
 
-_SCRIPT_TAG = re.compile(r"<script(?=[\s>])")
+_SCRIPT = re.compile(r"<script(?=[\s>])([^>]*)>(.*?)</script>", re.S)
 
 
 def with_nonce(fragment: str, nonce) -> str:
     """The figure's inline bootstrap script with the request's CSP nonce, so it runs under the
-    Content Security Policy (which allows no other inline script)."""
+    Content Security Policy (which allows no other inline script), and run once the document is
+    parsed: plotly.js loads with `defer`, so it never blocks the page's first paint."""
     # `nonce` is Django's LazyNonce: falsy until first read, so test for None, then read it.
-    if not fragment or nonce is None or nonce == "":
+    if not fragment:
         return fragment
-    return _SCRIPT_TAG.sub(f'<script nonce="{escape(str(nonce))}"', fragment)
+    attributes = "" if nonce is None or nonce == "" else f' nonce="{escape(str(nonce))}"'
+    return _SCRIPT.sub(
+        lambda m: (
+            f"<script{m.group(1)}{attributes}>document.addEventListener("
+            f'"DOMContentLoaded", function () {{{m.group(2)}}});</script>'
+        ),
+        fragment,
+    )
 
 
 def _layout(traces: list[dict], *, height: int, currency: str = "", **extra) -> dict:

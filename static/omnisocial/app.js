@@ -46,17 +46,20 @@ document.addEventListener("click", function (event) {
 });
 
 // A bar of a chart marked data-receipts opens the receipts of its day (and platform): the orders
-// and refunds behind that bar, which add up to it.
-document.querySelectorAll("[data-receipts]").forEach(function (box) {
-  var chart = box.querySelector(".plotly-graph-div");
-  if (!chart || !chart.on) return;
-  var base = box.getAttribute("data-receipts");
-  chart.on("plotly_click", function (event) {
-    var point = event.points && event.points[0];
-    if (!point) return;
-    var day = String(point.x).slice(0, 10);
-    var url = base + (base.indexOf("?") >= 0 ? "&" : "?") + "from=" + day + "&to=" + day;
-    if (point.customdata) url += "&platform=" + encodeURIComponent(point.customdata);
-    window.location.assign(url);
+// and refunds behind that bar, which add up to it. Charts are drawn once the document is parsed
+// (plotly.js is deferred), so this binds after them.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-receipts]").forEach(function (box) {
+    var chart = box.querySelector(".plotly-graph-div");
+    if (!chart || !chart.on) return;
+    var base = box.getAttribute("data-receipts");
+    chart.on("plotly_click", function (event) {
+      var point = event.points && event.points[0];
+      if (!point) return;
+      var day = String(point.x).slice(0, 10);
+      var url = base + (base.indexOf("?") >= 0 ? "&" : "?") + "from=" + day + "&to=" + day;
+      if (point.customdata) url += "&platform=" + encodeURIComponent(point.customdata);
+      window.location.assign(url);
+    });
   });
 });
