@@ -7,6 +7,8 @@ are on the first screen of a phone and above the fold at 1440x900.
 """
 
 import io
+import os
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -114,6 +116,13 @@ def test_every_page_fits_a_phone_and_the_headline_comes_first(live_server, brows
     phone.goto(f"{live_server.url}/analytics/revenue/")
     first = phone.locator(".cards .metric .value").first.bounding_box()
     assert first["y"] + first["height"] <= PHONE["height"], first
+    if os.environ.get("SCREENSHOT_DIR"):  # scripts/screenshots: the phone's first screens
+        shots = Path(os.environ["SCREENSHOT_DIR"])
+        phone.wait_for_load_state("networkidle")
+        phone.screenshot(path=shots / "phone-revenue.png")
+        phone.goto(f"{live_server.url}/posts/")
+        phone.click(".menu-toggle")
+        phone.screenshot(path=shots / "phone-posts-menu.png")
     desktop = browser.new_page(viewport=DESKTOP)
     log_in(desktop, live_server.url)
     cards = desktop.locator(".cards .metric")
