@@ -24,10 +24,14 @@ def _tasks_run_synchronously(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Each test starts with empty throttle buckets (they live in the cache)."""
+    """Each test starts with empty throttle buckets (they live in the cache) and no hot links."""
+    from attribution.selectors import hot_links_clear
+
     cache.clear()
+    hot_links_clear()
     yield
     cache.clear()
+    hot_links_clear()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import logging
 from functools import partial
+from time import monotonic
 from typing import NamedTuple
 
 from django.core.cache import cache
@@ -33,6 +34,14 @@ UNKNOWN_LINK_CACHE_SECONDS = 30
 # without a look-up and never cached, so a flood of long random codes costs no memory.
 LINK_CODE_MAX_LENGTH = TrackedLink._meta.get_field("code").max_length
 _LINK_FIELDS = ("id", "workspace_id", "post_id", "tagged_url")
+# In front of the shared cache, each process keeps the links it has just redirected for
+# HOT_LINK_SECONDS: a link clicked many times a second (a post going viral) costs no round trip
+# to the cache, and a change made by another process reaches this one within that time (this
+# process's own changes at once). Found links only, and at most HOT_LINKS of them, so a scan of
+# random codes cannot grow it.
+HOT_LINK_SECONDS = 5.0
+HOT_LINKS = 2048
+_hot_links: dict[str, tuple[float, "LinkTarget"]] = {}
 
 
 class LinkTarget(NamedTuple):
@@ -47,12 +56,30 @@ def link_cache_key(code: str) -> str:
 
 
 def link_target(code: str) -> LinkTarget | None:
-    """What `/r/<code>` needs, from the link cache, else from the database (which then fills
-    the cache). None for a code no link has. While the database is unreachable a code the cache
-    does not hold raises the database's error (the redirect answers 503). An unreachable cache
-    is skipped: the database answers alone."""
+    """What `/r/<code>` needs, from this process's hot links, else the link cache, else the
+    database (which then fills the cache). None for a code no link has. While the database is
+    unreachable a code the caches do not hold raises the database's error (the redirect answers
+    503). An unreachable cache is skipped: the database answers alone."""
     if len(code) > LINK_CODE_MAX_LENGTH:
         return None
+    now = monotonic()
+    hot = _hot_links.get(code)
+    if hot is not None and hot[0] > now:
+        return hot[1]
+    target = _link_target(code)
+    if target is not None:
+        if len(_hot_links) >= HOT_LINKS:
+            _hot_links.clear()  # a rare full reset keeps the bound without bookkeeping
+        _hot_links[code] = (now + HOT_LINK_SECONDS, target)
+    return target
+
+
+def hot_links_clear() -> None:
+    """Forgets this process's hot links (the shared cache keeps its entries)."""
+    _hot_links.clear()
+
+
+def _link_target(code: str) -> LinkTarget | None:
     key = link_cache_key(code)
     try:
         cached = cache.get(key)
@@ -71,6 +98,8 @@ def link_target(code: str) -> LinkTarget | None:
 
 def link_cache_put(links) -> None:
     """Writes the links' redirect data into the link cache (with no expiry in a shared cache)."""
+    for link in links:
+        _hot_links.pop(link.code, None)
     _cache_quietly(
         cache.set_many,
         {link_cache_key(link.code): tuple(getattr(link, f) for f in _LINK_FIELDS)
@@ -99,7 +128,10 @@ def _link_saved(sender, instance: TrackedLink, **kwargs) -> None:
 
 def _link_deleted(sender, instance: TrackedLink, **kwargs) -> None:
     # At once, and again once committed (a redirect may refill it from the row meanwhile).
-    forget = partial(_cache_quietly, cache.delete, link_cache_key(instance.code))
+    def forget():
+        _hot_links.pop(instance.code, None)
+        _cache_quietly(cache.delete, link_cache_key(instance.code))
+
     forget()
     transaction.on_commit(forget)
 
