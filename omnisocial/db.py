@@ -15,7 +15,8 @@ def hot_cursor(alias: str = DEFAULT_DB_ALIAS):
     On PostgreSQL it binds parameters on the server instead of psycopg's client-side binding,
     which Django uses by default: the statement is prepared once per connection (psycopg
     prepares a query it has seen five times) and a body travels as binary, not as an escaped
-    literal the client builds and the server parses again. Elsewhere it is Django's cursor.
+    literal the client builds and the server parses again; and it skips the per-request health
+    check (below). Elsewhere it is Django's cursor.
     """
     db = connections[alias]
     if db.vendor != "postgresql":
@@ -24,7 +25,11 @@ def hot_cursor(alias: str = DEFAULT_DB_ALIAS):
         return
     import psycopg
 
-    db.close_if_health_check_failed()
+    # No health check (CONN_HEALTH_CHECKS' `SELECT 1` before a request's first query): it is a
+    # round trip as long as the statement itself. A connection that died meanwhile (PostgreSQL
+    # restarted) fails this one statement instead, which the hot paths already answer without
+    # losing anything (a webhook's 503 that the store retries, a click spooled), and Django
+    # closes it at the request's end, so the next request reconnects.
     db.ensure_connection()
     with db.wrap_database_errors:
         cursor = db._prepare_cursor(psycopg.Cursor(db.connection))

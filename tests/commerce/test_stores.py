@@ -157,3 +157,22 @@ def test_a_custom_store_connected_from_the_page_shows_its_generated_secret_once(
     assert answer.status_code == 200
     assert f'data-copy="{store.webhook_secret}"' in answer.content.decode()
     assert store.webhook_secret not in client.get(f"/commerce/stores/{store.pk}/").content.decode()
+
+
+def test_deleting_a_store_deletes_its_inbox_though_the_key_has_no_constraint():
+    from django.test import Client
+
+    from tests.commerce.signing import shopify_headers, url
+
+    store, other = (
+        StoreConnectionFactory(),
+        StoreConnectionFactory(shop_domain="other.myshopify.com"),
+    )
+    for shop in (store, other):
+        body = b'{"id": 1, "name": "#1"}'
+        response = Client().post(url(shop), body, content_type="application/json",
+                                 **shopify_headers(shop, body))  # fmt: skip
+        assert response.status_code in (200, 202)
+    assert WebhookDelivery.objects.filter(store=store).count() == 1
+    store.delete()
+    assert list(WebhookDelivery.objects.values_list("store_id", flat=True)) == [other.pk]

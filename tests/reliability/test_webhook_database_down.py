@@ -81,3 +81,25 @@ def test_database_dying_mid_request_answers_503_with_nothing_half_written(store)
     assert CommerceOrder.objects.count() == 0
 
     assert_retried_delivery_creates_the_order_once(store, body)
+
+
+def test_a_connection_dead_between_requests_costs_one_503_and_the_next_delivery_reconnects(store):
+    """The hot path skips Django's per-request health check (a round trip): a connection that
+    died since the last request fails that one delivery with 503, which the store retries, and
+    Django's end-of-request check closes it, so the retry reconnects and is stored once."""
+    assert deliver(store, shopify_body(7001), "evt-up").status_code == 200
+    pid = connection.connection.info.backend_pid
+    params = {
+        k: v
+        for k, v in connection.get_connection_params().items()
+        if k in {"dbname", "user", "password", "host", "port"}
+    }
+    with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    body = shopify_body(7002)
+    assert deliver(store, body, "evt-after").status_code == 503
+    connection.close_if_unusable_or_obsolete()  # what Django does when a request finishes
+    assert deliver(store, body, "evt-after").status_code == 200
+    deliveries_drain()
+    assert CommerceOrder.objects.filter(store=store, external_id="7002").count() == 1
