@@ -58,7 +58,7 @@ def test_revenue_page_shows_the_headline_with_changes_platforms_top_content_and_
     html = response.content.decode()
     assert html.count('class="plotly-graph-div"') == 2
     assert 'href="?export=posts"' in html
-    assert '<script src="/static/plotly/plotly.min.js"></script>' in html
+    assert '<script src="/static/plotly/plotly.min.js" defer></script>' in html
 
 
 def test_the_model_platform_campaign_and_range_are_read_from_the_url(client, shop):
