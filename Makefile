@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 		rm -rf $(VENV); echo "creating $(VENV) with $$python"; $$python -m venv $(VENV); fi
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m omnisocial.static_bundle
 	@touch $(STAMP)
 
 install: $(STAMP)

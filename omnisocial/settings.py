@@ -8,9 +8,10 @@ import os
 from pathlib import Path
 
 import dj_database_url
-import plotly
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+
+from omnisocial import static_bundle
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -164,10 +165,11 @@ USE_TZ = True
 STATIC_URL = "/static/"
 # Set STATIC_ROOT only to run collectstatic for a CDN or proxy; WhiteNoise serves from the finders.
 STATIC_ROOT = os.environ.get("STATIC_ROOT") or None
-# plotly.js is served from the copy the installed plotly package ships: the pages need no CDN.
+# plotly.js is served from the copy the installed plotly package ships (the pages need no CDN),
+# compressed once `make install` has prepared it (omnisocial.static_bundle).
 STATICFILES_DIRS = [
     BASE_DIR / "static",
-    ("plotly", Path(plotly.__file__).parent / "package_data"),
+    ("plotly", static_bundle.prepared_dir() or static_bundle.PACKAGE_DIR),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
