@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
-from commerce import selectors, services
+from commerce import probe, selectors, services
 from commerce.models import StoreConnection, StorePlatform
 from omnisocial import ratelimit
 from omnisocial.tenancy import Role, WorkspaceViewMixin, workspace_owner
@@ -164,9 +164,12 @@ class StoreDetailView(WorkspaceViewMixin, TemplateView):
             raise Http404("No such store in this workspace.") from exc
 
     def post(self, request, *args, **kwargs):
-        """Rotates the webhook secret (the previous one stays valid for an hour). A generated
+        """`test`: sends a test delivery to the store's webhook URL (commerce.probe). Otherwise
+        rotates the webhook secret (the previous one stays valid for an hour); a generated
         (custom store) secret is shown on this answer only: it is never shown again."""
         store = self._store()
+        if "test" in request.POST:
+            return self._probe(request, store)
         try:
             store = services.store_secret_rotate(
                 store=store, new_secret=request.POST.get("webhook_secret", "")
@@ -183,6 +186,24 @@ class StoreDetailView(WorkspaceViewMixin, TemplateView):
         if store.platform != StorePlatform.CUSTOM:
             return redirect("commerce:store-detail", pk=store.pk)
         return self.render_to_response(self.get_context_data(new_secret=store.webhook_secret))
+
+    def _probe(self, request, store: StoreConnection):
+        url = webhook_url(request, store)
+        result = probe.probe_send(store=store, url=url)
+        delivery = result.delivery
+        if delivery is not None and delivery.verified and result.status_code == 200:
+            messages.success(request, f"Test delivery answered {result.status_code} and was "
+                             "verified with the store's secret: the webhook URL works. It is in "
+                             "the inbox below (ignored: a test creates no order).")  # fmt: skip
+        elif delivery is not None:
+            messages.error(request, f"Test delivery answered {result.status_code}: "
+                           f"{delivery.error or result.error or 'not accepted'}.")  # fmt: skip
+        else:
+            reason = result.error or f"it answered {result.status_code}"
+            messages.error(request, f"The webhook URL {url} did not take the test delivery: "
+                           f"{reason}. Check that this address reaches the app over the "
+                           "network (the proxy, ALLOWED_HOSTS).")  # fmt: skip
+        return redirect("commerce:store-detail", pk=store.pk)
 
     def get_context_data(self, **kwargs):
         store = self._store()
