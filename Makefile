@@ -27,10 +27,7 @@ run: $(STAMP)
 	@echo "  OmniSocial is running at http://$(HOST):$(PORT)/"
 	@echo "  Demo login: demo@example.com / demo   (Ctrl-C stops the web server and the worker)"
 	@echo ""
-	@export DEBUG=$${DEBUG:-true}; trap 'kill 0' INT TERM EXIT; \
-		$(PY) manage.py qcluster & \
-		$(PY) manage.py runserver --noreload $(HOST):$(PORT); \
-		wait
+	@DEBUG=$${DEBUG:-true} exec $(PY) scripts/serve.py $(HOST):$(PORT)
 
 test: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
