@@ -10,9 +10,6 @@ where to find it).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import urllib.error
 import urllib.request
@@ -24,6 +21,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from commerce.models import StoreConnection, StorePlatform, WebhookDelivery
+from commerce.platforms import hmac_b64
 
 TIMEOUT = 5.0  # seconds
 SHOPIFY_TOPIC = "omnisocial/test"
@@ -51,9 +49,7 @@ def _signed(store: StoreConnection, delivery_id: str) -> tuple[bytes, dict[str, 
                     "webhook-timestamp": str(int(sent_at.timestamp()))}  # fmt: skip
         return body, headers
     body = json.dumps(event).encode()
-    digest = base64.b64encode(
-        hmac.new(store.webhook_secret.encode(), body, hashlib.sha256).digest()
-    ).decode()
+    digest = hmac_b64(store.webhook_secret, body).decode()
     if store.platform == StorePlatform.SHOPIFY:
         headers |= {
             "X-Shopify-Hmac-Sha256": digest, "X-Shopify-Topic": SHOPIFY_TOPIC,

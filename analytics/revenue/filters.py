@@ -89,7 +89,7 @@ class RevenueFilters:
     platform: str = ""
     campaign_id: int | None = None
     today: date | None = None  # the workspace's today when the filters were read
-    compare: str = "previous"  # see COMPARISONS and `previous`
+    comparison: str = "previous"  # see COMPARISONS and `previous`
 
     @classmethod
     def from_params(cls, workspace: Workspace, params) -> RevenueFilters:
@@ -145,12 +145,12 @@ class RevenueFilters:
                 errors["campaign"] = f"No campaign {campaign!r} in this workspace."
             else:
                 campaign_id = found.pk
-        compare = params.get("comparison") or "previous"
-        if compare not in COMPARISONS:
+        comparison = params.get("comparison") or "previous"
+        if comparison not in COMPARISONS:
             errors["comparison"] = f"Unknown comparison; use one of {', '.join(COMPARISONS)}."
         if errors:
             raise ValidationError(errors)
-        return cls(model, start, end, platform, campaign_id, today, compare)
+        return cls(model, start, end, platform, campaign_id, today, comparison)
 
     @property
     def days(self) -> int:
@@ -168,7 +168,7 @@ class RevenueFilters:
         compared with the whole month before, a month to date (from the 1st) with the same days
         of the month before (Dec 1-3 with Nov 1-3; Mar 1-30 with Feb 1-28), and any other range
         with the days of the same number just before it."""
-        if self.compare == "year":
+        if self.comparison == "year":
             return replace(self, start=_year_before(self.start), end=_year_before(self.end))
         start, end = self.start, self.end
         if start.day == 1 and (end.year, end.month) == (start.year, start.month):

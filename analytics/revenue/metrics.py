@@ -108,11 +108,7 @@ def with_change(current: dict, previous: dict) -> dict:
     result = {}
     for key, value in current.items():
         before = previous.get(key)
-        change = None
-        if value is not None and before:
-            change = ((Decimal(value) - Decimal(before)) / Decimal(before)).quantize(
-                Decimal("0.0001")
-            )
+        change = _change(Decimal(value), Decimal(before)) if value is not None and before else None
         result[key] = {"value": value, "previous": before, "change": change}
     return result
 
@@ -141,13 +137,7 @@ def revenue_by_post(
     """Posts ranked by revenue in the range, with credited orders, units, unique clicks,
     conversion rate, spend and ROAS. Boosted posts are listed even without revenue (their spend
     and ROAS 0 are the point); other posts only when they earned something in the range."""
-    cells = (
-        _daily(workspace, f, model)
-        .filter(post__isnull=False)
-        .values("post_id")
-        .annotate(revenue=Sum("revenue"), orders=Sum("orders"), units=Sum("units"))
-    )
-    found = {row["post_id"]: row for row in cells}
+    found = _post_cells(workspace, f, model)
     spend = _spend_by_post(workspace, f)
     boosted = workspace.posts.filter(Q(boosted_spend__gt=0) | Q(pk__in=list(spend)))
     if f.platform:
@@ -160,29 +150,43 @@ def revenue_by_post(
     rows = sorted(found.values(), key=lambda row: (-row["revenue"], row["post_id"]))
     if limit:
         rows = rows[:limit]
-    ids = [row["post_id"] for row in rows]
+    posts = workspace.posts.select_related("campaign").in_bulk([row["post_id"] for row in rows])
+    ranked = [posts[row["post_id"]] for row in rows]
+    return [
+        {"rank": rank, "kind": "post", "label": str(row["post"]), "platform": row["post"].platform,
+         **row}
+        for rank, row in enumerate(_post_figures(workspace, f, model, ranked, found, spend), 1)
+    ]  # fmt: skip
+
+
+def _post_cells(workspace: Workspace, f: RevenueFilters, model=None) -> dict[int, dict]:
+    """Each post's revenue, credited orders and units in the scope: {post_id: sums}."""
+    cells = (
+        _daily(workspace, f, model)
+        .filter(post__isnull=False)
+        .values("post_id")
+        .annotate(revenue=Sum("revenue"), orders=Sum("orders"), units=Sum("units"))
+    )
+    return {row["post_id"]: row for row in cells}
+
+
+def _post_figures(workspace, f: RevenueFilters, model, posts, cells, spend) -> list[dict]:
+    """`posts` in their order, each with its figures (see `figures`): its cells' sums, its
+    unique and converted clicks (one query each for all of them) and its spend."""
+    ids = [post.pk for post in posts]
     clicks = _unique_clicks_by_post(workspace, f, ids)
     converted = converted_clicks(workspace, f, model, by="post_id", post_ids=ids)
-    posts = workspace.posts.select_related("campaign").in_bulk(ids)
-    return [
-        {
-            "rank": rank,
-            "kind": "post",
-            "post": posts[row["post_id"]],
-            "label": str(posts[row["post_id"]]),
-            "platform": posts[row["post_id"]].platform,
-            **figures(
-                revenue=row["revenue"],
-                orders=row["orders"],
-                units=row["units"],
-                clicks=clicks.get(row["post_id"], 0),
-                converted=converted.get(row["post_id"], 0),
-                spend=spend.get(row["post_id"], ZERO),
-                boosted=posts[row["post_id"]].is_boosted,
-            ),
-        }  # fmt: skip
-        for rank, row in enumerate(rows, start=1)
-    ]
+    rows = []
+    for post in posts:
+        cell = cells.get(post.pk, {})
+        rows.append({
+            "post": post,
+            **figures(revenue=cell.get("revenue"), orders=cell.get("orders"),
+                      units=cell.get("units"), clicks=clicks.get(post.pk, 0),
+                      converted=converted.get(post.pk, 0), spend=spend.get(post.pk, ZERO),
+                      boosted=post.is_boosted),
+        })  # fmt: skip
+    return rows
 
 
 def figures(*, revenue, orders, units=ZERO, clicks=0, converted=0, spend=ZERO, boosted=False):
@@ -388,26 +392,11 @@ def posts_performance(
         posts = posts.filter(platform=f.platform)
     if f.campaign_id:
         posts = posts.filter(campaign_id=f.campaign_id)
-    posts = list(posts)
-    ids = [post.pk for post in posts]
-    cells = {
-        row["post_id"]: row
-        for row in _daily(workspace, f).filter(post__isnull=False).values("post_id")
-        .annotate(revenue=Sum("revenue"), orders=Sum("orders"), units=Sum("units"))
-    }  # fmt: skip
-    clicks = _unique_clicks_by_post(workspace, f, ids)
-    converted = converted_clicks(workspace, f, by="post_id", post_ids=ids)
-    spend = _spend_by_post(workspace, f)
-    rows = []
-    for post in posts:
-        cell = cells.get(post.pk, {})
-        rows.append({
-            "post": post, "published_at": post.published_at,
-            **figures(revenue=cell.get("revenue"), orders=cell.get("orders"),
-                      units=cell.get("units"), clicks=clicks.get(post.pk, 0),
-                      converted=converted.get(post.pk, 0), spend=spend.get(post.pk, ZERO),
-                      boosted=post.is_boosted),
-        })  # fmt: skip
+    rows = [
+        {**row, "published_at": row["post"].published_at}
+        for row in _post_figures(workspace, f, None, list(posts), _post_cells(workspace, f),
+                                 _spend_by_post(workspace, f))
+    ]  # fmt: skip
     present = [row for row in rows if row[sort] is not None]
     present.sort(key=lambda row: (row[sort], row["post"].pk), reverse=descending)
     return present + [row for row in rows if row[sort] is None]

@@ -277,7 +277,7 @@ class CompareModelsView(AnalyticsPage):
         return super().get_context_data(
             columns=columns, platform_rows=by_platform,
             comparison=revenue.model_comparison(self.workspace, self.filters, base, against),
-            rewards=revenue.MODEL_REWARDS, **self._stores(), **kwargs,
+            **self._stores(), **kwargs,
         )  # fmt: skip
 
     def export_comparison(self):

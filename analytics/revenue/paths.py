@@ -21,7 +21,9 @@ from decimal import Decimal
 from itertools import groupby
 
 from analytics.revenue.filters import RevenueFilters
+from analytics.revenue.metrics import _ratio
 from attribution.models import RevenueAttribution
+from attribution.rollups import order_counts
 from omnisocial.models import Platform, Workspace
 from omnisocial.money import ZERO
 
@@ -44,10 +46,6 @@ def _stages(n: int) -> list[str]:
     return ["early", *["middle"] * (n - 2), "late"]
 
 
-def _share(part, whole) -> Decimal | None:
-    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")) if whole else None
-
-
 def conversion_paths(workspace: Workspace, f: RevenueFilters, *, limit: int = 20) -> dict:
     rows = (
         RevenueAttribution.objects.filter(
@@ -66,10 +64,9 @@ def conversion_paths(workspace: Workspace, f: RevenueFilters, *, limit: int = 20
     orders, revenue = 0, ZERO
     for _order_id, touches in groupby(rows, key=lambda row: row[0]):
         touches = list(touches)
-        refunded = sum((t[5] for t in touches), ZERO)
+        if not order_counts((f.model, t[5], t[6]) for t in touches)[f.model]:
+            continue  # fully refunded: credits no order
         net = sum((t[6] for t in touches), ZERO)
-        if refunded > 0 and net <= 0:  # fully refunded: credits no order
-            continue
         if f.platform and all(t[2] != f.platform for t in touches):
             continue
         if f.campaign_id and all(t[3] != f.campaign_id for t in touches):
@@ -113,7 +110,7 @@ def conversion_paths(workspace: Workspace, f: RevenueFilters, *, limit: int = 20
                 "steps": [post_step(step, count) for step, count in path],
                 "orders": n,
                 "revenue": money,
-                "share": _share(n, orders),
+                "share": _ratio(n, orders),
             }
             for path, (n, money) in top_posts
         ],  # fmt: skip
@@ -129,12 +126,12 @@ def conversion_paths(workspace: Workspace, f: RevenueFilters, *, limit: int = 20
                 ],
                 "orders": n,
                 "revenue": money,
-                "share": _share(n, orders),
+                "share": _ratio(n, orders),
             }
             for path, (n, money) in ranked(platform_paths)[:limit]
         ],  # fmt: skip
         "lengths": [
-            {"touches": n, "orders": lengths[n], "share": _share(lengths[n], orders)}
+            {"touches": n, "orders": lengths[n], "share": _ratio(lengths[n], orders)}
             for n in sorted(lengths)
         ],
         "days": [
@@ -143,7 +140,7 @@ def conversion_paths(workspace: Workspace, f: RevenueFilters, *, limit: int = 20
                 "from_day": low,
                 "to_day": high,
                 "orders": days[label],
-                "share": _share(days[label], orders),
+                "share": _ratio(days[label], orders),
             }
             for low, high, label in DAY_BUCKETS
         ],  # fmt: skip

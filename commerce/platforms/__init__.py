@@ -12,7 +12,9 @@ A payload a reader cannot use (a field missing, of another type, or out of range
 failed with the reason, and can be replayed once the store sends something readable.
 """
 
+import base64
 import functools
+import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -110,6 +112,11 @@ def parse_time(value, *, field: str = "time", naive_is_utc: bool = True) -> date
             "from now)"
         )
     return parsed
+
+
+def hmac_b64(secret: str, body: bytes) -> bytes:
+    """The base64 HMAC-SHA256 of the body: how Shopify and WooCommerce sign a delivery."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
 
 
 def hmac_matches(expected: bytes, given: str) -> bool:

@@ -6,9 +6,6 @@ X-Shopify-Webhook-Id. Plain amounts (total_price...) are in the shop currency; t
 currency appears only in `presentment_currency` and the `*_set.presentment_money` fields.
 """
 
-import base64
-import hashlib
-import hmac
 from decimal import Decimal
 
 from commerce.attribution_values import Attribution, LineData, OrderData, RefundData
@@ -17,6 +14,7 @@ from commerce.platforms import (
     OTHER,
     REFUND,
     Envelope,
+    hmac_b64,
     hmac_matches,
     parse_money,
     parse_time,
@@ -41,8 +39,7 @@ def verify(*, secret: str, body: bytes, headers) -> bool:
     given = headers.get("X-Shopify-Hmac-Sha256") or ""
     if not given or not secret:
         return False
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    return hmac_matches(base64.b64encode(digest), given)
+    return hmac_matches(hmac_b64(secret, body), given)
 
 
 def describe(*, store, payload, headers) -> Envelope:

@@ -7,9 +7,6 @@ and must be the connected store. WooCommerce lower-cases coupon codes and lists 
 negative totals. On webhook creation it posts an unsigned form-encoded `webhook_id=<id>` ping.
 """
 
-import base64
-import hashlib
-import hmac
 from urllib.parse import urlsplit
 
 from commerce.attribution_values import Attribution, LineData, OrderData, RefundData
@@ -17,6 +14,7 @@ from commerce.platforms import (
     ORDER,
     OTHER,
     Envelope,
+    hmac_b64,
     hmac_matches,
     parse_money,
     parse_time,
@@ -33,8 +31,7 @@ def verify(*, secret: str, body: bytes, headers) -> bool:
     given = headers.get("X-WC-Webhook-Signature") or ""
     if not given or not secret:
         return False
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    return hmac_matches(base64.b64encode(digest), given)
+    return hmac_matches(hmac_b64(secret, body), given)
 
 
 def is_ping(*, body: bytes, headers) -> bool:
