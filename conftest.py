@@ -12,7 +12,12 @@ from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 # `make test` (and CI) draws the same examples every run, so a verdict is reproducible on any
 # machine; `make fuzz` (HYPOTHESIS_PROFILE=explore) draws new ones each time and keeps exploring.
 hypothesis_settings.register_profile("seeded", derandomize=True, database=None)
-hypothesis_settings.register_profile("explore", derandomize=False, database=None)
+hypothesis_settings.register_profile(
+    "explore",
+    derandomize=False,
+    database=None,
+    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "100")),
+)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "seeded"))
 
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 from attribution import rollups
 from attribution.engine import effects
 from attribution.engine.live import identities_learn, units_of
-from attribution.engine.rows import BATCH, OrderCredit, order_rows, touches_write
+from attribution.engine.rows import BATCH, TouchSink, batch_credit
 from attribution.journeys import JourneyContext
 from attribution.models import (
     AttributionState,
@@ -149,29 +149,23 @@ class OrderRow:
             setattr(self, name, value)
 
 
-def _rows_replace(workspace, batch, journeys, refunds, units, models, effects, full) -> int:
-    """Writes the rows of one batch of orders (deleting their old rows first unless the whole
-    workspace was cleared). Returns the number of RevenueAttribution rows (touches x models)."""
+def _batch_credit(workspace, batch, journeys, refunds, units, models, effects):
+    return batch_credit(
+        workspace,
+        [(order, journeys[order.pk], refunds.get(order.pk, []), units.get(order.pk, 0))
+         for order in batch if journeys.get(order.pk)],
+        models=models, removal_effects=effects,
+    )  # fmt: skip
+
+
+def _rows_replace(workspace, batch, credits) -> None:
+    """Replaces the rows of one batch of orders (a partial run), under the row locks the live
+    path takes: it may be re-attributing one of these right now."""
     ids = [order.pk for order in batch]
-    if not full:
-        # The live path may be re-attributing one of these right now: take the same row locks.
-        list(CommerceOrder.objects.select_for_update().filter(pk__in=ids).values_list("pk"))
-    written = OrderCredit([], [])
-    for order in batch:
-        if not journeys.get(order.pk):
-            continue
-        rows = order_rows(
-            workspace=workspace, order=order, journey=journeys[order.pk],
-            refunds=refunds.get(order.pk, []), units=units.get(order.pk, 0),
-            models=models, removal_effects=effects,
-        )  # fmt: skip
-        written.touches += rows.touches
-        written.refunds += rows.refunds
-    if not full:
-        AttributionTouch.objects.filter(order_id__in=ids).delete()
-        RefundTouch.objects.filter(order_id__in=ids).delete()
-    touches_write(written)
-    return len(written.touches) * len(models)
+    list(CommerceOrder.objects.select_for_update().filter(pk__in=ids).values_list("pk"))
+    AttributionTouch.objects.filter(order_id__in=ids).delete()
+    RefundTouch.objects.filter(order_id__in=ids).delete()
+    credits.write()
 
 
 def _recalculate(workspace, state, since, models, progress) -> dict:
@@ -222,14 +216,20 @@ def _recalculate(workspace, state, since, models, progress) -> dict:
         if full:
             AttributionTouch.objects.filter(workspace=workspace).delete()
             RefundTouch.objects.filter(workspace=workspace).delete()
-        for start in range(0, total, BATCH):
-            batch = orders[start : start + BATCH]
-            with transaction.atomic():
-                written += _rows_replace(
-                    workspace, batch, journeys, refunds, units, models, removal_effects, full
+        with TouchSink() if full else nullcontext() as sink:
+            for start in range(0, total, BATCH):
+                batch = orders[start : start + BATCH]
+                credits = _batch_credit(
+                    workspace, batch, journeys, refunds, units, models, removal_effects
                 )
-            if progress:
-                progress(total // 2 + min(start + BATCH, total) // 2, total)
+                written += len(credits.touches) * len(credits.models)
+                if full:
+                    sink.add(credits)
+                else:
+                    with transaction.atomic():
+                        _rows_replace(workspace, batch, credits)
+                if progress:
+                    progress(total // 2 + min(start + BATCH, total) // 2, total)
         clock.lap("attribution rows")
         with transaction.atomic():
             _bulk_session(analyze=(AttributionTouch, RefundTouch))
