@@ -9,9 +9,12 @@ rows are recomputed from the touch rows, DailyTotals shifted by the order's diff
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from attribution import rollups
@@ -27,11 +30,10 @@ from attribution.engine.rows import (
 )
 from attribution.journeys import JourneyContext
 from attribution.models import (
+    MODEL_COLUMNS,
     AttributionState,
     AttributionTouch,
-    RefundAttribution,
     RefundTouch,
-    RevenueAttribution,
     VisitorIdentity,
 )
 from commerce.models import CommerceOrder, OrderLine, Refund
@@ -67,20 +69,7 @@ def order_attribute(*, order_id: int) -> int:
             if data_driven
             else None,
         )
-        old_sales = [
-            Sale(*row)
-            for row in RevenueAttribution.objects.filter(order=order).values_list(
-                "attribution_model", "order_day", "post_id", "platform", "campaign_id",
-                "gross_revenue", "attribution_weight", "refunded", "revenue",
-            )
-        ]  # fmt: skip
-        old_refunds = list(
-            RefundAttribution.objects.filter(order=order).values_list(
-                "attribution_model", "day", "post_id", "platform", "campaign_id", "amount"
-            )
-        )
-        AttributionTouch.objects.filter(order=order).delete()
-        RefundTouch.objects.filter(order=order).delete()
+        old_sales, old_refunds = _rows_delete(order.pk)
         touches_write(rows)
         identities_learn(workspace, context.learnt)
         new_sales, new_refunds = sales_of(rows.touches), refund_parts_of(rows.refunds)
@@ -88,6 +77,64 @@ def order_attribute(*, order_id: int) -> int:
         # The watermark: an UPDATE, so updated_at (auto_now) keeps the version's time.
         CommerceOrder.objects.filter(pk=order.pk).update(attributed_at=timezone.now())
     return len(new_sales)
+
+
+def _rows_delete(order_id: int) -> tuple[list[Sale], list[tuple]]:
+    """Deletes the order's touch and refund rows and returns what they credited, as the
+    rollups read it (one statement each: DELETE ... RETURNING)."""
+    touch_columns = ["order_day", "post_id", "platform", "campaign_id"] + [
+        f"{figure}_{suffix}" for suffix in MODEL_COLUMNS.values() for figure in SALE_FIGURES
+    ]
+    refund_columns = ["day", "post_id", "platform", "campaign_id"] + [
+        f"amount_{suffix}" for suffix in MODEL_COLUMNS.values()
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {AttributionTouch._meta.db_table} WHERE order_id = %s"  # noqa: S608
+            f" RETURNING {', '.join(touch_columns)}",
+            [order_id],
+        )
+        touches = cursor.fetchall()
+        cursor.execute(
+            f"DELETE FROM {RefundTouch._meta.db_table} WHERE order_id = %s"  # noqa: S608
+            f" RETURNING {', '.join(refund_columns)}",
+            [order_id],
+        )
+        refunds = cursor.fetchall()
+    day = _date_of
+    sales = []
+    for order_day, post_id, platform, campaign_id, *figures in touches:
+        for index, model in enumerate(MODEL_COLUMNS):
+            weight, gross, refunded, revenue = figures[4 * index : 4 * index + 4]
+            if weight is not None:
+                sales.append(Sale(model, day(order_day), post_id, platform, campaign_id,
+                                  _money(gross), _weight(weight), _money(refunded),
+                                  _money(revenue)))  # fmt: skip
+    parts = [
+        (model, day(refund_day), post_id, platform, campaign_id, _money(amounts[index]))
+        for refund_day, post_id, platform, campaign_id, *amounts in refunds
+        for index, model in enumerate(MODEL_COLUMNS)
+        if amounts[index] is not None
+    ]
+    return sales, parts
+
+
+# What a Sale reads of each model's columns, in Sale's order after its keys.
+SALE_FIGURES = ("weight", "gross", "refunded", "revenue")
+_CENTS, _SIX_PLACES = Decimal("0.01"), Decimal("0.000001")
+
+
+def _money(value) -> Decimal:
+    # Raw rows: SQLite answers REAL for numeric columns; read them as Django reads the field.
+    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(_CENTS)
+
+
+def _weight(value) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(_SIX_PLACES)
+
+
+def _date_of(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _rollups_shift(workspace, old_sales, old_refunds, new_sales, new_refunds) -> None:
@@ -117,20 +164,21 @@ def _refund_entries(parts) -> list[rollups.Entry]:
 
 
 def units_of(order_ids: Iterable[int]) -> dict[int, int]:
-    """Each order's units net of the units its refunds returned (never below zero)."""
-    sold = dict(
-        OrderLine.objects.filter(order_id__in=order_ids)
-        .values("order_id")
-        .annotate(units=Sum("quantity"))
-        .values_list("order_id", "units")
-    )
-    returned = dict(
-        Refund.objects.filter(order_id__in=order_ids, units__gt=0)
+    """Each order's units net of the units its refunds returned (never below zero), in one
+    query."""
+    returned = (
+        Refund.objects.filter(order_id=OuterRef("order_id"), units__gt=0)
         .values("order_id")
         .annotate(units=Sum("units"))
-        .values_list("order_id", "units")
+        .values("units")
     )
-    return {order: max(units - returned.get(order, 0), 0) for order, units in sold.items()}
+    rows = (
+        OrderLine.objects.filter(order_id__in=order_ids)
+        .values("order_id")
+        .annotate(units=Sum("quantity"), returned=Coalesce(Subquery(returned), 0))
+        .values_list("order_id", "units", "returned")
+    )
+    return {order: max(units - returned, 0) for order, units, returned in rows}
 
 
 def refunds_of(order_ids: Iterable[int]) -> dict[int, list[Refund]]:
@@ -147,16 +195,31 @@ def identities_learn(workspace: Workspace, learnt: dict[tuple[str, str], object]
         return
     table = VisitorIdentity._meta.db_table
     earliest = "LEAST" if connection.vendor == "postgresql" else "MIN"
-    adapt = connection.ops.adapt_datetimefield_value
+    on_conflict = f"""ON CONFLICT (workspace_id, customer_key, visitor_id) DO UPDATE SET
+        first_seen_at = {earliest}({table}.first_seen_at, EXCLUDED.first_seen_at)"""
+    columns = "workspace_id, customer_key, visitor_id, first_seen_at"
     links = list(learnt.items())
+    if connection.vendor == "postgresql" and len(links) > BATCH:
+        # A rebuild learns one link per order: COPY them into a scratch table, upsert at once.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE learnt_links AS SELECT {columns} FROM {table} WITH NO DATA"  # noqa: S608
+            )
+            with cursor.cursor.copy("COPY learnt_links FROM STDIN") as copy:
+                for (key, visitor), seen in links:
+                    copy.write_row((workspace.pk, key, visitor, seen))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM learnt_links {on_conflict}"  # noqa: S608
+            )
+            cursor.execute("DROP TABLE learnt_links")
+        return
+    adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         for start in range(0, len(links), BATCH):
             batch = links[start : start + BATCH]
             cursor.execute(
-                f"""INSERT INTO {table} (workspace_id, customer_key, visitor_id, first_seen_at)
-                    VALUES {", ".join(["(%s, %s, %s, %s)"] * len(batch))}
-                    ON CONFLICT (workspace_id, customer_key, visitor_id) DO UPDATE SET
-                    first_seen_at = {earliest}({table}.first_seen_at, EXCLUDED.first_seen_at)""",
+                f"""INSERT INTO {table} ({columns})
+                    VALUES {", ".join(["(%s, %s, %s, %s)"] * len(batch))} {on_conflict}""",
                 [value for (key, visitor), seen in batch
                  for value in (workspace.pk, key, visitor, adapt(seen))],
             )  # fmt: skip

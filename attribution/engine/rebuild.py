@@ -216,7 +216,7 @@ def _recalculate(workspace, state, since, models, progress) -> dict:
         if full:
             AttributionTouch.objects.filter(workspace=workspace).delete()
             RefundTouch.objects.filter(workspace=workspace).delete()
-        with TouchSink() if full else nullcontext() as sink:
+        with TouchSink(queued=True) if full else nullcontext() as sink:
             for start in range(0, total, BATCH):
                 batch = orders[start : start + BATCH]
                 credits = _batch_credit(

@@ -462,6 +462,10 @@ class TouchSink:
 
     LINES = 5000  # lines per write to the COPY
 
+    def __init__(self, *, queued: bool = False) -> None:
+        # A writer thread pays off over a rebuild's many batches, not for one order's rows.
+        self.queued = queued
+
     def __enter__(self) -> TouchSink:
         self.refunds: list[str] = []
         self.copy = None
@@ -471,7 +475,7 @@ class TouchSink:
             self._cursor = raw
             self._context = raw.copy(
                 _copy_statement(AttributionTouch, TOUCH_COLUMNS),
-                writer=QueuedLibpqWriter(raw),
+                writer=QueuedLibpqWriter(raw) if self.queued else None,
             )
             self.copy = self._context.__enter__()
         return self

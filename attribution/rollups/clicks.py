@@ -102,7 +102,16 @@ def _clicks_add(workspace: Workspace, ids: Q) -> int:
                     DO UPDATE SET clicks = {table}.clicks + excluded.clicks""",  # noqa: S608
                 [value for day, post, n in chunk for value in (workspace.pk, day, post, n)],
             )
+        if connection.vendor == "postgresql" and len(cells) >= ANALYZE_AFTER_CELLS:
+            # A roll-up this large (the first after an import, a backlog) changes the table's
+            # shape: until autovacuum comes round the planner would read a few posts' clicks
+            # through the (workspace, day, post) index, 10 ms instead of 1 on every attributed
+            # order. A sample, not a scan.
+            cursor.execute(f"ANALYZE {table}")
     return sum(n for _, _, n in cells)
+
+
+ANALYZE_AFTER_CELLS = 10_000
 
 
 def unique_clicks(

@@ -15,6 +15,7 @@ from omnisocial.money import ZERO, round_money
 
 BATCH = 2000
 UNITS_PLACES = Decimal("0.000001")
+POST_FIELDS = ("pk", "boosted_spend", "boosted_currency")  # what the figures read of a post
 
 
 def post_revenue_rebuild(workspace: Workspace, post_ids: set[int] | None) -> None:
@@ -22,7 +23,7 @@ def post_revenue_rebuild(workspace: Workspace, post_ids: set[int] | None) -> Non
     posts = workspace.posts.all()
     if post_ids is not None:
         posts = posts.filter(pk__in=post_ids)
-    posts = {p.pk: p for p in posts.only("pk", "boosted_spend", "boosted_currency")}
+    posts = {p.pk: p for p in posts.only(*POST_FIELDS)}
     clicks = unique_clicks(workspace, posts={"pk__in": list(posts)}, by="pk")
     # Read from the daily rollup (a few rows per post and day) rather than every attribution
     # row: its revenue nets sales and refunds exactly like the raw rows, and an order sits on one
@@ -50,13 +51,14 @@ def post_revenue_shift(workspace: Workspace, moved: dict[tuple, tuple]) -> None:
     post_ids = {post_id for post_id, _ in moved}
     if not post_ids:
         return
-    with transaction.atomic():
+    # Part of the caller's transaction when there is one (no savepoint: nothing here is retried).
+    with transaction.atomic(savepoint=False):
         # Locked: two orders of one post re-attributed at once both land.
         stored = {
             (row.post_id, row.attribution_model): row
-            for row in PostRevenue.objects.select_for_update().filter(
-                workspace=workspace, post_id__in=post_ids
-            )
+            for row in PostRevenue.objects.select_for_update(of=("self",))
+            .select_related("post")
+            .filter(workspace=workspace, post_id__in=post_ids)
         }
         models = workspace.attribution_models
         whole = {p for p in post_ids if any((p, m) not in stored for m in models)}
@@ -65,9 +67,8 @@ def post_revenue_shift(workspace: Workspace, moved: dict[tuple, tuple]) -> None:
         shifted = post_ids - whole
         if not shifted:
             return
-        posts = workspace.posts.filter(pk__in=shifted).only(
-            "pk", "boosted_spend", "boosted_currency"
-        )
+        posts = {row.post_id: row.post for row in stored.values() if row.post_id in shifted}
+        posts = posts.values()
         clicks = unique_clicks(workspace, posts={"pk__in": sorted(shifted)}, by="pk")
         rows = []
         for post in posts:
