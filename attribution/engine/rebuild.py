@@ -9,6 +9,7 @@ until it commits, and a run killed half-way leaves them untouched.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -68,8 +69,25 @@ def workspace_recalculate(
     rebuild commits once, at the end), and the next run rebuilds everything again.
     """
     state, _ = AttributionState.objects.get_or_create(workspace=workspace)
-    with _workspace_lock(workspace, state):
+    with _workspace_lock(workspace, state), _collector_paused():
         return _recalculate(workspace, state, since, workspace.attribution_models, progress)
+
+
+@contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector paused for the run. A rebuild holds millions of small
+    objects (journeys, touches, rows) that live until it ends and form no cycles; every full
+    collection walks all of them again, which made the journeys of a million orders take a third
+    longer than ten times a hundred thousand's. Reference counting still frees everything the
+    moment it is unused; the collector runs once at the end."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.collect()
 
 
 # The first key of the PostgreSQL advisory locks the recalculation takes (the second is the
