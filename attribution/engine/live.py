@@ -13,8 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from attribution import rollups
@@ -163,22 +162,25 @@ def _refund_entries(parts) -> list[rollups.Entry]:
     return [(m, day, platform, c, -amount, ZERO) for m, day, _, platform, c, amount in parts]
 
 
-def units_of(order_ids: Iterable[int]) -> dict[int, int]:
+def units_of(order_ids) -> dict[int, int]:
     """Each order's units net of the units its refunds returned (never below zero), in one
-    query."""
-    returned = (
-        Refund.objects.filter(order_id=OuterRef("order_id"), units__gt=0)
-        .values("order_id")
-        .annotate(units=Sum("units"))
-        .values("units")
-    )
-    rows = (
-        OrderLine.objects.filter(order_id__in=order_ids)
-        .values("order_id")
-        .annotate(units=Sum("quantity"), returned=Coalesce(Subquery(returned), 0))
-        .values_list("order_id", "units", "returned")
-    )
-    return {order: max(units - returned, 0) for order, units, returned in rows}
+    statement; `order_ids` is a list of ids or a query of them."""
+    if isinstance(order_ids, QuerySet):
+        within, params = order_ids.values("pk").query.sql_with_params()
+    else:
+        params = list(order_ids)
+        if not params:
+            return {}
+        within = ", ".join(["%s"] * len(params))
+    lines, refunds = OrderLine._meta.db_table, Refund._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT l.order_id, SUM(l.quantity), COALESCE((SELECT SUM(r.units) FROM {refunds}
+                AS r WHERE r.order_id = l.order_id AND r.units > 0), 0)
+                FROM {lines} AS l WHERE l.order_id IN ({within}) GROUP BY l.order_id""",  # noqa: S608
+            params,
+        )
+        return {order: max(int(units) - int(back), 0) for order, units, back in cursor}
 
 
 def refunds_of(order_ids: Iterable[int]) -> dict[int, list[Refund]]:
