@@ -1,12 +1,12 @@
 """An order's credit as rows: one touch row per journey touch with every model's figures in
 columns, and one refund row per (refund, touch).
 
-`order_rows` is the one place the money rules are applied to an order, for the live path and
-the rebuild alike, so the two always agree. Money: the order's revenue in the reporting currency
-per the workspace's revenue basis, split to the cent by largest remainder (attribution.credit).
-Refunds are dated events: each refund is split by the same weights and booked on its own day,
-and a touch's revenue is its sale part less its refund parts, so every figure nets out exactly.
-A cancelled or unconverted order credits nothing.
+`batch_credit` is the one place the money rules are applied to orders, for the rebuild's batches
+and the live path's batch of one (`order_rows`) alike, so the two always agree. Money: the
+order's revenue in the reporting currency per the workspace's revenue basis, split to the cent
+by largest remainder (attribution.credit). Refunds are dated events: each refund is split by the
+same weights and booked on its own day, and a touch's revenue is its sale part less its refund
+parts, so every figure nets out exactly. A cancelled or unconverted order credits nothing.
 """
 
 from __future__ import annotations
@@ -274,7 +274,7 @@ class BatchCredit:
         cents = np.array(amounts, dtype=np.int64)
         owner = np.array(owners, dtype=np.int64)
         spread = arrays.Segments.of(segments.counts[owner])
-        self.touch_of = touch = segments.starts[owner][spread.order] + spread.position
+        touch = segments.starts[owner][spread.order] + spread.position
         sold = len(self.touches)  # the sales come first, touch by touch
         for model in self.models:
             parts = arrays.split_minor(cents, self.units[model][touch], spread)
@@ -349,8 +349,7 @@ class BatchCredit:
         millions of figures)."""
         if not self.orders:
             return []
-        text = _CopyText(self.currency)
-        six, money = text.six.__getitem__, text.money.__getitem__
+        six, money = _SIX.__getitem__, _money_text(self.currency).__getitem__
         blocks: list = [self._head_lines()]
         for column in self._columns():
             if column is None:
@@ -363,26 +362,22 @@ class BatchCredit:
         # strict=False: a model not computed is an endless repeat of empty cells.
         return list(map("\t".join, zip(*blocks, strict=False)))
 
-    def _head_lines(self) -> list[str]:
-        """Each touch's own fields (TOUCH_FIELDS) as COPY text."""
-        lines = []
-        ws, currency = self.workspace.pk, self.currency
-        for order, fallback in zip(self.orders, self.fallback.tolist(), strict=True):
-            tail = f"{currency}\t{order.order_day}\t{'t' if fallback else 'f'}"
-            for position, t in enumerate(order.journey):
-                lines.append(
-                    f"{ws}\t{order.order_id}\t{position}\t{_nullable(t.post_id)}\t"
-                    f"{_nullable(t.campaign_id)}\t{t.platform}\t{_nullable(t.click_pk)}\t"
-                    f"{t.touched_at}\t{t.matched_field}\t"
-                    f"{t.matched_value[:200].translate(_ESCAPES)}\t{tail}"
-                )
-        return lines
+    def _head_lines(self):
+        """Each touch's own fields (TOUCH_FIELDS, as `_heads` gives them) as COPY text."""
+        for head in self._heads():
+            (ws, order_id, position, post, campaign, platform, click, at, field, value,
+             currency, day, fallback) = head  # fmt: skip
+            yield (
+                f"{ws}\t{order_id}\t{position}\t{_nullable(post)}\t{_nullable(campaign)}\t"
+                f"{platform}\t{_nullable(click)}\t{at}\t{field}\t{value.translate(_ESCAPES)}\t"
+                f"{currency}\t{day}\t{'t' if fallback else 'f'}"
+            )
 
     def refund_lines(self) -> list[str]:
         """The refund rows as lines of COPY text."""
         if not self.orders:
             return []
-        money = _CopyText(self.currency).money.__getitem__
+        money = _money_text(self.currency).__getitem__
         parts = [
             map(money, self.refund_parts[m].tolist()) if m in self.units else repeat("\\N")
             for m in MODELS
@@ -439,13 +434,10 @@ def _nullable(value) -> object:
     return "\\N" if value is None else value
 
 
-class _CopyText:
-    """The figures' cells in COPY's text format (PostgreSQL), per currency."""
-
-    def __init__(self, currency: str) -> None:
-        places = -credit._money_of(currency).exponent
-        self.six = _SIX
-        self.money = _MONEY.get(places) or _MONEY.setdefault(places, _Text(places))
+def _money_text(currency: str) -> _Text:
+    """The currency's amounts as COPY text, one table per number of decimal places."""
+    places = -credit._money_of(currency).exponent
+    return _MONEY.get(places) or _MONEY.setdefault(places, _Text(places))
 
 
 def _copy_statement(model, columns: Sequence[str]) -> str:
@@ -507,10 +499,9 @@ def rows_write(model, columns: Sequence[str], rows: list[tuple]) -> None:
     if not rows:
         return
     if connection.vendor == "postgresql":
-        table = model._meta.db_table
         with connection.cursor() as cursor:
             raw = cursor.cursor  # psycopg's own cursor
-            with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            with raw.copy(_copy_statement(model, columns)) as copy:
                 for row in rows:
                     copy.write_row(row)
         return

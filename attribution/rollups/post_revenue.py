@@ -15,7 +15,6 @@ from omnisocial.money import ZERO, round_money
 
 BATCH = 2000
 UNITS_PLACES = Decimal("0.000001")
-POST_FIELDS = ("pk", "boosted_spend", "boosted_currency")  # what the figures read of a post
 
 
 def post_revenue_rebuild(workspace: Workspace, post_ids: set[int] | None) -> None:
@@ -23,7 +22,7 @@ def post_revenue_rebuild(workspace: Workspace, post_ids: set[int] | None) -> Non
     posts = workspace.posts.all()
     if post_ids is not None:
         posts = posts.filter(pk__in=post_ids)
-    posts = {p.pk: p for p in posts.only(*POST_FIELDS)}
+    posts = {p.pk: p for p in posts.only("pk", "boosted_spend", "boosted_currency")}
     clicks = unique_clicks(workspace, posts={"pk__in": list(posts)}, by="pk")
     # Read from the daily rollup (a few rows per post and day) rather than every attribution
     # row: its revenue nets sales and refunds exactly like the raw rows, and an order sits on one
