@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -95,6 +95,19 @@ class ClickRow(NamedTuple):
 CLICK_FIELDS = ("pk", "click_id", "visitor_id", "post_id", "clicked_at")
 
 
+def _window_start(at: datetime, lookback: timedelta) -> datetime:
+    """`at - lookback`, or the earliest instant there is when that is before year one."""
+    try:
+        return at - lookback
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)
+
+
+def _journey_order(touch: JourneyTouch):
+    """Time, then clicks before the touches found without one, then the order they were found."""
+    return (touch.touched_at, touch.click_pk is None, touch.tiebreak)
+
+
 @dataclass
 class JourneyContext:
     """What journeys of a batch of orders need, loaded with a handful of set-based queries."""
@@ -136,7 +149,7 @@ class JourneyContext:
         for links in context.identities.values():
             visitors |= set(links)
         if visitors:
-            start = min(o.created_at for o in orders) - lookback
+            start = _window_start(min(o.created_at for o in orders), lookback)
             end = max(o.created_at for o in orders)
             rows = human.filter(
                 visitor_id__in=visitors, clicked_at__gte=start, clicked_at__lte=end
@@ -164,7 +177,9 @@ class JourneyContext:
         context = cls(workspace=workspace)
         if not orders:
             return context
-        start = min(o.created_at for o in orders) - timedelta(days=workspace.lookback_days)
+        start = _window_start(
+            min(o.created_at for o in orders), timedelta(days=workspace.lookback_days)
+        )
         end = max(o.created_at for o in orders)
         rows = (
             Click.objects.filter(
@@ -189,10 +204,21 @@ class JourneyContext:
             context.clicks_by_click_id[row[1]] = ClickRow._make(row)
         context._load_identities(VisitorIdentity.objects.filter(workspace=workspace), stream=True)
         context._learn(orders)
-        context._load_coupons(set(workspace.coupons.values_list("code", flat=True)))
-        context._load_posts(Q())
-        context.campaigns_by_slug = dict(workspace.campaigns.values_list("slug", "pk"))
+        context._load_references()
         return context
+
+    @classmethod
+    def load_references(cls, workspace: Workspace) -> JourneyContext:
+        """Only what rules 3 to 5 read (every post, campaign and coupon of the workspace): a
+        rebuild that finds the click touches in the database completes its journeys with it."""
+        context = cls(workspace=workspace)
+        context._load_references()
+        return context
+
+    def _load_references(self) -> None:
+        self._load_coupons(set(self.workspace.coupons.values_list("code", flat=True)))
+        self._load_posts(Q())
+        self.campaigns_by_slug = dict(self.workspace.campaigns.values_list("slug", "pk"))
 
     def _load_identities(self, identities, *, stream: bool = False) -> None:
         rows = identities.values_list("customer_key", "visitor_id", "first_seen_at")
@@ -247,6 +273,11 @@ class JourneyContext:
 
     def journey(self, order) -> list[JourneyTouch]:
         """The order's touches, in journey order (time, then the order they were found in)."""
+        return self.completed(order, self._click_touches(order))
+
+    def _click_touches(self, order) -> list[JourneyTouch]:
+        """Rule 1 and 2: the order's clicks, by time then click. A bulk rebuild on PostgreSQL
+        finds the same clicks with one statement (`attribution.engine.touchpoints`)."""
         lookback = timedelta(days=self.workspace.lookback_days)
         order_at = order.created_at
         touches: dict[int, ClickRow] = {}
@@ -261,7 +292,8 @@ class JourneyContext:
                 visitors.add(direct.visitor_id)
         for visitor in visitors:
             for click in self.clicks_by_visitor.get(visitor, ()):
-                if order_at - lookback <= click.clicked_at <= order_at:
+                # As a difference: an order dated in year one has no lookback start.
+                if timedelta(0) <= order_at - click.clicked_at <= lookback:
                     touches[click.pk] = click
         journey = [
             JourneyTouch(
@@ -276,10 +308,20 @@ class JourneyContext:
             )
             for click in touches.values()
         ]
-        journey += self._landing_touches(order, journey)
-        if not journey:
-            journey = self._coupon_touches(order) or self._platform_touches(order)
-        journey.sort(key=lambda t: (t.touched_at, t.click_pk is None, t.tiebreak))
+        journey.sort(key=_journey_order)
+        return journey
+
+    def completed(self, order, clicks: list[JourneyTouch]) -> list[JourneyTouch]:
+        """Rules 3 to 5 on top of the order's click touches (`clicks`, in journey order)."""
+        landing = self._landing_touches(order, clicks)
+        if landing:
+            journey = clicks + landing
+            journey.sort(key=_journey_order)
+            return journey
+        if clicks:
+            return clicks
+        journey = self._coupon_touches(order) or self._platform_touches(order)
+        journey.sort(key=_journey_order)
         return journey
 
     def _landing_touches(self, order, journey: list[JourneyTouch]) -> list[JourneyTouch]:

@@ -58,9 +58,31 @@ def _key_from_json(key: str):
     return (kind, int(value) if value.isdigit() else value)
 
 
-def compute(workspace, state, journeys: dict[int, list[JourneyTouch]]) -> dict:
+def compute(
+    workspace, state, journeys: dict[int, list[JourneyTouch]], *, clicks_table=None
+) -> dict:
     """Markov removal effects over every journey of the workspace: the orders' (converting) and
-    the visitors' click paths that led to no order (non-converting)."""
+    the visitors' click paths that led to no order (non-converting: every human click of a
+    visitor none of whose clicks is in a journey). `clicks_table`, when given, is the rebuild's
+    scratch table of journey clicks (`touchpoints.journey_clicks`): the paths are then gathered
+    in the database."""
+    converting = [[t.key for t in journey] for _, journey in sorted(journeys.items()) if journey]
+    if clicks_table is None:
+        not_converting = _paths_not_converting(workspace, journeys)
+    else:
+        not_converting = _paths_not_converting_sql(workspace, clicks_table)
+    effects = markov.removal_effects(
+        [(keys, True) for keys in converting] + [(keys, False) for keys in not_converting]
+    )
+    AttributionState.objects.filter(pk=state.pk).update(
+        removal_effects={_key_to_json(key): value for key, value in effects.items()},
+        converting_journeys=len(converting),
+    )
+    return effects or None
+
+
+def _paths_not_converting(workspace, journeys) -> list[list[int]]:
+    """Each non-converting visitor's posts in click order, visitors in id order."""
     used_clicks = {t.click_pk for journey in journeys.values() for t in journey if t.click_pk}
     paths: dict[str, list] = {}
     clicks = (
@@ -74,13 +96,25 @@ def compute(workspace, state, journeys: dict[int, list[JourneyTouch]]) -> dict:
         paths.setdefault(visitor, []).append(post_id)
         if pk in used_clicks:
             converted_visitors.add(visitor)
-    converting = [[t.key for t in journey] for _, journey in sorted(journeys.items()) if journey]
-    not_converting = [path for visitor, path in paths.items() if visitor not in converted_visitors]
-    effects = markov.removal_effects(
-        [(keys, True) for keys in converting] + [(keys, False) for keys in not_converting]
-    )
-    AttributionState.objects.filter(pk=state.pk).update(
-        removal_effects={_key_to_json(key): value for key, value in effects.items()},
-        converting_journeys=len(converting),
-    )
-    return effects or None
+    return [path for visitor, path in paths.items() if visitor not in converted_visitors]
+
+
+_NOT_CONVERTING = """
+WITH converted AS (
+    SELECT DISTINCT c.visitor_id FROM {scratch} j JOIN {clicks} c ON c.id = j.click_pk
+)
+SELECT array_agg(c.post_id ORDER BY c.clicked_at, c.id)
+FROM {clicks} c
+WHERE c.workspace_id = %s AND NOT c.is_bot AND c.visitor_id <> ''
+  AND NOT EXISTS (SELECT 1 FROM converted v WHERE v.visitor_id = c.visitor_id)
+GROUP BY c.visitor_id
+ORDER BY c.visitor_id
+"""
+
+
+def _paths_not_converting_sql(workspace, clicks_table: str) -> list[list[int]]:
+    """The same paths, in the same order, gathered by one statement (PostgreSQL)."""
+    statement = _NOT_CONVERTING.format(scratch=clicks_table, clicks=Click._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [workspace.pk])
+        return [path for (path,) in cursor.fetchall()]

@@ -192,7 +192,8 @@ def refunds_of(order_ids: Iterable[int]) -> dict[int, list[Refund]]:
 
 def identities_learn(workspace: Workspace, learnt: dict[tuple[str, str], object]) -> None:
     """Stores customer-visitor links, keeping the earliest time each was seen: one upsert per
-    batch, the earlier time winning on a conflict (a rebuild learns one link per order)."""
+    batch, the earlier time winning on a conflict. (A rebuild on PostgreSQL learns its links
+    with one statement instead: `touchpoints.journey_clicks`.)"""
     if not learnt:
         return
     table = VisitorIdentity._meta.db_table
@@ -201,20 +202,6 @@ def identities_learn(workspace: Workspace, learnt: dict[tuple[str, str], object]
         first_seen_at = {earliest}({table}.first_seen_at, EXCLUDED.first_seen_at)"""
     columns = "workspace_id, customer_key, visitor_id, first_seen_at"
     links = list(learnt.items())
-    if connection.vendor == "postgresql" and len(links) > BATCH:
-        # A rebuild learns one link per order: COPY them into a scratch table, upsert at once.
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE learnt_links AS SELECT {columns} FROM {table} WITH NO DATA"  # noqa: S608
-            )
-            with cursor.cursor.copy("COPY learnt_links FROM STDIN") as copy:
-                for (key, visitor), seen in links:
-                    copy.write_row((workspace.pk, key, visitor, seen))
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM learnt_links {on_conflict}"  # noqa: S608
-            )
-            cursor.execute("DROP TABLE learnt_links")
-        return
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         for start in range(0, len(links), BATCH):

@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from attribution import rollups
-from attribution.engine import effects
+from attribution.engine import effects, touchpoints
 from attribution.engine.live import identities_learn, units_of
 from attribution.engine.rows import BATCH, TouchSink, batch_credit
 from attribution.journeys import JourneyContext
@@ -186,6 +186,23 @@ def _rows_replace(workspace, batch, credits) -> None:
     credits.write()
 
 
+def _journey_clicks(workspace, since):
+    """The scratch table of the journeys' clicks, found set-based (PostgreSQL); elsewhere
+    nothing, and the journeys are matched in Python."""
+    if connection.vendor == "postgresql":
+        return touchpoints.journey_clicks(workspace, since=since)
+    return nullcontext()
+
+
+def _journeys_in_python(workspace, orders) -> dict:
+    """Journeys from one context loaded for the whole period. Customer links are learnt for
+    every order first; a journey only uses the links known by its order's time, so this equals
+    learning them in order."""
+    context = JourneyContext.load_whole(workspace, orders)
+    identities_learn(workspace, context.learnt)
+    return {order.pk: context.journey(order) for order in orders}
+
+
 def _recalculate(workspace, state, since, models, progress) -> dict:
     orders_qs = CommerceOrder.objects.filter(workspace=workspace)
     if since is not None:
@@ -200,25 +217,25 @@ def _recalculate(workspace, state, since, models, progress) -> dict:
     clock = _PhaseClock(workspace)
     started_at = timezone.now()
 
-    # Pass 1: journeys of every order (the data-driven model needs them all), from one context
-    # loaded for the whole period. Customer links are learnt for every order first; a journey
-    # only uses the links known by its order's time, so this equals learning them in order.
-    context = JourneyContext.load_whole(workspace, orders)
-    identities_learn(workspace, context.learnt)
-    journeys = {order.pk: context.journey(order) for order in orders}
-    del context
-    if progress:
-        progress(total // 2, total)
-    clock.lap("journeys")
-
-    # The removal effects need every journey: a partial run (--since) keeps the stored ones.
-    removal_effects = None
-    if "data-driven" in models:
-        if since is None:
-            removal_effects = effects.compute(workspace, state, journeys)
+    # Pass 1: journeys of every order (the data-driven model needs them all), then the removal
+    # effects, which need every journey (a partial run, --since, keeps the stored ones).
+    with _journey_clicks(workspace, since) as clicks_table:
+        if clicks_table is not None:
+            journeys = touchpoints.journeys(workspace, orders, clicks_table)
         else:
-            removal_effects = effects.stored(workspace)
-    clock.lap("removal effects")
+            journeys = _journeys_in_python(workspace, orders)
+        if progress:
+            progress(total // 2, total)
+        clock.lap("journeys")
+        removal_effects = None
+        if "data-driven" in models:
+            if since is None:
+                removal_effects = effects.compute(
+                    workspace, state, journeys, clicks_table=clicks_table
+                )
+            else:
+                removal_effects = effects.stored(workspace)
+        clock.lap("removal effects")
 
     refunds: dict[int, list[Refund]] = {}
     for refund in Refund.objects.filter(order__in=orders_qs).order_by("pk"):

@@ -40,7 +40,9 @@ def live_flags(models: Sequence[str], within: str) -> str:
     matches `within` (a condition on refund touch rows `r`), 1 while the order still credits
     orders under the model and 0 once it is fully refunded, read from all of the order's
     touches. An order without a refund row is live under every model (a LEFT JOIN's missing
-    row: COALESCE(live, 1))."""
+    row: COALESCE(live, 1)). Callers name it `AS MATERIALIZED`: computed once, never re-run
+    inside a nested loop (with stale statistics that said a table held one row, PostgreSQL ran
+    it once per touch of the cells: seconds for one order)."""
     flags = ", ".join(
         f"CASE WHEN SUM(refunded_{s}) > 0 AND SUM(revenue_{s}) <= 0 THEN 0 ELSE 1 END AS live_{s}"
         for _, s in suffixes(models)

@@ -67,7 +67,7 @@ def daily_revenue_build(
         ]
     columns = _cell_columns(pairs)
     sql = f"""
-        WITH flags AS ({live_flags(models, within)}),
+        WITH flags AS MATERIALIZED ({live_flags(models, within)}),
         sales AS (
             SELECT COALESCE(t.post_id, 0) AS post_key, t.platform,
                    COALESCE(t.campaign_id, 0) AS campaign_key, t.order_day AS day, {sums}

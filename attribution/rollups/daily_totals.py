@@ -62,7 +62,7 @@ def daily_totals_build(workspace: Workspace, models: Sequence[str]) -> None:
         for columns, by in groupings
     )
     sql = f"""
-        WITH flags AS ({live_flags(models, "r.workspace_id = %s")}),
+        WITH flags AS MATERIALIZED ({live_flags(models, "r.workspace_id = %s")}),
         sales AS (
             SELECT t.order_day AS day, t.platform, COALESCE(t.campaign_id, 0) AS campaign, {sums}
             FROM {TOUCHES} AS t LEFT JOIN flags AS f ON f.order_id = t.order_id

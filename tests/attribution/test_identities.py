@@ -1,6 +1,6 @@
 """Customer-visitor links learnt by attribution keep the earliest time each was seen, whether a
-few arrive (the live path) or a rebuild's worth (COPY into a scratch table on PostgreSQL), and
-never touch another workspace's links."""
+few arrive (the live path) or more than one statement's batch, and never touch another
+workspace's links."""
 
 from datetime import UTC, datetime, timedelta
 
