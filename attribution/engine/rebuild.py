@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from attribution import rollups
 from attribution.engine import effects, touchpoints
+from attribution.engine.bulk import bulk_memory
 from attribution.engine.live import identities_learn, units_of
 from attribution.engine.rows import BATCH, TouchSink, batch_credit
 from attribution.journeys import JourneyContext
@@ -278,19 +279,11 @@ def _recalculate(workspace, state, since, models, progress) -> dict:
     return {"orders": total, "attributions": written}
 
 
-# Memory a rebuild's statements may sort and hash in (PostgreSQL; for this transaction only):
-# with the default 4 MB the rollups of a million orders sort on disk.
-BULK_WORK_MEM = "256MB"
-
-
 def _bulk_session(*, analyze: Sequence = ()) -> None:
     """Prepares the rebuild's transaction for its set-based statements (PostgreSQL): more
     memory to aggregate in, and statistics of the tables it has just written, so the planner
     plans for their real size (it sees this transaction's own rows)."""
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL work_mem = '{BULK_WORK_MEM}'")
+    bulk_memory()
     _analyze(*analyze)
 
 

@@ -20,6 +20,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from attribution.engine.bulk import bulk_memory
 from attribution.journeys import JourneyContext, JourneyTouch
 from attribution.models import Click, MatchedField, VisitorIdentity
 from commerce.models import CommerceOrder
@@ -104,12 +105,15 @@ def journey_clicks(workspace: Workspace, *, since: datetime | None) -> Iterator[
         "since": since,
         "lookback": workspace.lookback_days * 86400,
     }
-    with connection.cursor() as cursor:
-        # Committed at once: the live path upserts the same links, and must not wait for us.
+    # Committed at once: the live path upserts the same links, and must not wait for us.
+    with transaction.atomic(), connection.cursor() as cursor:
+        bulk_memory()
         cursor.execute(_LEARN.format(where=where, **_TABLES), arguments)
     # One transaction for the scratch table's life: it works behind a pooler that hands each
-    # transaction its own server connection, and the read runs on a cursor without hold.
+    # transaction its own server connection, and the read runs on a cursor without hold. The
+    # removal effects' statements run in it too, with the same memory to sort in.
     with transaction.atomic(), connection.cursor() as cursor:
+        bulk_memory()
         cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
         cursor.execute(_JOURNEY_CLICKS.format(where=where, **_TABLES), arguments)
         cursor.execute(f"ANALYZE {TABLE}")
