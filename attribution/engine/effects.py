@@ -100,9 +100,7 @@ def _paths_not_converting(workspace, journeys) -> list[list[int]]:
 
 
 _NOT_CONVERTING = """
-WITH converted AS (
-    SELECT DISTINCT c.visitor_id FROM {scratch} j JOIN {clicks} c ON c.id = j.click_pk
-)
+WITH converted AS (SELECT DISTINCT visitor_id FROM {scratch})
 SELECT array_agg(c.post_id ORDER BY c.clicked_at, c.id)
 FROM {clicks} c
 WHERE c.workspace_id = %s AND NOT c.is_bot AND c.visitor_id <> ''

@@ -363,15 +363,20 @@ class BatchCredit:
         return list(map("\t".join, zip(*blocks, strict=False)))
 
     def _head_lines(self):
-        """Each touch's own fields (TOUCH_FIELDS, as `_heads` gives them) as COPY text."""
-        for head in self._heads():
-            (ws, order_id, position, post, campaign, platform, click, at, field, value,
-             currency, day, fallback) = head  # fmt: skip
-            yield (
-                f"{ws}\t{order_id}\t{position}\t{_nullable(post)}\t{_nullable(campaign)}\t"
-                f"{platform}\t{_nullable(click)}\t{at}\t{field}\t{value.translate(_ESCAPES)}\t"
-                f"{currency}\t{day}\t{'t' if fallback else 'f'}"
-            )
+        """Each touch's own fields (TOUCH_FIELDS, as `_heads` gives them) as COPY text: what
+        the order's touches share is formatted once per order."""
+        ws, currency, null = self.workspace.pk, self.currency, "\\N"
+        for order, fallback in zip(self.orders, self.fallback.tolist(), strict=True):
+            start = f"{ws}\t{order.order_id}\t"
+            end = f"\t{currency}\t{order.order_day}\t{'t' if fallback else 'f'}"
+            for position, t in enumerate(order.journey):
+                post, campaign, click = t.post_id, t.campaign_id, t.click_pk
+                yield (
+                    f"{start}{position}\t{null if post is None else post}\t"
+                    f"{null if campaign is None else campaign}\t{t.platform}\t"
+                    f"{null if click is None else click}\t{t.touched_at.isoformat(' ')}\t"
+                    f"{t.matched_field}\t{t.matched_value[:200].translate(_ESCAPES)}{end}"
+                )
 
     def refund_lines(self) -> list[str]:
         """The refund rows as lines of COPY text."""

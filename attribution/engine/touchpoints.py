@@ -57,48 +57,53 @@ WHERE EXCLUDED.first_seen_at < {identities}.first_seen_at
 """
 
 # Rule 1: the click the order carries (however old, never after the order). Rule 2: the
-# clicks of that click's visitor and of the visitors linked to the customer by the order's
-# time, inside the lookback. A click found both ways is one touch.
+# clicks of the visitors linked to the order's customer by its time, inside the lookback; for an
+# order without a customer, of its carried click's visitor. The learnt links include the carried
+# click's visitor (dated by this order at the latest), so every branch finds clicks the others
+# do not: no step has to remove duplicates.
 _JOURNEY_CLICKS = """
 CREATE TEMPORARY TABLE {scratch} AS
 WITH o AS (
     SELECT o.id, o.created_at, o.osc_click, o.customer_key FROM {orders} o WHERE {where}
 ), direct AS (
-    SELECT o.id AS order_id, o.created_at, c.id AS click_pk, c.visitor_id
+    SELECT o.id AS order_id, o.created_at, o.customer_key, c.id AS click_pk, c.visitor_id,
+           c.post_id, c.clicked_at, c.click_id
     FROM o JOIN {clicks} c ON c.click_id = o.osc_click
     WHERE o.osc_click <> '' AND c.workspace_id = %(workspace)s AND NOT c.is_bot
       AND c.clicked_at <= o.created_at
 ), visitors AS (
-    SELECT order_id, created_at, visitor_id FROM direct WHERE visitor_id <> ''
-    UNION
-    SELECT o.id, o.created_at, i.visitor_id
+    SELECT o.id AS order_id, o.created_at, i.visitor_id
     FROM o JOIN {identities} i ON i.customer_key = o.customer_key
     WHERE o.customer_key <> '' AND i.workspace_id = %(workspace)s
       AND i.first_seen_at <= o.created_at AND i.visitor_id <> ''
+    UNION ALL
+    SELECT order_id, created_at, visitor_id FROM direct
+    WHERE customer_key = '' AND visitor_id <> ''
 )
-SELECT v.order_id, c.id AS click_pk
+SELECT v.order_id, c.id AS click_pk, c.visitor_id, c.post_id, c.clicked_at, c.click_id
 FROM visitors v JOIN {clicks} c ON c.visitor_id = v.visitor_id
 WHERE c.workspace_id = %(workspace)s AND NOT c.is_bot
   AND c.clicked_at >= v.created_at - %(lookback)s * INTERVAL '1 second'
   AND c.clicked_at <= v.created_at
-UNION
-SELECT order_id, click_pk FROM direct
+UNION ALL
+SELECT order_id, click_pk, visitor_id, post_id, clicked_at, click_id FROM direct
+WHERE visitor_id = '' OR clicked_at < created_at - %(lookback)s * INTERVAL '1 second'
 """
 
 # JourneyTouch's fields, in journey order within each order (time, then click).
 _TOUCHES = """
-SELECT j.order_id, c.post_id, p.campaign_id, COALESCE(p.platform, ''), c.clicked_at,
-       c.click_id, c.id
-FROM {scratch} j JOIN {clicks} c ON c.id = j.click_pk
-LEFT JOIN {posts} p ON p.id = c.post_id AND p.workspace_id = %(workspace)s
-ORDER BY j.order_id, c.clicked_at, c.id
+SELECT j.order_id, j.post_id, p.campaign_id, COALESCE(p.platform, ''), j.clicked_at,
+       j.click_id, j.click_pk
+FROM {scratch} j LEFT JOIN {posts} p ON p.id = j.post_id AND p.workspace_id = %(workspace)s
+ORDER BY j.order_id, j.clicked_at, j.click_pk
 """
 
 
 @contextmanager
 def journey_clicks(workspace: Workspace, *, since: datetime | None) -> Iterator[str]:
     """Learns the orders' customer links, then yields the scratch table of every order's
-    journey clicks (order_id, click_pk) until the block ends."""
+    journey clicks (order_id, click_pk, and the click's visitor_id, post_id, clicked_at and
+    click_id) until the block ends."""
     where = _orders_where(since)
     arguments = {
         "workspace": workspace.pk,

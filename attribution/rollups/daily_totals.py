@@ -1,7 +1,7 @@
 """DailyTotals: revenue and credited orders per (model, day) in four groupings (all, platform,
 campaign, platform x campaign): what a sum of post cells gives too slowly (a month's total over
-every post). Built from the touch rows in one statement; the live path shifts one order's
-share with an upsert."""
+every post). Built from the DailyRevenue cells in one statement; the live path shifts one
+order's share with an upsert."""
 
 from __future__ import annotations
 
@@ -13,16 +13,12 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Sum
 
-from attribution.models import DailyTotals
-from attribution.rollups.credited import (
-    REFUND_TOUCHES,
-    TOUCHES,
-    credited,
-    live_flags,
-    suffixes,
-)
+from attribution.models import DailyRevenueCell, DailyTotals
+from attribution.rollups.credited import credited, suffixes
 from omnisocial.models import Workspace
 from omnisocial.money import ZERO
+
+CELLS = DailyRevenueCell._meta.db_table
 
 # What one sale (touch under a model) or refund part adds to the totals: (model, day, platform,
 # campaign_id, revenue, credited orders); a refund's revenue is negative and credits no orders.
@@ -30,23 +26,18 @@ Entry = tuple[str, date, str, int | None, Decimal, Decimal]
 
 
 def daily_totals_build(workspace: Workspace, models: Sequence[str]) -> None:
-    """Rebuilds the DailyTotals rows of `models` from the touch and refund touch rows in one
-    statement: revenue, and credited orders (see attribution.rollups.credited) per cell."""
+    """Rebuilds the DailyTotals rows of `models` from the workspace's DailyRevenue cells (build
+    those first), in one statement: a total is the sum of the cells it groups, revenue and
+    credited orders alike (see attribution.rollups.credited), so it reads a few cells per post
+    and day instead of every touch and refund row again."""
     DailyTotals.objects.filter(workspace=workspace, attribution_model__in=models).delete()
     pairs = suffixes(models)
     if not pairs:
         return
-    sums = ", ".join(
-        f"SUM(t.gross_{s}) AS gross_{s}, SUM(t.weight_{s} * COALESCE(f.live_{s}, 1)) AS orders_{s}"
-        for _, s in pairs
-    )
-    refund_sums = ", ".join(f"SUM(amount_{s}) AS amount_{s}" for _, s in pairs)
     branches = " UNION ALL ".join(
-        f"""SELECT '{model}' AS model, day, platform, campaign, gross_{s} AS revenue,
-                   orders_{s} AS credited FROM sales WHERE gross_{s} IS NOT NULL
-            UNION ALL
-            SELECT '{model}', day, platform, campaign, -amount_{s}, 0
-            FROM refunds WHERE amount_{s} IS NOT NULL"""
+        f"""SELECT '{model}' AS model, day, platform, COALESCE(campaign_id, 0) AS campaign,
+                   revenue_{s} AS revenue, orders_{s} AS credited
+            FROM {CELLS} WHERE workspace_id = %s AND revenue_{s} IS NOT NULL"""
         for model, s in pairs
     )
     groupings = [
@@ -62,26 +53,14 @@ def daily_totals_build(workspace: Workspace, models: Sequence[str]) -> None:
         for columns, by in groupings
     )
     sql = f"""
-        WITH flags AS MATERIALIZED ({live_flags(models, "r.workspace_id = %s")}),
-        sales AS (
-            SELECT t.order_day AS day, t.platform, COALESCE(t.campaign_id, 0) AS campaign, {sums}
-            FROM {TOUCHES} AS t LEFT JOIN flags AS f ON f.order_id = t.order_id
-            WHERE t.workspace_id = %s
-            GROUP BY t.order_day, t.platform, COALESCE(t.campaign_id, 0)
-        ),
-        refunds AS (
-            SELECT day, platform, COALESCE(campaign_id, 0) AS campaign, {refund_sums}
-            FROM {REFUND_TOUCHES} WHERE workspace_id = %s
-            GROUP BY day, platform, COALESCE(campaign_id, 0)
-        ),
-        entries AS ({branches})
+        WITH entries AS MATERIALIZED ({branches})
         INSERT INTO {DailyTotals._meta.db_table}
             (workspace_id, attribution_model, day, grouping, platform, campaign_key, orders,
              revenue)
         {selects}
     """  # noqa: S608 - every value is a parameter; only table and column names are formatted
     with connection.cursor() as cursor:
-        cursor.execute(sql, [workspace.pk] * (3 + len(groupings)))
+        cursor.execute(sql, [workspace.pk] * (len(pairs) + len(groupings)))
 
 
 def _cells_of(model: str, day: date, platform: str, campaign_id: int | None) -> list[tuple]:

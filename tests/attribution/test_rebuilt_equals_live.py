@@ -82,6 +82,8 @@ def _data_set():
         kind = rng.random()
         # Buyers who clicked share ten customers; the others buy once, with no known device.
         customer = f"customer-{rng.randint(0, 9)}" if kind < 0.55 or n % 9 == 0 else f"once-{n}"
+        if n % 5 == 2:
+            customer = ""  # a guest checkout: only the carried click's visitor is known
         attribution, coupons = Attribution(), []
         if kind < 0.55:
             carried = rng.choice(clicks + foreign[:5])
@@ -102,6 +104,9 @@ def _data_set():
             _click(workspace, posts[(n + 2) % 5], visitor, at + timedelta(microseconds=1))
             _click(workspace, posts[(n + 4) % 5], visitor, at)  # at the order's instant: counts
             carried = _click(workspace, posts[(n + 3) % 5], visitor, at - timedelta(hours=1))
+            attribution = Attribution(osc_click=carried.click_id)
+        if n % 9 == 4:  # a carried click without a visitor id (cookies refused)
+            carried = _click(workspace, posts[n % 5], "", at - timedelta(hours=2))
             attribution = Attribution(osc_click=carried.click_id)
         refunds = []
         if n % 6 == 1:
@@ -191,3 +196,4 @@ def test_the_rebuild_writes_the_live_paths_rows_for_every_model():
     matched = {row[TOUCH_COLUMNS.index("matched_field")] for row in rebuilt[0]}
     assert matched >= {"clickId", "utmContent", "utmCampaign", "couponCode", "referrerUrl"}
     assert CommerceOrder.objects.filter(workspace=workspace).count() == len(orders)
+    assert CommerceOrder.objects.filter(workspace=workspace, customer_key="").exists()
