@@ -119,11 +119,11 @@ def journey_clicks(workspace: Workspace, *, since: datetime | None) -> Iterator[
     # removal effects' statements run in it too, with the same memory to sort in.
     with transaction.atomic(), connection.cursor() as cursor:
         bulk_memory()
-        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{TABLE}")  # never a real table
         cursor.execute(_JOURNEY_CLICKS.format(where=where, **_TABLES), arguments)
         cursor.execute(f"ANALYZE {TABLE}")
         yield TABLE  # an error rolls the table back with the transaction
-        cursor.execute(f"DROP TABLE {TABLE}")
+        cursor.execute(f"DROP TABLE pg_temp.{TABLE}")
 
 
 def journeys(workspace: Workspace, orders: Sequence, table: str) -> dict[int, list[JourneyTouch]]:
