@@ -13,12 +13,11 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Sum
 
-from attribution.models import DailyRevenueCell, DailyTotals
+from attribution.models import DailyTotals
 from attribution.rollups.credited import credited, suffixes
+from attribution.rollups.daily_revenue import CELLS
 from omnisocial.models import Workspace
 from omnisocial.money import ZERO
-
-CELLS = DailyRevenueCell._meta.db_table
 
 # What one sale (touch under a model) or refund part adds to the totals: (model, day, platform,
 # campaign_id, revenue, credited orders); a refund's revenue is negative and credits no orders.
