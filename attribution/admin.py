@@ -8,6 +8,7 @@ from attribution.models import (
     PostRevenue,
     Recalculation,
     RefundAttribution,
+    RemovalEffect,
     RevenueAttribution,
     TrackedLink,
     VisitorIdentity,
@@ -129,7 +130,15 @@ class VisitorIdentityAdmin(ReadOnlyAdmin):
 @admin.register(AttributionState)
 class AttributionStateAdmin(ReadOnlyAdmin):
     list_display = ["workspace", "converting_journeys", "full_run_at", "incremental_run_at"]
-    readonly_fields = ["removal_effects"]
+
+
+@admin.register(RemovalEffect)
+class RemovalEffectAdmin(ReadOnlyAdmin):
+    list_display = ["workspace", "post", "campaign", "platform", "effect"]
+    list_filter = ["workspace"]
+    search_fields = ["post__reference", "campaign__slug", "platform"]
+    list_select_related = ["post", "campaign"]
+    ordering = ["workspace", "-effect"]
 
 
 @admin.register(Recalculation)

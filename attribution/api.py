@@ -11,8 +11,7 @@ from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
 from attribution import recalculations, selectors, services
-from attribution.engine import effects
-from attribution.models import AllowedDomain, AttributionState, Recalculation, TrackedLink
+from attribution.models import AllowedDomain, Recalculation, TrackedLink
 from omnisocial.instants import validate_day
 from omnisocial.tenancy import WorkspaceAPIMixin
 
@@ -194,19 +193,24 @@ class RecalculationDetailView(WorkspaceAPIMixin, generics.RetrieveAPIView):
 
 
 class RemovalEffectOutput(serializers.Serializer):
-    postId = serializers.IntegerField(allow_null=True)
-    campaignId = serializers.IntegerField(allow_null=True)
-    platform = serializers.CharField(allow_blank=True)
+    postId = serializers.IntegerField(source="post_id", allow_null=True)
+    campaignId = serializers.IntegerField(source="campaign_id", allow_null=True)
+    platform = serializers.SerializerMethodField()
     effect = serializers.FloatField(
         help_text="The share of conversions lost when this touch is removed from every path."
     )
 
+    def get_platform(self, row) -> str:
+        """The post's platform for a post, the platform itself for a platform's row."""
+        return row.post.platform if row.post_id and row.post else row.platform
+
 
 class RemovalEffectsOutput(serializers.Serializer):
     convertingJourneys = serializers.IntegerField(
-        help_text="Converting journeys the last full recalculation learnt from."
+        source="converting_journeys",
+        help_text="Converting journeys the last full recalculation learnt from.",
     )
-    computedAt = serializers.DateTimeField(allow_null=True)
+    computedAt = serializers.DateTimeField(source="computed_at", allow_null=True)
     fallback = serializers.BooleanField(
         help_text="True while there is too little data: data-driven credit is multi-touch."
     )
@@ -220,27 +224,4 @@ class RemovalEffectsView(WorkspaceAPIMixin, generics.GenericAPIView):
     serializer_class = RemovalEffectsOutput
 
     def get(self, request):
-        state = AttributionState.objects.filter(workspace=self.workspace).first()
-        found = effects.stored(self.workspace) or {}
-        posts = dict(self.workspace.posts.filter(pk__in=[k for k in found if isinstance(k, int)])
-                     .values_list("pk", "platform"))  # fmt: skip
-        rows = []
-        for key, effect in found.items():
-            if isinstance(key, int):
-                row = {"postId": key, "campaignId": None, "platform": posts.get(key, "")}
-            elif key[0] == "campaign":
-                row = {"postId": None, "campaignId": key[1], "platform": ""}
-            else:
-                row = {"postId": None, "campaignId": None, "platform": key[1]}
-            rows.append({**row, "effect": effect})
-        rows.sort(key=lambda row: (-row["effect"], row["postId"] or 0, row["campaignId"] or 0))
-        return Response(
-            RemovalEffectsOutput(
-                {
-                    "convertingJourneys": state.converting_journeys if state else 0,
-                    "computedAt": state.full_run_at if state else None,
-                    "fallback": not found,
-                    "effects": rows,
-                }
-            ).data
-        )
+        return Response(RemovalEffectsOutput(selectors.learnt_effects(self.workspace)).data)

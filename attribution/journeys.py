@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from django.db.models import Q
 
-from attribution.models import Click, MatchedField, VisitorIdentity
+from attribution.models import Click, MatchedField, VisitorIdentity, credited_key
 from commerce.attribution_values import SOURCE_ALIASES
 from omnisocial.models import Campaign, Platform, Post, Workspace
 
@@ -75,11 +75,7 @@ class JourneyTouch(NamedTuple):
     @property
     def key(self):
         """What the data-driven model credits: the post, else the campaign, else the platform."""
-        if self.post_id is not None:
-            return self.post_id
-        if self.campaign_id is not None:
-            return ("campaign", self.campaign_id)
-        return ("platform", self.platform)
+        return credited_key(self.post_id, self.campaign_id, self.platform)
 
 
 class ClickRow(NamedTuple):

@@ -549,13 +549,65 @@ class DailyClicks(models.Model):
         return f"{self.day} {self.post_id}: {self.clicks}"
 
 
+def credited_key(post_id: int | None, campaign_id: int | None, platform: str):
+    """What the data-driven model credits a touch as: its post, else its campaign, else its
+    platform (`JourneyTouch.key`, `RemovalEffect.key`)."""
+    if post_id is not None:
+        return post_id
+    if campaign_id is not None:
+        return ("campaign", campaign_id)
+    return ("platform", platform)
+
+
+class RemovalEffect(models.Model):
+    """What data-driven credit weighs a touch by: the removal effect of what the touch credits
+    (`JourneyTouch.key`: its post, else its campaign, else its platform), from the workspace's
+    last full recalculation (attribution.markov). A post's row has `post` set; a campaign's has
+    `campaign` and no post; a platform's has neither. The rows are replaced whole by each full
+    recalculation; none at all means data-driven credit falls back to multi-touch."""
+
+    workspace = _derived_key(Workspace)
+    post = _nullable_key(Post)
+    campaign = _nullable_key("omnisocial.Campaign")
+    platform = models.CharField(max_length=16, blank=True, default="")
+    effect = models.FloatField(
+        help_text="The share of conversions lost when this key is removed from every path."
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "post"], name="removaleffect_post")]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.effect}"
+
+    @property
+    def key(self):
+        return credited_key(self.post_id, self.campaign_id, self.platform)
+
+
+class DeferredOrder(models.Model):
+    """An order whose live attribution waited for a rebuild of its workspace to end
+    (attribution.engine.writers): the rebuild attributes it once it has committed, and the
+    five-minute safety net does if the rebuild's process died first."""
+
+    workspace = _derived_key(Workspace, db_index=True)
+    order = _derived_key("commerce.CommerceOrder", related_name="+")
+    deferred_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order"], name="deferredorder_unique")]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id} deferred at {self.deferred_at}"
+
+
 class AttributionState(models.Model):
-    """Per workspace: the data-driven model's removal effects and the recalculation watermarks."""
+    """Per workspace: how many converting journeys the removal effects (`RemovalEffect`) were
+    learnt from, and the recalculation watermarks."""
 
     workspace = models.OneToOneField(
         Workspace, on_delete=models.CASCADE, related_name="attribution_state"
     )
-    removal_effects = models.JSONField(default=dict, blank=True)
     converting_journeys = models.PositiveIntegerField(default=0)
     full_run_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(

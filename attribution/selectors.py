@@ -1,6 +1,7 @@
 """Reads of the attribution app."""
 
 import logging
+from datetime import datetime
 from functools import partial
 from time import monotonic
 from typing import NamedTuple
@@ -8,10 +9,10 @@ from typing import NamedTuple
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 
-from attribution.models import AllowedDomain, TrackedLink
+from attribution.models import AllowedDomain, AttributionState, RemovalEffect, TrackedLink
 from attribution.tagging import check_destination, urls_in
 from omnisocial.checks import cache_is_shared
 from omnisocial.errors import CACHE_UNAVAILABLE
@@ -198,3 +199,35 @@ def untagged_urls(post: Post, links: list[TrackedLink]) -> list[tuple[str, str]]
         except ValidationError as exc:
             result.append((url, " ".join(exc.messages)))
     return result
+
+
+class LearntEffects(NamedTuple):
+    """What data-driven credit learnt in the workspace's last full recalculation."""
+
+    converting_journeys: int
+    computed_at: datetime | None
+    #: Largest first, ties by post then campaign (None first), each with its post and campaign.
+    effects: list[RemovalEffect]
+
+    @property
+    def fallback(self) -> bool:
+        """True while there is too little data: data-driven credit is multi-touch."""
+        return not self.effects
+
+
+def learnt_effects(workspace: Workspace, *, limit: int | None = None) -> LearntEffects:
+    """The removal effects data-driven credit is computed from (`attribution.engine.effects`),
+    as the API and the compare page show them."""
+    state = AttributionState.objects.filter(workspace=workspace).first()
+    rows = (
+        RemovalEffect.objects.filter(workspace=workspace)
+        .select_related("post", "campaign")
+        .order_by(
+            "-effect", F("post_id").asc(nulls_first=True), F("campaign_id").asc(nulls_first=True)
+        )
+    )
+    return LearntEffects(
+        converting_journeys=state.converting_journeys if state else 0,
+        computed_at=state.full_run_at if state else None,
+        effects=list(rows[:limit] if limit else rows),
+    )

@@ -674,7 +674,11 @@ def _refunds_add(order: CommerceOrder, refunds: Iterable[RefundData]) -> bool:
 def _refunded_amount_refresh(order: CommerceOrder) -> None:
     total = order.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
     order.refunded_amount = total
-    CommerceOrder.objects.filter(pk=order.pk).update(refunded_amount=total)
+    # updated_at moves with it (a queryset update skips auto_now): the safety net re-attributes
+    # orders changed since they were last attributed, a new refund included.
+    CommerceOrder.objects.filter(pk=order.pk).update(
+        refunded_amount=total, updated_at=timezone.now()
+    )
 
 
 @transaction.atomic
@@ -826,7 +830,9 @@ def _import_batch(store, batch: list[OrderData], rates: RateBook, result: Import
         refunded_ids = {row.order_id for row in rows}
         for order_id in refunded_ids:
             total = Refund.objects.filter(order_id=order_id).aggregate(t=Sum("amount"))["t"]
-            CommerceOrder.objects.filter(pk=order_id).update(refunded_amount=total or ZERO)
+            CommerceOrder.objects.filter(pk=order_id).update(
+                refunded_amount=total or ZERO, updated_at=timezone.now()
+            )
 
     touched = {o.pk for o in new_orders} | {o.pk for o in changed} | refunded_ids
     result.created += len(new_orders)

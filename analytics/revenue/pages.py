@@ -30,8 +30,9 @@ from analytics.revenue.filters import (
 )
 from analytics.revenue.paths import conversion_paths
 from analytics.setup import setup_pending
+from attribution.markov import MIN_CONVERTING_JOURNEYS
 from attribution.models import AttributionModel
-from attribution.selectors import links_of
+from attribution.selectors import learnt_effects, links_of
 from commerce.models import CommerceOrder, OrderStatus
 from commerce.selectors import store_warnings
 from commerce.services import coupon_save
@@ -258,6 +259,8 @@ class CompareModelsView(AnalyticsPage):
 
     template_name = "analytics/compare.html"
     exports = {"compare": "All models", "comparison": "Two models"}
+    # The largest removal effects shown; GET /attribution/removal-effects lists every one.
+    LEARNT_SHOWN = 10
 
     def _pair(self) -> tuple[str, str]:
         try:
@@ -277,7 +280,8 @@ class CompareModelsView(AnalyticsPage):
         return super().get_context_data(
             columns=columns, platform_rows=by_platform,
             comparison=revenue.model_comparison(self.workspace, self.filters, base, against),
-            **self._stores(), **kwargs,
+            learnt=learnt_effects(self.workspace, limit=self.LEARNT_SHOWN),
+            min_journeys=MIN_CONVERTING_JOURNEYS, **self._stores(), **kwargs,
         )  # fmt: skip
 
     def export_comparison(self):

@@ -9,53 +9,66 @@ from django.db import connection
 
 from attribution import markov
 from attribution.journeys import JourneyTouch
-from attribution.models import AttributionState, Click
+from attribution.models import AttributionState, Click, RemovalEffect, credited_key
 from omnisocial.models import Workspace
 
 
 def stored(workspace: Workspace, keys: Iterable | None = None) -> dict | None:
-    """The stored removal effects: all of them, or only those of `keys` (one order's journey
-    reads a handful of keys from the database instead of parsing one per post of the
-    workspace)."""
+    """The stored removal effects by key (`JourneyTouch.key`): all of them, or only those of
+    `keys` (one order's journey reads a handful of rows, not one per post of the workspace).
+    None when there are none."""
     if keys is None:
-        state = AttributionState.objects.filter(workspace=workspace).first()
-        if state is None or not state.removal_effects:
-            return None
-        return {_key_from_json(key): value for key, value in state.removal_effects.items()}
-    names = sorted({_key_to_json(key) for key in keys})
-    if not names:
+        rows = RemovalEffect.objects.filter(workspace=workspace)
+        effects = {row.key: row.effect for row in rows}
+        return effects or None
+    posts, campaigns, platforms = set(), set(), set()
+    for key in keys:
+        if isinstance(key, int):
+            posts.add(key)
+        elif key[0] == "campaign":
+            campaigns.add(key[1])
+        else:
+            platforms.add(key[1])
+    # One raw statement: the live path runs it for every order (the ORM's three-way OR compiles
+    # in about a millisecond).
+    clauses, arguments = [], [workspace.pk]
+    for column, values in (("post_id", posts), ("campaign_id", campaigns), ("platform", platforms)):
+        if values:
+            marks = ", ".join(["%s"] * len(values))
+            clauses.append(f"{_KEY_OF[column]} AND {column} IN ({marks})")
+            arguments.extend(sorted(values))
+    if not clauses:
         return None
-    # Raw SQL: Django's JSON key lookups read an all-digit key ("123", a post) as an array index.
-    if connection.vendor == "postgresql":
-        column, arguments = "removal_effects ->> %s::text", names
-    else:
-        column, arguments = "json_extract(removal_effects, %s)", [f'$."{n}"' for n in names]
-    columns = ", ".join([column] * len(names))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {columns} FROM {AttributionState._meta.db_table} WHERE workspace_id = %s",  # noqa: S608
-            [*arguments, workspace.pk],
+            f"SELECT post_id, campaign_id, platform, effect FROM {RemovalEffect._meta.db_table} "  # noqa: S608 - names only
+            f"WHERE workspace_id = %s AND (({') OR ('.join(clauses)}))",
+            arguments,
         )
-        found = cursor.fetchone()
-    if found is None:
-        return None
+        found = cursor.fetchall()
     effects = {
-        _key_from_json(name): float(value)
-        for name, value in zip(names, found, strict=True)
-        if value is not None
+        credited_key(post, campaign, platform): effect for post, campaign, platform, effect in found
     }
     return effects or None
 
 
-def _key_to_json(key) -> str:
-    return str(key) if isinstance(key, int) else f"{key[0]}:{key[1]}"
+# Which rows hold which kind of key (RemovalEffect's docstring).
+_KEY_OF = {
+    "post_id": "TRUE",
+    "campaign_id": "post_id IS NULL",
+    "platform": "post_id IS NULL AND campaign_id IS NULL",
+}
 
 
-def _key_from_json(key: str):
-    if key.isdigit():
-        return int(key)
-    kind, _, value = key.partition(":")
-    return (kind, int(value) if value.isdigit() else value)
+def _row(workspace: Workspace, key, effect: float) -> RemovalEffect:
+    row = RemovalEffect(workspace=workspace, effect=effect)
+    if isinstance(key, int):
+        row.post_id = key
+    elif key[0] == "campaign":
+        row.campaign_id = key[1]
+    else:
+        row.platform = key[1]
+    return row
 
 
 def compute(
@@ -74,10 +87,11 @@ def compute(
     effects = markov.removal_effects(
         [(keys, True) for keys in converting] + [(keys, False) for keys in not_converting]
     )
-    AttributionState.objects.filter(pk=state.pk).update(
-        removal_effects={_key_to_json(key): value for key, value in effects.items()},
-        converting_journeys=len(converting),
+    RemovalEffect.objects.filter(workspace=workspace).delete()
+    RemovalEffect.objects.bulk_create(
+        [_row(workspace, key, value) for key, value in effects.items()], batch_size=2000
     )
+    AttributionState.objects.filter(pk=state.pk).update(converting_journeys=len(converting))
     return effects or None
 
 

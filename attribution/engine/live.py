@@ -17,7 +17,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from attribution import rollups
-from attribution.engine import effects
+from attribution.engine import effects, writers
 from attribution.engine.rows import (
     BATCH,
     OrderCredit,
@@ -42,8 +42,9 @@ from omnisocial.money import ZERO
 
 def order_attribute(*, order_id: int) -> int:
     """Re-attributes one order, replacing its rows atomically, and refreshes the rollups it
-    touches. Running it twice, or in two workers at once, leaves the same rows. Returns the
-    number of RevenueAttribution rows (touches x models) written."""
+    touches. Running it twice, or in two workers at once, leaves the same rows. While a rebuild
+    of the workspace is writing, the order is deferred to its end instead (`writers`). Returns
+    the number of RevenueAttribution rows (touches x models) written."""
     with transaction.atomic():
         order = (
             CommerceOrder.objects.select_for_update()
@@ -52,6 +53,9 @@ def order_attribute(*, order_id: int) -> int:
             .first()
         )
         if order is None:
+            return 0
+        if not writers.live_may_write(order.workspace_id):
+            writers.defer(workspace_id=order.workspace_id, order_id=order.pk)
             return 0
         workspace = order.workspace
         context = JourneyContext.load(workspace, [order])
@@ -228,8 +232,10 @@ def orders_attribute_changed(*, workspace: Workspace) -> int:
     ids = list(changed.values_list("pk", flat=True))
     for order_id in ids:
         order_attribute(order_id=order_id)
+    # Orders deferred by a rebuild whose process died before it attributed them.
+    deferred = writers.deferred_attribute(workspace_id=workspace.pk, attribute=order_attribute)
     AttributionState.objects.filter(pk=state.pk).update(incremental_run_at=now)
-    return len(ids)
+    return len(ids) + deferred
 
 
 __all__ = ["OrderCredit", "order_attribute", "orders_attribute_changed"]

@@ -21,9 +21,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from attribution import rollups
-from attribution.engine import effects, touchpoints
+from attribution.engine import effects, touchpoints, writers
 from attribution.engine.bulk import bulk_memory
-from attribution.engine.live import identities_learn, units_of
+from attribution.engine.live import identities_learn, order_attribute, units_of
 from attribution.engine.rows import BATCH, TouchSink, batch_credit
 from attribution.journeys import JourneyContext
 from attribution.models import (
@@ -70,8 +70,12 @@ def workspace_recalculate(
     rebuild commits once, at the end), and the next run rebuilds everything again.
     """
     state, _ = AttributionState.objects.get_or_create(workspace=workspace)
-    with _workspace_lock(workspace, state), _collector_paused():
-        return _recalculate(workspace, state, since, workspace.attribution_models, progress)
+    with _workspace_lock(workspace, state):
+        with writers.rebuild_exclusive(workspace.pk), _collector_paused():
+            done = _recalculate(workspace, state, since, workspace.attribution_models, progress)
+        # Orders that arrived or changed while it ran: their live path waited for this.
+        writers.deferred_attribute(workspace_id=workspace.pk, attribute=order_attribute)
+    return done
 
 
 @contextmanager
@@ -331,6 +335,8 @@ def rollups_rebuild(*, workspace: Workspace) -> None:
     since deletions cascade to raw rows without shifting the rollups. Holds the workspace's
     recalculation lock (RecalculationBusy while one runs: that run rebuilds them anyway)."""
     state, _ = AttributionState.objects.get_or_create(workspace=workspace)
-    with _workspace_lock(workspace, state), transaction.atomic():
-        _bulk_session()
-        _rollups_rebuild(workspace, workspace.attribution_models, clicks=True)
+    with _workspace_lock(workspace, state):
+        with writers.rebuild_exclusive(workspace.pk), transaction.atomic():
+            _bulk_session()
+            _rollups_rebuild(workspace, workspace.attribution_models, clicks=True)
+        writers.deferred_attribute(workspace_id=workspace.pk, attribute=order_attribute)

@@ -2,18 +2,26 @@
 data-driven model credits from: real keys, real HTTP, the real engine (tasks run in-process)."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from attribution.engine import effects
 from attribution.models import AttributionState, Recalculation, RevenueAttribution
 from commerce.models import CommerceOrder
-from omnisocial.models import ApiKey, Workspace
+from omnisocial.models import ApiKey, Post, Workspace
 from tests.analytics.conftest import key_client, order_record
 from tests.analytics.test_reconciliation import shop, today  # noqa: F401 - fixtures
 from tests.attribution.test_engine import ORDER_AT
-from tests.factories import PostFactory, StoreConnectionFactory, WorkspaceFactory
+from tests.factories import (
+    CampaignFactory,
+    MembershipFactory,
+    PostFactory,
+    StoreConnectionFactory,
+    WorkspaceFactory,
+)
 
 LIST = "/attribution/recalculations"
 
@@ -149,3 +157,68 @@ def test_the_removal_effects_are_those_data_driven_credit_uses(
 def test_removal_effects_before_any_recalculation_say_they_fall_back(store):
     answer = key_client(store.workspace).get("/attribution/removal-effects").json()
     assert answer == {"convertingJourneys": 0, "computedAt": None, "fallback": True, "effects": []}
+
+
+def test_the_compare_page_shows_the_largest_removal_effects_the_api_lists(
+    shop,  # noqa: F811 - the fixture
+    django_capture_on_commit_callbacks,
+):
+    workspace = shop["workspace"]
+    api = key_client(workspace)
+    page = Client()
+    page.force_login(MembershipFactory(workspace=workspace).user)
+    before = page.get("/analytics/revenue/compare/").content.decode()
+    assert "no full recalculation has run yet" in before
+    assert 'id="effects"' not in before
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post(LIST, {}, format="json").status_code == 202
+    answer = api.get("/attribution/removal-effects").json()
+    response = page.get("/analytics/revenue/compare/")
+    html = response.content.decode()
+    assert f"From {answer['convertingJourneys']} converting journeys" in html
+    shown = response.context["learnt"].effects
+    assert len(shown) == min(10, len(answer["effects"]))
+    assert [(row.post_id, row.effect) for row in shown] == [
+        (row["postId"], row["effect"]) for row in answer["effects"][: len(shown)]
+    ]
+    table = html[html.index('id="effects"') :]
+    rows = table.split("</tr>")[1 : len(shown) + 1]
+    for row, effect in zip(rows, shown, strict=True):
+        if effect.post_id:
+            caption = Post.objects.get(pk=effect.post_id).caption[:20]
+            assert f"/analytics/posts/{effect.post_id}/" in row and caption in row
+        assert f"{Decimal(effect.effect) * 100:.1f}%" in row
+    assert table.count("<tr>") == len(shown) + 1  # the head and one row per effect
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_removal_effects_stored_as_json_become_rows():
+    """Migration 0015 carries a workspace's stored effects over, keys of every kind."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    workspace = WorkspaceFactory(slug="west")
+    post = PostFactory(workspace=workspace)
+    campaign = CampaignFactory(workspace=workspace)
+    executor = MigrationExecutor(connection)
+    executor.migrate([("attribution", "0014_daily_revenue_cells")])
+    old = executor.loader.project_state([("attribution", "0014_daily_revenue_cells")]).apps
+    old.get_model("attribution", "AttributionState").objects.create(
+        workspace_id=workspace.pk, converting_journeys=41,
+        removal_effects={str(post.pk): 0.625, f"campaign:{campaign.pk}": 0.1,
+                         "platform:tiktok": 1 / 3},
+    )  # fmt: skip
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert effects.stored(workspace) == {
+        post.pk: 0.625,
+        ("campaign", campaign.pk): 0.1,
+        ("platform", "tiktok"): 1 / 3,
+    }
+    assert effects.stored(workspace, [("platform", "tiktok"), post.pk, ("campaign", 999)]) == {
+        post.pk: 0.625,
+        ("platform", "tiktok"): 1 / 3,
+    }
+    assert AttributionState.objects.get(workspace=workspace).converting_journeys == 41
