@@ -2,13 +2,13 @@
 
 import time
 
-from commerce import services
 from commerce.models import WebhookDelivery
+from commerce.services import inbox
 
 
 def delivery_process(delivery_id: int) -> str:
     delivery = WebhookDelivery.objects.select_related("store__workspace").get(pk=delivery_id)
-    return services.delivery_process(delivery=delivery).status
+    return inbox.delivery_process(delivery=delivery).status
 
 
 def deliveries_sweep(not_before: float | None = None) -> int:
@@ -18,10 +18,10 @@ def deliveries_sweep(not_before: float | None = None) -> int:
     this sweep enqueues no other: a delivery it stored in that interval may have committed after
     the first pass, so the task waits for the end of the interval and passes once more.
     """
-    done = services.deliveries_sweep()
+    done = inbox.deliveries_sweep()
     if not_before is not None:
-        wait = min(not_before - time.time(), services.SWEEP_INTERVAL)
+        wait = min(not_before - time.time(), inbox.SWEEP_INTERVAL)
         if wait > 0:
             time.sleep(wait)
-            done += services.deliveries_sweep()
+            done += inbox.deliveries_sweep()
     return done

@@ -4,6 +4,9 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
+from commerce import services as commerce_services
+from commerce.attribution_values import OrderData
+from commerce.imports import read_orders as order_rows
 from commerce.models import CommerceOrder, ExchangeRate
 from tests.commerce.signing import FIXTURES
 from tests.factories import StoreConnectionFactory
@@ -85,3 +88,49 @@ def test_load_exchange_rates_converts_waiting_orders(tmp_path, capsys):
     order = CommerceOrder.objects.get()
     assert (order.is_converted, order.reporting_total) == (True, Decimal("108.50"))
     assert ExchangeRate.objects.get().day == datetime(2026, 11, 1, tzinfo=UTC).date()
+
+
+RETURNING_CSV = """external_id,created_at,currency,total_price,email,is_returning_customer
+r1,2026-11-03T10:00:00Z,USD,20.00,ana@example.com,
+r2,2026-11-01T10:00:00Z,USD,20.00,ana@example.com,
+r3,2026-11-04T10:00:00Z,USD,20.00,ben@example.com,
+r4,2026-11-05T10:00:00Z,USD,20.00,cleo@example.com,
+r5,2026-11-05T10:00:00Z,USD,20.00,cleo@example.com,
+r6,2026-11-06T10:00:00Z,USD,20.00,ana@example.com,false
+r7,2026-11-07T10:00:00Z,USD,20.00,,
+"""
+
+
+def test_import_orders_marks_returning_customers_as_the_live_path_does(tmp_path, capsys):
+    """Where the file does not say, an order is a returning customer's when the same customer
+    ordered before: an order already held (one that came by webhook) or one earlier in the file,
+    in this batch or another. The live path, saving the same orders one by one in file order,
+    answers the same but where the file knows an earlier order it had not seen yet."""
+    imported, live = StoreConnectionFactory(), StoreConnectionFactory()
+    held = OrderData(external_id="w1", order_number="w1", created_at=datetime(2026, 11, 2, tzinfo=UTC),
+                     updated_at=datetime(2026, 11, 2, tzinfo=UTC), currency="USD",
+                     total_price=Decimal("9.00"), customer_email="ben@example.com")  # fmt: skip
+    for store in (imported, live):
+        commerce_services.order_save(store=store, data=held)
+    path = tmp_path / "returning.csv"
+    path.write_text(RETURNING_CSV)
+
+    call_command("import_orders", "--store", str(imported.pk), str(path), "--batch-size", "2")
+    assert "7 created" in capsys.readouterr().out
+    for data in order_rows(path, platform=live.platform, errors=[]):
+        commerce_services.order_save(store=live, data=data)
+
+    def returning(store):
+        orders = CommerceOrder.objects.filter(store=store).exclude(external_id="w1")
+        return dict(orders.values_list("external_id", "is_returning_customer"))
+
+    assert returning(imported) == {
+        "r1": True,  # r2, later in the file, was placed before it
+        "r2": False,
+        "r3": True,  # ben's webhook order came first
+        "r4": False, "r5": False,  # the same instant: neither is before the other
+        "r6": False,  # the file says so
+        "r7": False,  # no customer
+    }  # fmt: skip
+    live_answers = returning(live)
+    assert live_answers == returning(imported) | {"r1": False}  # live: r1 came before r2 did

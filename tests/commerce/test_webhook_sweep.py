@@ -9,8 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
-from commerce import services, tasks
+from commerce import tasks
 from commerce.models import CommerceOrder, StoreConnection, WebhookDelivery
+from commerce.services import inbox as services
 from omnisocial.schedules import SCHEDULES
 from tests.commerce.signing import fixture_bytes, shopify_headers, url
 from tests.factories import StoreConnectionFactory

@@ -1,0 +1,30 @@
+"""Writes of the commerce app, one module per subject: `stores` (connecting a store, its
+secret), `inbox` (webhook deliveries: received, swept, replayed), `orders` (an order or refund
+as a store sends it: the rules every path shares), `imports` (many orders at once, by the same
+rules), `rates` (exchange rates and the orders they convert) and `coupons`.
+
+Every write is one transaction. Outside effects (tasks, domain signals) run in
+`transaction.on_commit`, so nobody ever sees an order that was rolled back. The names below are
+what other apps and the commands call.
+"""
+
+from commerce.services.coupons import coupon_save
+from commerce.services.imports import ImportResult, order_import
+from commerce.services.inbox import (
+    Reception,
+    deliveries_sweep,
+    deliveries_sweep_soon,
+    delivery_process,
+    delivery_receive,
+    delivery_replay,
+)
+from commerce.services.orders import order_record, order_save, refund_record
+from commerce.services.rates import RateBook, exchange_rates_load, order_conversions_refresh
+from commerce.services.stores import store_connect, store_secret_rotate
+
+__all__ = [
+    "ImportResult", "RateBook", "Reception", "coupon_save", "deliveries_sweep",
+    "deliveries_sweep_soon", "delivery_process", "delivery_receive", "delivery_replay",
+    "exchange_rates_load", "order_conversions_refresh", "order_import", "order_record",
+    "order_save", "refund_record", "store_connect", "store_secret_rotate",
+]  # fmt: skip
