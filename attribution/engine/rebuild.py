@@ -10,8 +10,10 @@ until it commits, and a run killed half-way leaves them untouched.
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import time
+from collections import namedtuple
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import timedelta
@@ -156,20 +158,41 @@ def lease_release(*, workspace: Workspace) -> bool:
     )
 
 
-class OrderRow:
-    """An order as a bulk rebuild reads it: just the fields journeys and revenue need, without
-    building a model instance per order. Revenue and cancellation use CommerceOrder's own
+class OrderRow(namedtuple("OrderRow", ORDER_FIELDS)):
+    """An order as a bulk rebuild reads it: just the fields journeys and revenue need, as a
+    named tuple (built in C, where a model instance per order, or an attribute set per field,
+    cost seconds at a million orders). Revenue and cancellation use CommerceOrder's own
     methods, so the two paths cannot disagree."""
 
-    __slots__ = ORDER_FIELDS
+    __slots__ = ()
     Status = CommerceOrder.Status
     is_cancelled = CommerceOrder.is_cancelled
     revenue_in_store_currency = CommerceOrder.revenue_in_store_currency
     attributable_revenue = CommerceOrder.attributable_revenue
 
-    def __init__(self, values: Sequence) -> None:
-        for name, value in zip(ORDER_FIELDS, values, strict=True):
-            setattr(self, name, value)
+
+def _orders_read(orders_qs) -> list[OrderRow]:
+    """The orders of a rebuild in (created_at, pk) order, as named tuples. On PostgreSQL in one
+    statement read straight (its rows arrive together, and psycopg already gives the fields'
+    Python types: aware datetimes, Decimals), `coupon_codes` parsed as Django's JSON field
+    would; elsewhere through Django's converters."""
+    fields = [f if f != "pk" else "id" for f in ORDER_FIELDS]
+    ordered = orders_qs.order_by("created_at", "pk").values_list(*fields)
+    make = OrderRow._make
+    if connection.vendor != "postgresql":
+        return [make(row) for row in ordered.iterator(chunk_size=20_000)]
+    sql, params = ordered.query.sql_with_params()
+    at = ORDER_FIELDS.index("coupon_codes")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [make((*row[:at], _codes(row[at]), *row[at + 1 :])) for row in rows]
+
+
+def _codes(stored) -> list:
+    if stored == "[]":
+        return []
+    return json.loads(stored) if isinstance(stored, str) else list(stored)
 
 
 def _batch_credit(workspace, batch, journeys, refunds, units, models, effects):
@@ -212,12 +235,7 @@ def _recalculate(workspace, state, since, models, progress) -> dict:
     orders_qs = CommerceOrder.objects.filter(workspace=workspace)
     if since is not None:
         orders_qs = orders_qs.filter(created_at__gte=since)
-    orders = [
-        OrderRow(values)
-        for values in orders_qs.order_by("created_at", "pk")
-        .values_list(*ORDER_FIELDS)
-        .iterator(chunk_size=20_000)
-    ]
+    orders = _orders_read(orders_qs)
     total = len(orders)
     clock = _PhaseClock(workspace)
     started_at = timezone.now()
