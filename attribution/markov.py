@@ -24,7 +24,6 @@ at once, instead of one linear solve per removed post.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
@@ -49,6 +48,8 @@ DENSE_LIMIT = 2500
 #: Columns of the identity solved at once when reading the fundamental matrix's diagonal.
 _BLOCK = 256
 
+_NOTHING = object()  # before a path's first key: equal to no key
+
 
 def collapse(keys: Sequence[Hashable]) -> tuple[Hashable, ...]:
     """A journey's keys with consecutive repeats merged into one, as the chain sees them."""
@@ -71,38 +72,47 @@ def removal_effects(
     data is too thin (fewer than ``min_conversions`` converting journeys): the data-driven model
     then falls back to multi-touch for every order.
     """
-    paths: Counter[tuple[tuple[Hashable, ...], bool]] = Counter()
+    # States: 0 is start, then each key in the order first seen; conversion and null are the two
+    # absorbing columns kept apart from the transient ones. Every journey's states, collapsed,
+    # go into one flat array (a rebuild has millions of touches), and the transitions are
+    # counted with numpy, in the order each was first seen.
+    index: dict[Hashable, int] = {}
+    states: list[int] = []
+    ends: list[int] = []
+    converted_paths: list[bool] = []
     for keys, converted in journeys:
-        path = collapse(keys)
-        if path:
-            paths[path, bool(converted)] += 1
-    if sum(count for (_, converted), count in paths.items() if converted) < max(min_conversions, 1):
+        first = len(states)
+        previous = _NOTHING
+        for key in keys:
+            if key == previous:
+                continue
+            state = index.get(key)
+            if state is None:
+                state = index[key] = len(index) + 1
+            states.append(state)
+            previous = key
+        if len(states) > first:
+            ends.append(len(states))
+            converted_paths.append(bool(converted))
+    converted_at = np.array(converted_paths, dtype=bool)
+    if int(converted_at.sum()) < max(min_conversions, 1):
         return {}
 
-    # States: 0 is start, then each key in the order first seen; conversion and null are the two
-    # absorbing columns kept apart from the transient ones.
-    index: dict[Hashable, int] = {}
-    for path, _ in paths:
-        for key in path:
-            if key not in index:
-                index[key] = len(index) + 1
     size = len(index) + 1
-    moves: Counter[tuple[int, int]] = Counter()  # transient -> transient
-    leaving = np.zeros(size)  # every transition out of a state
-    converting = np.zeros(size)  # transitions into conversion
-    for (path, converted), count in paths.items():
-        previous = 0
-        for key in path:
-            state = index[key]
-            moves[previous, state] += count
-            leaving[previous] += count
-            previous = state
-        leaving[previous] += count
-        if converted:
-            converting[previous] += count
-
-    rows, cols = zip(*moves, strict=True)
-    probabilities = np.fromiter(moves.values(), dtype=float) / leaving[list(rows)]
+    to = np.array(states, dtype=np.int64)
+    last = np.array(ends, dtype=np.int64) - 1
+    origin = np.empty_like(to)
+    origin[1:] = to[:-1]
+    origin[np.concatenate(([0], last[:-1] + 1))] = 0  # every path leaves the start state
+    # Every transition out of a state: into the next one, or (a path's last) absorbed.
+    leaving = (np.bincount(origin, minlength=size) + np.bincount(to[last], minlength=size)).astype(
+        float
+    )
+    converting = np.bincount(to[last][converted_at], minlength=size).astype(float)
+    pairs, first_seen, counts = np.unique(origin * size + to, return_index=True, return_counts=True)
+    seen = np.argsort(first_seen, kind="stable")
+    rows, cols = pairs[seen] // size, pairs[seen] % size
+    probabilities = counts[seen].astype(float) / leaving[rows]
     q = csc_matrix((probabilities, (rows, cols)), shape=(size, size))
     if size <= DENSE_LIMIT:
         converts, visits, returns = _solve_dense(q, converting / leaving)

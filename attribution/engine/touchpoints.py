@@ -43,7 +43,9 @@ def _orders_where(since: datetime | None) -> str:
     return "o.workspace_id = %(workspace)s" + (" AND o.created_at >= %(since)s" if since else "")
 
 
-# Each link dated by the earliest order that shows it, never moved later (as identities_learn).
+# Each link dated by the earliest order that shows it, never moved later (as identities_learn);
+# in key order, as the unique index is laid out (a million links: each insert or conflict check
+# lands beside the last one instead of anywhere in the index).
 _LEARN = """
 INSERT INTO {identities} (workspace_id, customer_key, visitor_id, first_seen_at)
 SELECT %(workspace)s, o.customer_key, c.visitor_id, MIN(o.created_at)
@@ -51,6 +53,7 @@ FROM {orders} o JOIN {clicks} c ON c.click_id = o.osc_click
 WHERE {where} AND o.customer_key <> '' AND o.osc_click <> ''
   AND c.workspace_id = %(workspace)s AND NOT c.is_bot AND c.visitor_id <> ''
 GROUP BY o.customer_key, c.visitor_id
+ORDER BY o.customer_key, c.visitor_id
 ON CONFLICT (workspace_id, customer_key, visitor_id) DO UPDATE
 SET first_seen_at = EXCLUDED.first_seen_at
 WHERE EXCLUDED.first_seen_at < {identities}.first_seen_at

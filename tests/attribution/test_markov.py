@@ -151,3 +151,57 @@ def test_removal_effects_are_deterministic():
     assert removal_effects(journeys, min_conversions=1) == removal_effects(
         journeys, min_conversions=1
     )
+
+
+def _effects_counted_in_dicts(journeys):
+    """The chain as it was first counted, path by path in Python dicts (the same solve): the
+    numpy count must give the very same floats, or stored data-driven cents would move."""
+    from collections import Counter
+
+    import numpy as np
+    from scipy.sparse import csc_matrix
+
+    paths = Counter()
+    for keys, converted in journeys:
+        path = collapse(keys)
+        if path:
+            paths[path, bool(converted)] += 1
+    index = {}
+    for path, _ in paths:
+        for key in path:
+            index.setdefault(key, len(index) + 1)
+    size = len(index) + 1
+    moves, leaving, converting = Counter(), np.zeros(size), np.zeros(size)
+    for (path, converted), count in paths.items():
+        previous = 0
+        for key in path:
+            moves[previous, index[key]] += count
+            leaving[previous] += count
+            previous = index[key]
+        leaving[previous] += count
+        if converted:
+            converting[previous] += count
+    rows, cols = zip(*moves, strict=True)
+    probabilities = np.fromiter(moves.values(), dtype=float) / leaving[list(rows)]
+    q = csc_matrix((probabilities, (rows, cols)), shape=(size, size))
+    markov = attribution.markov
+    solve = markov._solve_dense if size <= markov.DENSE_LIMIT else markov._solve_sparse
+    converts, visits, returns = solve(q, converting / leaving)
+    return {
+        key: 0.0 if (e := visits[s] / returns[s] * converts[s] / converts[0]) < markov._NOISE
+        else min(float(e), 1.0)
+        for key, s in index.items()
+    }  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(journeys=random_journeys, sparse=st.booleans())
+def test_the_chain_counted_with_numpy_gives_the_same_floats_as_counted_path_by_path(
+    journeys, sparse
+):
+    limit = attribution.markov.DENSE_LIMIT
+    attribution.markov.DENSE_LIMIT = 0 if sparse else limit
+    try:
+        assert removal_effects(journeys, min_conversions=1) == _effects_counted_in_dicts(journeys)
+    finally:
+        attribution.markov.DENSE_LIMIT = limit
