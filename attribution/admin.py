@@ -5,6 +5,7 @@ from attribution.models import (
     AttributionState,
     Click,
     DailyRevenue,
+    DeferredOrder,
     PostRevenue,
     Recalculation,
     RefundAttribution,
@@ -130,6 +131,16 @@ class VisitorIdentityAdmin(ReadOnlyAdmin):
 @admin.register(AttributionState)
 class AttributionStateAdmin(ReadOnlyAdmin):
     list_display = ["workspace", "converting_journeys", "full_run_at", "incremental_run_at"]
+
+
+@admin.register(DeferredOrder)
+class DeferredOrderAdmin(ReadOnlyAdmin):
+    """Orders whose live attribution waits for a running rebuild (attribution.engine.writers);
+    rows that stay here after it ended are attributed by the five-minute safety net."""
+
+    list_display = ["order", "workspace", "deferred_at"]
+    list_filter = ["workspace"]
+    ordering = ["deferred_at"]
 
 
 @admin.register(RemovalEffect)
