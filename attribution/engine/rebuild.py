@@ -72,11 +72,11 @@ def workspace_recalculate(
     rebuild commits once, at the end), and the next run rebuilds everything again.
     """
     state, _ = AttributionState.objects.get_or_create(workspace=workspace)
-    with _workspace_lock(workspace, state):
-        with writers.rebuild_exclusive(workspace.pk), _collector_paused():
-            done = _recalculate(workspace, state, since, workspace.attribution_models, progress)
-        # Orders that arrived or changed while it ran: their live path waited for this.
-        writers.deferred_attribute(workspace_id=workspace.pk, attribute=order_attribute)
+    exclusive = writers.rebuild_exclusive(workspace.pk)
+    with _workspace_lock(workspace, state), exclusive, _collector_paused():
+        done = _recalculate(workspace, state, since, workspace.attribution_models, progress)
+    # Orders that arrived or changed while it ran: their live path waited for this.
+    writers.deferred_attribute(workspace_id=workspace.pk, attribute=order_attribute)
     return done
 
 
@@ -353,8 +353,8 @@ def rollups_rebuild(*, workspace: Workspace) -> None:
     since deletions cascade to raw rows without shifting the rollups. Holds the workspace's
     recalculation lock (RecalculationBusy while one runs: that run rebuilds them anyway)."""
     state, _ = AttributionState.objects.get_or_create(workspace=workspace)
-    with _workspace_lock(workspace, state):
-        with writers.rebuild_exclusive(workspace.pk), transaction.atomic():
-            _bulk_session()
-            _rollups_rebuild(workspace, workspace.attribution_models, clicks=True)
-        writers.deferred_attribute(workspace_id=workspace.pk, attribute=order_attribute)
+    exclusive = writers.rebuild_exclusive(workspace.pk)
+    with _workspace_lock(workspace, state), exclusive, transaction.atomic():
+        _bulk_session()
+        _rollups_rebuild(workspace, workspace.attribution_models, clicks=True)
+    writers.deferred_attribute(workspace_id=workspace.pk, attribute=order_attribute)

@@ -11,8 +11,8 @@ rebuild itself or, if its process died, by the five-minute safety net. Nothing i
 worker waits for a rebuild.
 
 The lock is a transaction-level advisory lock for the live path (released at its commit) and a
-session-level one for the rebuild. SQLite has a single writer: its rebuild's transaction already
-keeps the live path out (it waits for the database), so there the lock is always granted.
+session-level one for the rebuild. On SQLite the rebuild's lease on the workspace's
+`AttributionState` plays the exclusive part: while it is held, the live path defers.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from django.db import connection
 from django.utils import timezone
 
-from attribution.models import DeferredOrder
+from attribution.models import AttributionState, DeferredOrder
 
 #: The first key of the writers lock (the second is the workspace id); the recalculation lock
 #: (`rebuild.ADVISORY_LOCK_NAMESPACE`) is another one.
@@ -31,9 +31,12 @@ WRITERS_LOCK_NAMESPACE = 0x05C1A772
 
 def live_may_write(workspace_id: int) -> bool:
     """Takes the workspace's writers lock shared for the current transaction; False, at once,
-    when a rebuild holds it."""
+    when a rebuild holds it (SQLite: holds its lease)."""
     if connection.vendor != "postgresql":
-        return True
+        leased = AttributionState.objects.filter(
+            workspace_id=workspace_id, lease_until__gt=timezone.now()
+        )
+        return not leased.exists()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_try_advisory_xact_lock_shared(%s, %s)",

@@ -192,3 +192,33 @@ def test_a_lease_left_by_a_killed_run_says_how_to_clear_it_and_expires():
     AttributionState.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
     call_command("recalculate_attribution", workspace=workspace.slug)
     assert AttributionState.objects.get().lease_until is None
+
+
+@pytest.mark.skipif(
+    connection.vendor == "postgresql",
+    reason="PostgreSQL defers to the writers lock (tests/reliability/test_live_during_rebuild.py)",
+)
+@pytest.mark.django_db
+def test_while_a_rebuild_holds_the_lease_an_order_waits_for_it_and_is_then_attributed():
+    from attribution import engine
+    from attribution.models import AttributionTouch, DeferredOrder
+    from tests.analytics.conftest import order_record
+    from tests.factories import PostFactory, StoreConnectionFactory
+
+    store = StoreConnectionFactory()
+    workspace = store.workspace
+    post = PostFactory(workspace=workspace, reference="post-9")
+    AttributionState.objects.create(  # a rebuild of the workspace is running (SQLite's lease)
+        workspace=workspace, lease_until=timezone.now() + timedelta(minutes=20)
+    )
+    order = order_record(store, 1, at=timezone.now(), total="30.00", utm_content=post.reference)
+    assert DeferredOrder.objects.filter(order=order).exists()
+    assert not AttributionTouch.objects.filter(order=order).exists()
+
+    # The rebuild ends (its lease released) and attributes what waited for it.
+    AttributionState.objects.update(lease_until=None)
+    engine.workspace_recalculate(workspace=workspace)
+    assert not DeferredOrder.objects.exists()
+    assert set(AttributionTouch.objects.filter(order=order).values_list("post_id", flat=True)) == {
+        post.pk
+    }
