@@ -48,8 +48,6 @@ DENSE_LIMIT = 2500
 #: Columns of the identity solved at once when reading the fundamental matrix's diagonal.
 _BLOCK = 256
 
-_NOTHING = object()  # before a path's first key: equal to no key
-
 
 def collapse(keys: Sequence[Hashable]) -> tuple[Hashable, ...]:
     """A journey's keys with consecutive repeats merged into one, as the chain sees them."""
@@ -81,19 +79,16 @@ def removal_effects(
     ends: list[int] = []
     converted_paths: list[bool] = []
     for keys, converted in journeys:
-        first = len(states)
-        previous = _NOTHING
-        for key in keys:
-            if key == previous:
-                continue
+        path = collapse(keys)
+        if not path:
+            continue
+        for key in path:
             state = index.get(key)
             if state is None:
                 state = index[key] = len(index) + 1
             states.append(state)
-            previous = key
-        if len(states) > first:
-            ends.append(len(states))
-            converted_paths.append(bool(converted))
+        ends.append(len(states))
+        converted_paths.append(bool(converted))
     converted_at = np.array(converted_paths, dtype=bool)
     if int(converted_at.sum()) < max(min_conversions, 1):
         return {}

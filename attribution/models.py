@@ -559,6 +559,15 @@ def credited_key(post_id: int | None, campaign_id: int | None, platform: str):
     return ("platform", platform)
 
 
+def key_columns(key) -> tuple[int | None, int | None, str]:
+    """(post_id, campaign_id, platform) of a credited key: `credited_key` read backwards."""
+    if isinstance(key, int):
+        return key, None, ""
+    if key[0] == "campaign":
+        return None, key[1], ""
+    return None, None, key[1]
+
+
 class RemovalEffect(models.Model):
     """What data-driven credit weighs a touch by: the removal effect of what the touch credits
     (`JourneyTouch.key`: its post, else its campaign, else its platform), from the workspace's

@@ -9,7 +9,13 @@ from django.db import connection
 
 from attribution import markov
 from attribution.journeys import JourneyTouch
-from attribution.models import AttributionState, Click, RemovalEffect, credited_key
+from attribution.models import (
+    AttributionState,
+    Click,
+    RemovalEffect,
+    credited_key,
+    key_columns,
+)
 from omnisocial.models import Workspace
 
 
@@ -22,13 +28,13 @@ def stored(workspace: Workspace, keys: Iterable | None = None) -> dict | None:
         effects = {row.key: row.effect for row in rows}
         return effects or None
     posts, campaigns, platforms = set(), set(), set()
-    for key in keys:
-        if isinstance(key, int):
-            posts.add(key)
-        elif key[0] == "campaign":
-            campaigns.add(key[1])
+    for post, campaign, platform in map(key_columns, keys):
+        if post is not None:
+            posts.add(post)
+        elif campaign is not None:
+            campaigns.add(campaign)
         else:
-            platforms.add(key[1])
+            platforms.add(platform)
     # One raw statement: the live path runs it for every order (the ORM's three-way OR compiles
     # in about a millisecond).
     clauses, arguments = [], [workspace.pk]
@@ -61,14 +67,9 @@ _KEY_OF = {
 
 
 def _row(workspace: Workspace, key, effect: float) -> RemovalEffect:
-    row = RemovalEffect(workspace=workspace, effect=effect)
-    if isinstance(key, int):
-        row.post_id = key
-    elif key[0] == "campaign":
-        row.campaign_id = key[1]
-    else:
-        row.platform = key[1]
-    return row
+    post, campaign, platform = key_columns(key)
+    return RemovalEffect(workspace=workspace, post_id=post, campaign_id=campaign,
+                         platform=platform, effect=effect)  # fmt: skip
 
 
 def compute(

@@ -45,15 +45,14 @@ def daily_revenue_build(
     if not pairs:
         return
     post_ids, platforms = list(post_ids), list(platforms)
-    sales_cells, sales_params = cells_condition("t", "order_day", days, post_ids, platforms)
-    unsold_cells, unsold_params = sales_cells, list(sales_params)
+    sales_cells, cell_params = cells_condition("t", "order_day", days, post_ids, platforms)
     refund_cells, refund_params = cells_condition("", "day", days, post_ids, platforms)
     # Whether an order still counts is read from all of its rows, not only the cells rebuilt.
     within = "r.workspace_id = %s"
     within_params = [workspace.pk]
     if days is not None:
         within += f" AND r.order_id IN (SELECT t.order_id FROM {TOUCHES} AS t WHERE t.workspace_id = %s{sales_cells})"  # noqa: E501, S608
-        within_params += [workspace.pk, *sales_params]
+        within_params += [workspace.pk, *cell_params]
     keys = "COALESCE(t.post_id, 0), t.platform, COALESCE(t.campaign_id, 0), t.order_day"
     named_keys = (
         "COALESCE(t.post_id, 0) AS post_key, t.platform, COALESCE(t.campaign_id, 0) AS "
@@ -82,7 +81,7 @@ def daily_revenue_build(
     columns = _cell_columns(pairs)
     sales = f"""SELECT {named_keys}, {sums} FROM {TOUCHES} AS t
                 WHERE t.workspace_id = %s{sales_cells} GROUP BY {keys}"""  # noqa: S608
-    sales_params = [workspace.pk, *sales_params]
+    sales_params = [workspace.pk, *cell_params]
     # Every cell: the touches' sums aside first, on several cores.
     aside = summed_aside(SALES_SCRATCH, sales, sales_params) if days is None else nullcontext()
     with aside as summed, connection.cursor() as cursor:
@@ -95,7 +94,7 @@ def daily_revenue_build(
                 SELECT {named_keys}, {unsold_sums}
                 FROM flags AS f JOIN {TOUCHES} AS t ON t.order_id = f.order_id
                 WHERE ({" OR ".join(f"f.live_{s} = 0" for _, s in pairs)})
-                  AND t.workspace_id = %s{unsold_cells}
+                  AND t.workspace_id = %s{sales_cells}
                 GROUP BY {keys}
             ),
             refunds AS (
@@ -115,7 +114,7 @@ def daily_revenue_build(
             FROM cells AS c
             {"" if days is None else f"RETURNING post_id, {', '.join(columns)}"}
         """  # noqa: S608 - every value is a parameter; only table and column names are formatted
-        params = [*within_params, *sales_params, workspace.pk, *unsold_params, workspace.pk,
+        params = [*within_params, *sales_params, workspace.pk, *cell_params, workspace.pk,
                   *refund_params, workspace.pk]  # fmt: skip
         cursor.execute(sql, params)
         return None if days is None else _unfold(pairs, cursor.fetchall())

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Sum
-from django.utils import timezone
 
 from commerce import signals
 from commerce.attribution_values import OrderData
@@ -20,6 +19,7 @@ from commerce.services.orders import (
     lines_for,
     order_apply,
     refund_row,
+    refunded_amount_refresh,
     refunds_cap,
     returning_mark,
 )
@@ -156,10 +156,7 @@ def _import_batch(store, batch: list[OrderData], rates: RateBook, result: Import
         Refund.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
         refunded_ids = {row.order_id for row in rows}
         for order_id in refunded_ids:
-            total = Refund.objects.filter(order_id=order_id).aggregate(t=Sum("amount"))["t"]
-            CommerceOrder.objects.filter(pk=order_id).update(
-                refunded_amount=total or ZERO, updated_at=timezone.now()
-            )
+            refunded_amount_refresh(order_id)
 
     touched = {o.pk for o in new_orders} | {o.pk for o in changed} | refunded_ids
     result.created += len(new_orders)

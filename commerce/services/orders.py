@@ -231,14 +231,19 @@ def _refunds_add(order: CommerceOrder, refunds: Iterable[RefundData]) -> bool:
     return bool(new)
 
 
-def _refunded_amount_refresh(order: CommerceOrder) -> None:
-    total = order.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
-    order.refunded_amount = total
-    # updated_at moves with it (a queryset update skips auto_now): the safety net re-attributes
-    # orders changed since they were last attributed, a new refund included.
-    CommerceOrder.objects.filter(pk=order.pk).update(
-        refunded_amount=total, updated_at=timezone.now()
+def refunded_amount_refresh(order_id: int) -> Decimal:
+    """Stores the order's refunded amount as the sum of its refunds, and returns it. Its
+    updated_at moves with it (a queryset update skips auto_now): the safety net re-attributes
+    orders changed since they were last attributed, a new refund included."""
+    total = Refund.objects.filter(order_id=order_id).aggregate(total=Sum("amount"))["total"]
+    CommerceOrder.objects.filter(pk=order_id).update(
+        refunded_amount=total or ZERO, updated_at=timezone.now()
     )
+    return total or ZERO
+
+
+def _refunded_amount_refresh(order: CommerceOrder) -> None:
+    order.refunded_amount = refunded_amount_refresh(order.pk)
 
 
 @transaction.atomic
