@@ -23,10 +23,12 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from django.db import connection
 from django.db.models import Q
 
 from attribution.models import Click, MatchedField, VisitorIdentity, credited_key
 from commerce.attribution_values import SOURCE_ALIASES
+from omnisocial.db import among, datetime_read, hot_cursor
 from omnisocial.models import Campaign, Platform, Post, Workspace
 
 SOCIAL_PLATFORMS = frozenset(Platform.values)
@@ -89,6 +91,8 @@ class ClickRow(NamedTuple):
 
 
 CLICK_FIELDS = ("pk", "click_id", "visitor_id", "post_id", "clicked_at")
+# The kinds of row `JourneyContext._targeted` reads.
+_DIRECT, _VISITOR, _LINK, _POST, _CAMPAIGN = range(5)
 
 
 def _window_start(at: datetime, lookback: timedelta) -> datetime:
@@ -123,46 +127,112 @@ class JourneyContext:
 
     @classmethod
     def load(cls, workspace: Workspace, orders: Sequence) -> JourneyContext:
-        """What the journeys of `orders` need, with a handful of targeted queries (the live path
-        and partial runs)."""
+        """What the journeys of `orders` need (the live path: one order), read by one statement
+        (`_targeted`) and, for orders that used coupon codes, the coupons' query."""
         context = cls(workspace=workspace)
         if not orders:
             return context
-        lookback = timedelta(days=workspace.lookback_days)
-        human = Click.objects.filter(workspace=workspace, is_bot=False)
-
-        click_ids = {o.osc_click for o in orders if o.osc_click}
-        for row in human.filter(click_id__in=click_ids).values_list(*CLICK_FIELDS):
-            context.clicks_by_click_id[row[1]] = ClickRow._make(row)
-
-        customer_keys = {o.customer_key for o in orders if o.customer_key}
-        context._load_identities(
-            VisitorIdentity.objects.filter(workspace=workspace, customer_key__in=customer_keys)
-        )
-        context._learn(orders)
-
-        visitors = {c.visitor_id for c in context.clicks_by_click_id.values() if c.visitor_id}
-        for links in context.identities.values():
-            visitors |= set(links)
-        if visitors:
-            start = _window_start(min(o.created_at for o in orders), lookback)
-            end = max(o.created_at for o in orders)
-            rows = human.filter(
-                visitor_id__in=visitors, clicked_at__gte=start, clicked_at__lte=end
-            ).values_list(*CLICK_FIELDS)
-            context._add_visitor_clicks(rows)
-
-        references = {o.utm_content for o in orders if o.utm_content}
-        slugs = {o.utm_campaign for o in orders if o.utm_campaign}
         context._load_coupons({code for o in orders for code in (o.coupon_codes or [])})
-        post_ids = {c.post_id for c in context.clicks_by_click_id.values()}
-        post_ids |= {c.post_id for rows in context.clicks_by_visitor.values() for c in rows}
-        post_ids |= {pid for pids, *_ in context.coupons.values() for pid in pids}
-        # References are stored lower-cased, as orders' UTM values are (see post_save).
-        context._load_posts(Q(pk__in=post_ids) | Q(reference__in=references))
-        campaigns = Campaign.objects.filter(workspace=workspace, slug__in=slugs)
-        context.campaigns_by_slug = dict(campaigns.values_list("slug", "pk"))
+        coupon_posts = {pid for pids, *_ in context.coupons.values() for pid in pids}
+        by_visitor = defaultdict(list)
+        for kind, pk, name, visitor, post_id, at, *post in context._targeted(orders, coupon_posts):
+            at = datetime_read(at)
+            if kind in (_DIRECT, _VISITOR):
+                click = ClickRow(pk, name, visitor, post_id, at)
+                if kind == _DIRECT:
+                    context.clicks_by_click_id[name] = click
+                else:
+                    by_visitor[visitor].append(click)
+                if post[2] is not None:  # the post's platform: the post is the workspace's
+                    context._add_post(post_id, *post)
+            elif kind == _LINK:
+                context.identities.setdefault(name, {})[visitor] = at
+            elif kind == _POST:
+                context._add_post(pk, *post)
+            else:  # _CAMPAIGN
+                context.campaigns_by_slug[name] = pk
+        context.clicks_by_visitor = dict(by_visitor)
+        context._learn(orders)
         return context
+
+    def _targeted(self, orders: Sequence, coupon_posts: set[int]) -> list[tuple]:
+        """One statement for what `load` reads, as rows (kind, pk, name, visitor, post_id, at,
+        reference, campaign_id, platform, published_at): the human clicks whose click id an
+        order carries (rule 1) and their posts; the customers' known visitor links; every human
+        click, within the lookback, of those visitors and of the direct clicks' visitors (rule
+        2), with their posts; the posts an order names by utm_content or a coupon distributed;
+        the campaigns an order names by utm_campaign."""
+        workspace = self.workspace
+        start = _window_start(
+            min(o.created_at for o in orders), timedelta(days=workspace.lookback_days)
+        )
+        end = max(o.created_at for o in orders)
+        adapt = connection.ops.adapt_datetimefield_value
+        click_ids, click_params = among(
+            "click_id", sorted({o.osc_click for o in orders if o.osc_click})
+        )
+        keys, key_params = among(
+            "customer_key", sorted({o.customer_key for o in orders if o.customer_key})
+        )
+        # References are stored lower-cased, as orders' UTM values are (see post_save).
+        references, reference_params = among(
+            "p.reference", sorted({o.utm_content for o in orders if o.utm_content})
+        )
+        coupon_sql, coupon_params = among("p.id", sorted(coupon_posts))
+        slugs, slug_params = among(
+            "slug", sorted({o.utm_campaign for o in orders if o.utm_campaign})
+        )
+        clicks, links = Click._meta.db_table, VisitorIdentity._meta.db_table
+        posts, campaigns = Post._meta.db_table, Campaign._meta.db_table
+        post_columns = "p.reference, p.campaign_id, p.platform, p.published_at"
+        sql = f"""
+            WITH direct AS (
+                SELECT id, click_id, visitor_id, post_id, clicked_at FROM {clicks}
+                WHERE workspace_id = %s AND NOT is_bot AND {click_ids}
+            ),
+            links AS (
+                SELECT customer_key, visitor_id, first_seen_at FROM {links}
+                WHERE workspace_id = %s AND {keys}
+            ),
+            visitors AS (
+                SELECT visitor_id FROM direct WHERE visitor_id IS NOT NULL AND visitor_id <> ''
+                UNION SELECT visitor_id FROM links
+            ),
+            found AS (
+                SELECT {_DIRECT} AS kind, direct.* FROM direct
+                UNION ALL
+                SELECT {_VISITOR}, c.id, c.click_id, c.visitor_id, c.post_id, c.clicked_at
+                FROM {clicks} AS c
+                WHERE c.workspace_id = %s AND NOT c.is_bot
+                  AND c.visitor_id IN (SELECT visitor_id FROM visitors)
+                  AND c.clicked_at >= %s AND c.clicked_at <= %s
+            )
+            SELECT f.*, {post_columns} FROM found AS f
+            LEFT JOIN {posts} AS p ON p.id = f.post_id AND p.workspace_id = %s
+            UNION ALL
+            SELECT {_LINK}, NULL, customer_key, visitor_id, NULL, first_seen_at,
+                   NULL, NULL, NULL, NULL FROM links
+            UNION ALL
+            SELECT {_POST}, p.id, NULL, NULL, NULL, NULL, {post_columns} FROM {posts} AS p
+            WHERE p.workspace_id = %s AND ({references} OR {coupon_sql})
+            UNION ALL
+            SELECT {_CAMPAIGN}, id, slug, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+            FROM {campaigns} WHERE workspace_id = %s AND {slugs}
+        """  # noqa: S608 - every value is a parameter; only names are formatted
+        params = [
+            workspace.pk, *click_params, workspace.pk, *key_params,
+            workspace.pk, adapt(start), adapt(end), workspace.pk,
+            workspace.pk, *reference_params, *coupon_params, workspace.pk, *slug_params,
+        ]  # fmt: skip
+        with hot_cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def _add_post(self, pk, reference, campaign_id, platform, published_at) -> None:
+        self.posts[pk] = (campaign_id, platform)
+        self.published[pk] = datetime_read(published_at)
+        if reference:
+            self.posts_by_reference[reference] = pk
 
     @classmethod
     def load_whole(cls, workspace: Workspace, orders: Sequence) -> JourneyContext:
@@ -244,11 +314,8 @@ class JourneyContext:
         posts = Post.objects.filter(condition, workspace=self.workspace).values_list(
             "pk", "reference", "campaign_id", "platform", "published_at"
         )
-        for pk, reference, campaign_id, platform, published_at in posts:
-            self.posts[pk] = (campaign_id, platform)
-            self.published[pk] = published_at
-            if reference:
-                self.posts_by_reference[reference] = pk
+        for pk, *post in posts:
+            self._add_post(pk, *post)
 
     def _load_coupons(self, codes: set[str]) -> None:
         if not codes:

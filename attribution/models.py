@@ -543,7 +543,13 @@ class DailyClicks(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["workspace", "day", "post"], name="dailyclicks_cell"),
         ]
-        indexes = [models.Index(fields=["post", "day"], name="dc_post_day")]
+        indexes = [
+            # Covering on PostgreSQL: a post's clicks are summed on every attributed order, from
+            # the index alone rather than a heap page per day.
+            models.Index(
+                fields=["post", "day"], include=["clicks", "workspace"], name="dc_post_day_clicks"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.post_id}: {self.clicks}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
@@ -15,7 +17,8 @@ def hot_cursor(alias: str = DEFAULT_DB_ALIAS):
 
     On PostgreSQL it binds parameters on the server instead of psycopg's client-side binding,
     which Django uses by default: the statement is prepared once per connection (psycopg
-    prepares a query it has seen five times) and a body travels as binary, not as an escaped
+    prepares a query it has seen `DATABASE_PREPARE_THRESHOLD` times, see settings; Django turns
+    preparing off unless told) and a body travels as binary, not as an escaped
     literal the client builds and the server parses again; and it skips the per-request health
     check (below). Elsewhere it is Django's cursor.
     """
@@ -53,3 +56,30 @@ def summed_aside(name: str, select: str, params: Sequence | dict) -> Iterator[tu
     yield f"SELECT * FROM pg_temp.{name}", []  # noqa: S608 - a name, not a value
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE pg_temp.{name}")
+
+
+def among(column: str, values: Sequence) -> tuple[str, list]:
+    """`column` is one of `values`, as SQL and its parameters. On PostgreSQL one array
+    parameter (`= ANY(%s)`): the statement's text is the same however many values it names, so
+    a `hot_cursor` prepares it once; elsewhere `IN (%s, ...)`."""
+    if not values:
+        return "1 = 0", []
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
+def decimal_read(value, places: Decimal) -> Decimal | None:
+    """A numeric column's value read by a raw statement, as Django reads the field: SQLite
+    answers REAL (or INTEGER) for numeric columns, PostgreSQL a Decimal."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(str(value)).quantize(places)
+
+
+def datetime_read(value) -> datetime | None:
+    """A datetime column's value read by a raw statement, aware, as Django reads the field:
+    SQLite answers text or a naive UTC datetime, PostgreSQL an aware datetime."""
+    if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
+        return value
+    return connection.ops.convert_datetimefield_value(value, None, connection)

@@ -145,7 +145,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The hot paths' statements (`omnisocial.db.hot_cursor`: server-side binding) are prepared
+    # after this many executions on a connection, then run without being parsed and planned
+    # again; Django's own queries bind on the client and are never prepared. Empty disables it
+    # (a pooler in transaction mode without prepared-statement support).
+    threshold = os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        int(threshold) if threshold else None
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Covering indexes (INCLUDE) are PostgreSQL's; on SQLite the index is built without them.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

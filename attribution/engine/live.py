@@ -13,7 +13,8 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from attribution import rollups
@@ -36,6 +37,7 @@ from attribution.models import (
     VisitorIdentity,
 )
 from commerce.models import CommerceOrder, OrderLine, Refund
+from omnisocial.db import decimal_read, hot_cursor
 from omnisocial.models import Workspace
 from omnisocial.money import ZERO
 
@@ -46,27 +48,26 @@ def order_attribute(*, order_id: int) -> int:
     of the workspace is writing, the order is deferred to its end instead (`writers`). Returns
     the number of RevenueAttribution rows (touches x models) written."""
     with transaction.atomic():
-        order = (
-            CommerceOrder.objects.select_for_update()
-            .select_related("workspace")
-            .filter(pk=order_id)
-            .first()
-        )
+        order = _order_locked(order_id)
         if order is None:
             return 0
-        if not writers.live_may_write(order.workspace_id):
+        may_write = getattr(order, "may_write", None)  # read with the order on PostgreSQL
+        if may_write is None:
+            may_write = writers.live_may_write(order.workspace_id)
+        if not may_write:
             writers.defer(workspace_id=order.workspace_id, order_id=order.pk)
             return 0
         workspace = order.workspace
         context = JourneyContext.load(workspace, [order])
         journey = context.journey(order)
         data_driven = "data-driven" in workspace.attribution_models
+        refunds = list(Refund.objects.raw(REFUNDS_SQL, [order.pk]))
         rows = order_rows(
             workspace=workspace,
             order=order,
             journey=journey,
-            refunds=refunds_of([order.pk]).get(order.pk, []),
-            units=units_of([order.pk]).get(order.pk, 0),
+            refunds=refunds,
+            units=net_units(order.sold_units, refunds),
             models=workspace.attribution_models,
             removal_effects=effects.stored(workspace, [t.key for t in journey])
             if data_driven
@@ -77,9 +78,40 @@ def order_attribute(*, order_id: int) -> int:
         identities_learn(workspace, context.learnt)
         new_sales, new_refunds = sales_of(rows.touches), refund_parts_of(rows.refunds)
         _rollups_shift(workspace, old_sales, old_refunds, new_sales, new_refunds)
-        # The watermark: an UPDATE, so updated_at (auto_now) keeps the version's time.
-        CommerceOrder.objects.filter(pk=order.pk).update(attributed_at=timezone.now())
+        # The watermark, written out (no auto_now: updated_at keeps the version's time).
+        with hot_cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {CommerceOrder._meta.db_table} SET attributed_at = %s WHERE id = %s",  # noqa: S608
+                [connection.ops.adapt_datetimefield_value(timezone.now()), order.pk],
+            )
     return len(new_sales)
+
+
+def _order_locked(order_id: int) -> CommerceOrder | None:
+    """The order, locked, with its workspace and its lines' units (`sold_units`), and on
+    PostgreSQL whether the live path may write (`may_write`, the writers lock taken shared):
+    one statement. The workspace's row is locked too: it serialises the workspace's live
+    attributions, which recompute rollup cells they may share (two at once would each replace
+    a cell the other has just written). NO KEY UPDATE: rows that refer to the workspace or the
+    order (clicks, refunds) are still inserted meanwhile."""
+    lines = OrderLine.objects.filter(order=OuterRef("pk")).order_by().values("order")
+    orders = (
+        CommerceOrder.objects.select_for_update(of=("self", "workspace"), no_key=True)
+        .select_related("workspace")
+        .annotate(sold_units=Coalesce(Subquery(lines.annotate(n=Sum("quantity")).values("n")), 0))
+    )
+    if connection.vendor == "postgresql":
+        orders = orders.annotate(may_write=writers.live_may_write_expression("workspace_id"))
+    return orders.filter(pk=order_id).first()
+
+
+REFUNDS_SQL = f"SELECT * FROM {Refund._meta.db_table} WHERE order_id = %s"  # noqa: S608
+
+
+def net_units(sold: int, refunds: Iterable[Refund]) -> int:
+    """An order's units net of the units its refunds returned, never below zero (`units_of`'s
+    rule, for one order whose refunds are at hand)."""
+    return max(int(sold) - sum(r.units for r in refunds if r.units > 0), 0)
 
 
 def _rows_delete(order_id: int) -> tuple[list[Sale], list[tuple]]:
@@ -128,12 +160,11 @@ _CENTS, _SIX_PLACES = Decimal("0.01"), Decimal("0.000001")
 
 
 def _money(value) -> Decimal:
-    # Raw rows: SQLite answers REAL for numeric columns; read them as Django reads the field.
-    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(_CENTS)
+    return decimal_read(value, _CENTS)
 
 
 def _weight(value) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(_SIX_PLACES)
+    return decimal_read(value, _SIX_PLACES)
 
 
 def _date_of(value) -> date:
@@ -185,13 +216,6 @@ def units_of(order_ids) -> dict[int, int]:
             params,
         )
         return {order: max(int(units) - int(back), 0) for order, units, back in cursor}
-
-
-def refunds_of(order_ids: Iterable[int]) -> dict[int, list[Refund]]:
-    found: dict[int, list[Refund]] = {}
-    for refund in Refund.objects.filter(order_id__in=order_ids):
-        found.setdefault(refund.order_id, []).append(refund)
-    return found
 
 
 def identities_learn(workspace: Workspace, learnt: dict[tuple[str, str], object]) -> None:

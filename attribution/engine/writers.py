@@ -20,6 +20,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from django.db import connection
+from django.db.models import BooleanField, Func, IntegerField, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from attribution.models import AttributionState, DeferredOrder
@@ -43,6 +45,17 @@ def live_may_write(workspace_id: int) -> bool:
             [WRITERS_LOCK_NAMESPACE, workspace_id],
         )
         return cursor.fetchone()[0]
+
+
+def live_may_write_expression(workspace_field: str) -> Func:
+    """`live_may_write` as a PostgreSQL expression on a query's `workspace_field`: the lock is
+    taken as the query reads its row (the live path reads its order with it)."""
+    return Func(
+        Value(WRITERS_LOCK_NAMESPACE),
+        Cast(workspace_field, IntegerField()),
+        function="pg_try_advisory_xact_lock_shared",
+        output_field=BooleanField(),
+    )
 
 
 @contextmanager

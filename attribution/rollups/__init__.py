@@ -14,6 +14,7 @@ from attribution.rollups.clicks import (
     CLICK_SETTLE,
     clicks_rebuild,
     clicks_roll_up,
+    post_unique_clicks,
     unique_clicks,
 )
 from attribution.rollups.credited import ORDER_PLACES, credited, order_counts, placeholders
@@ -29,6 +30,6 @@ from attribution.rollups.post_revenue import post_revenue_rebuild, post_revenue_
 __all__ = [
     "CLICK_SETTLE", "ORDER_PLACES", "Entry", "clicks_rebuild", "clicks_roll_up", "credited",
     "daily_revenue_build", "daily_revenue_refresh", "daily_totals_build", "daily_totals_shift",
-    "order_counts", "placeholders", "post_revenue_rebuild", "post_revenue_shift", "totals",
-    "unique_clicks",
+    "order_counts", "placeholders", "post_revenue_rebuild", "post_revenue_shift",
+    "post_unique_clicks", "totals", "unique_clicks",
 ]  # fmt: skip

@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db import connection
 
 from attribution.models import MODEL_COLUMNS, AttributionTouch, RefundTouch
+from omnisocial.db import among
 
 ORDER_PLACES = Decimal("0.000001")
 TOUCHES = AttributionTouch._meta.db_table
@@ -63,15 +64,23 @@ def live_flags(models: Sequence[str], within: str) -> str:
 
 def cells_condition(alias: str, day_column: str, days, post_ids, platforms) -> tuple[str, list]:
     """` AND ...` limiting rows to the DailyRevenue cells of `days` x (`post_ids` and the
-    platform-only cells of `platforms`); nothing when `days` is None (every cell)."""
+    platform-only cells of `platforms`); nothing when `days` is None (every cell). The lists
+    are parameters (`among`): the live path's statements keep one text whatever one order
+    touched."""
     if days is None:
         return "", []
     a = f"{alias}." if alias else ""
-    cells = [f"{a}post_id IN ({placeholders(post_ids)})"] if post_ids else []
+    in_days, params = among(f"{a}{day_column}", days)
+    cells = []
+    if post_ids:
+        in_posts, post_params = among(f"{a}post_id", post_ids)
+        cells.append(in_posts)
+        params += post_params
     if platforms:
-        cells.append(f"({a}post_id IS NULL AND {a}platform IN ({placeholders(platforms)}))")
-    sql = f" AND {a}{day_column} IN ({placeholders(days)}) AND ({' OR '.join(cells) or '1 = 0'})"
-    return sql, [*days, *post_ids, *platforms]
+        in_platforms, platform_params = among(f"{a}platform", platforms)
+        cells.append(f"({a}post_id IS NULL AND {in_platforms})")
+        params += platform_params
+    return f" AND {in_days} AND ({' OR '.join(cells) or '1 = 0'})", params
 
 
 def order_counts(rows: Iterable[tuple[str, Decimal, Decimal]]) -> dict[str, int]:

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from decimal import Decimal
 
-from django.db import connection
-
 from attribution.models import CELL_FIGURES, DailyRevenueCell
 from attribution.rollups.credited import (
     REFUND_TOUCHES,
@@ -21,7 +19,7 @@ from attribution.rollups.credited import (
     live_flags,
     suffixes,
 )
-from omnisocial.db import summed_aside
+from omnisocial.db import hot_cursor, summed_aside
 from omnisocial.models import Workspace
 from omnisocial.money import ZERO
 
@@ -84,7 +82,7 @@ def daily_revenue_build(
     sales_params = [workspace.pk, *cell_params]
     # Every cell: the touches' sums aside first, on several cores.
     aside = summed_aside(SALES_SCRATCH, sales, sales_params) if days is None else nullcontext()
-    with aside as summed, connection.cursor() as cursor:
+    with aside as summed, hot_cursor() as cursor:
         if summed is not None:
             sales, sales_params = summed
         sql = f"""
@@ -143,7 +141,7 @@ def daily_revenue_refresh(workspace: Workspace, cells: set[tuple]) -> dict[tuple
     platforms = sorted({platform for _, post, platform in cells if post is None})
     condition, params = cells_condition("", "day", days, post_ids, platforms)
     pairs = suffixes(workspace.attribution_models)
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {CELLS} WHERE workspace_id = %s{condition}"  # noqa: S608
             f" RETURNING post_id, {', '.join(_cell_columns(pairs))}",

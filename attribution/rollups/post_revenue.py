@@ -3,18 +3,28 @@ unique clicks, conversion rate, ROAS), read from DailyRevenue so they always equ
 
 from __future__ import annotations
 
+from collections import namedtuple
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
-from attribution.models import DailyRevenue, PostRevenue
-from attribution.rollups.clicks import unique_clicks
-from omnisocial.models import Workspace
+from attribution.models import AttributionState, DailyRevenue, PostRevenue
+from attribution.rollups.clicks import post_unique_clicks
+from attribution.rollups.credited import ORDER_PLACES
+from omnisocial.db import among, decimal_read, hot_cursor
+from omnisocial.models import Post, Workspace
 from omnisocial.money import ZERO, round_money
 
-BATCH = 2000
+# Rows an upsert writes at a time (x 11 parameters: within SQLite's limit of 32,766).
+BATCH = 1000
+CENTS = Decimal("0.01")
 UNITS_PLACES = Decimal("0.000001")
+
+
+# What PostRevenue reads of a post: its ad spend, for ROAS.
+Spend = namedtuple("Spend", "pk boosted_spend boosted_currency")
 
 
 def post_revenue_rebuild(workspace: Workspace, post_ids: set[int] | None) -> None:
@@ -22,8 +32,11 @@ def post_revenue_rebuild(workspace: Workspace, post_ids: set[int] | None) -> Non
     posts = workspace.posts.all()
     if post_ids is not None:
         posts = posts.filter(pk__in=post_ids)
-    posts = {p.pk: p for p in posts.only("pk", "boosted_spend", "boosted_currency")}
-    clicks = unique_clicks(workspace, posts={"pk__in": list(posts)}, by="pk")
+    posts = {
+        pk: Spend(pk, spend, currency)
+        for pk, spend, currency in posts.values_list("pk", "boosted_spend", "boosted_currency")
+    }
+    clicks = post_unique_clicks(workspace, sorted(posts))
     # Read from the daily rollup (a few rows per post and day) rather than every attribution
     # row: its revenue nets sales and refunds exactly like the raw rows, and an order sits on one
     # day only, so the days' distinct-order counts add up to the post's distinct orders.
@@ -32,12 +45,15 @@ def post_revenue_rebuild(workspace: Workspace, post_ids: set[int] | None) -> Non
         .values("post_id", "attribution_model")
         .annotate(revenue=Sum("revenue"), units=Sum("units"), orders=Sum("orders"))
     )
-    found = {(row["post_id"], row["attribution_model"]): row for row in totals}
+    found = {
+        (row["post_id"], row["attribution_model"]): (row["revenue"], row["units"], row["orders"])
+        for row in totals
+    }
     rows = []
     for post_id, post in posts.items():
         for model in workspace.attribution_models:
-            row = found.get((post_id, model), {"revenue": ZERO, "units": ZERO, "orders": 0})
-            rows.append(_post_revenue(workspace, post, model, row, clicks.get(post_id, 0)))
+            figures = found.get((post_id, model), (ZERO, ZERO, 0))
+            rows.append(_post_revenue(workspace, post, model, figures, clicks.get(post_id, 0)))
     _post_revenue_write(rows)
 
 
@@ -46,73 +62,103 @@ def post_revenue_shift(workspace: Workspace, moved: dict[tuple, tuple]) -> None:
     DailyRevenue cells moved ({(post_id, model): (revenue, units, orders)}, see
     `daily_revenue_refresh`) instead of summing every day of the post again; the derived
     figures and unique clicks recomputed as the rebuild computes them. A post without its rows
-    yet is built in full."""
-    post_ids = {post_id for post_id, _ in moved}
+    yet is built in full. Three statements, written out: this runs on every attributed
+    order."""
+    post_ids = sorted({post_id for post_id, _ in moved})
     if not post_ids:
         return
     # Part of the caller's transaction when there is one (no savepoint: nothing here is retried).
     with transaction.atomic(savepoint=False):
-        # Locked: two orders of one post re-attributed at once both land.
-        stored = {
-            (row.post_id, row.attribution_model): row
-            for row in PostRevenue.objects.select_for_update(of=("self",))
-            .select_related("post")
-            .filter(workspace=workspace, post_id__in=post_ids)
-        }
+        stored, posts, mark = _stored_locked(workspace, post_ids)
         models = workspace.attribution_models
         whole = {p for p in post_ids if any((p, m) not in stored for m in models)}
         if whole:
             post_revenue_rebuild(workspace, whole)
-        shifted = post_ids - whole
+        shifted = [p for p in post_ids if p not in whole]
         if not shifted:
             return
-        posts = {row.post_id: row.post for row in stored.values() if row.post_id in shifted}
-        posts = posts.values()
-        clicks = unique_clicks(workspace, posts={"pk__in": sorted(shifted)}, by="pk")
+        clicks = post_unique_clicks(workspace, shifted, mark=mark)
         rows = []
-        for post in posts:
+        for post_id in shifted:
             for model in models:
-                row = stored[post.pk, model]
-                revenue, units, orders = moved.get((post.pk, model), (ZERO, ZERO, ZERO))
-                totals = {
-                    "revenue": row.total_revenue + revenue,
-                    "units": row.total_units + units,
-                    "orders": row.total_orders + orders,
-                }
-                rows.append(_post_revenue(workspace, post, model, totals, clicks.get(post.pk, 0)))
+                moves = moved.get((post_id, model), (ZERO, ZERO, ZERO))
+                figures = [a + b for a, b in zip(stored[post_id, model], moves, strict=True)]
+                post, n = posts[post_id], clicks.get(post_id, 0)
+                rows.append(_post_revenue(workspace, post, model, figures, n))
         _post_revenue_write(rows)
 
 
-def _post_revenue_write(rows: list[PostRevenue]) -> None:
-    PostRevenue.objects.bulk_create(
-        rows,
-        batch_size=BATCH,
-        update_conflicts=True,
-        unique_fields=["post", "attribution_model"],
-        update_fields=[
-            "total_revenue", "total_orders", "total_units", "avg_order_value", "unique_clicks",
-            "conversion_rate", "roas", "updated_at",
-        ],
-    )  # fmt: skip
+def _stored_locked(workspace: Workspace, post_ids: list[int]):
+    """The posts' PostRevenue rows, locked (two orders of one post re-attributed at once both
+    land), as {(post_id, model): (revenue, units, orders)}; their posts' ad spend; and the
+    clicks' roll-up mark (read here rather than in a statement of its own)."""
+    posts_sql, params = among("pr.post_id", post_ids)
+    lock = " FOR UPDATE OF pr" if connection.features.has_select_for_update_of else ""
+    with hot_cursor() as cursor:
+        cursor.execute(
+            f"""SELECT pr.post_id, pr.attribution_model, pr.total_revenue, pr.total_units,
+                    pr.total_orders, p.boosted_spend, p.boosted_currency,
+                    (SELECT s.clicks_rolled_up_to FROM {AttributionState._meta.db_table} AS s
+                     WHERE s.workspace_id = pr.workspace_id)
+                FROM {PostRevenue._meta.db_table} AS pr
+                JOIN {Post._meta.db_table} AS p ON p.id = pr.post_id
+                WHERE pr.workspace_id = %s AND {posts_sql}{lock}""",  # noqa: S608 - names only
+            [workspace.pk, *params],
+        )
+        rows = cursor.fetchall()
+    stored, posts = {}, {}
+    for post_id, model, revenue, units, orders, spend, currency, _ in rows:
+        stored[post_id, model] = (
+            decimal_read(revenue, CENTS), decimal_read(units, CENTS),
+            decimal_read(orders, ORDER_PLACES),
+        )  # fmt: skip
+        posts[post_id] = Spend(post_id, decimal_read(spend, CENTS), currency)
+    # No rows: no mark read either (the posts are built whole, reading it themselves).
+    return stored, posts, (rows[0][-1] or 0) if rows else None
 
 
-def _post_revenue(workspace, post, model, totals, unique_clicks) -> PostRevenue:
-    revenue, orders = totals["revenue"] or ZERO, totals["orders"]
+# PostRevenue's columns, as `_post_revenue_write` writes them.
+COLUMNS = (
+    "workspace_id", "post_id", "attribution_model", "total_revenue", "total_orders",
+    "total_units", "avg_order_value", "unique_clicks", "conversion_rate", "roas", "updated_at",
+)  # fmt: skip
+
+
+def _post_revenue_write(rows: list[tuple]) -> None:
+    """Upserts PostRevenue rows (tuples in COLUMNS' order) by (post, model)."""
+    table = PostRevenue._meta.db_table
+    figures = ", ".join(f"{name} = excluded.{name}" for name in COLUMNS[3:])
+    row_sql = f"({', '.join(['%s'] * len(COLUMNS))})"
+    with hot_cursor() as cursor:
+        for start in range(0, len(rows), BATCH):
+            batch = rows[start : start + BATCH]
+            cursor.execute(
+                f"""INSERT INTO {table} ({", ".join(COLUMNS)})
+                    VALUES {", ".join([row_sql] * len(batch))}
+                    ON CONFLICT (post_id, attribution_model) DO UPDATE SET {figures}""",  # noqa: S608
+                [value for row in batch for value in row],
+            )
+
+
+def _post_revenue(workspace, post, model, figures, unique_clicks) -> tuple:
+    """One PostRevenue row from the post's (revenue, units, credited orders), in COLUMNS'
+    order."""
+    revenue, units, orders = figures
+    revenue = revenue or ZERO
     same_currency = post.boosted_currency == workspace.reporting_currency
-    return PostRevenue(
-        workspace=workspace,
-        post_id=post.pk,
-        attribution_model=model,
-        total_revenue=revenue,
-        total_orders=orders,
-        total_units=round_money(totals["units"] or ZERO),
-        avg_order_value=round_money(revenue / orders) if orders else None,
-        unique_clicks=unique_clicks,
+    return (
+        workspace.pk,
+        post.pk,
+        model,
+        revenue,
+        orders,
+        round_money(units or ZERO),
+        round_money(revenue / orders) if orders else None,
+        unique_clicks,
         # Attributed orders per unique human click; None without clicks (coupon-only posts).
-        conversion_rate=(Decimal(orders) / unique_clicks).quantize(UNITS_PLACES)
-        if unique_clicks
-        else None,
-        roas=(revenue / post.boosted_spend).quantize(Decimal("0.0001"))
+        (Decimal(orders) / unique_clicks).quantize(UNITS_PLACES) if unique_clicks else None,
+        (revenue / post.boosted_spend).quantize(Decimal("0.0001"))
         if post.boosted_spend > 0 and same_currency
         else None,
+        connection.ops.adapt_datetimefield_value(timezone.now()),
     )

@@ -455,3 +455,26 @@ def test_a_refund_takes_its_items_net_of_tax_off_merchandise_and_its_units_off_t
     # Three units sold, one returned.
     assert credited.units == Decimal("2")
     assert PostRevenue.objects.get(post=a, attribution_model="last-touch").total_units == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
+def test_the_live_paths_statements_are_prepared_once_per_connection(store, posts):
+    """The live path's statements go through `hot_cursor` (server-side binding) with one text
+    whatever an order touched (`among`): after a few orders PostgreSQL runs them prepared,
+    without parsing them again."""
+    a, b = posts
+    visitor = Client(HTTP_USER_AGENT=HUMAN_UA)
+    base = datetime(2026, 11, 10, 12, tzinfo=UTC)
+    for n in range(7):
+        at = base + timedelta(days=n)
+        click_id = click(visitor, (a, b)[n % 2], at - timedelta(hours=1))
+        order = commerce_services.order_save(
+            store=store, data=order_data(n, at=at, osc_click=click_id)
+        )
+        engine.order_attribute(order_id=order.pk)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = " ".join(row[0] for row in cursor.fetchall())
+    for statement in ("WITH direct AS", "INSERT INTO attribution_dailyrevenuecell",
+                      "FROM attribution_dailyclicks", "SET attributed_at"):  # fmt: skip
+        assert statement in prepared

@@ -207,6 +207,15 @@ def test_unique_clicks_are_exact_before_during_and_after_each_roll_up(store, pos
             a.pk: raw_unique_clicks(workspace, *days, pk=a.pk),
             b.pk: raw_unique_clicks(workspace, *days, pk=b.pk),
         }
+        # Every day, in one statement (PostRevenue's reader); another workspace's post has none.
+        every_day = {
+            a.pk: raw_unique_clicks(workspace, *days, pk=a.pk),
+            b.pk: raw_unique_clicks(workspace, *days, pk=b.pk),
+        }
+        assert rollups.post_unique_clicks(workspace, [a.pk, b.pk, stranger.pk]) == every_day
+        # A mark read before a roll-up moved it (as the live path reads it, with its rows) is
+        # read again rather than counting the rolled-up clicks twice.
+        assert rollups.post_unique_clicks(workspace, [a.pk, b.pk], mark=0) == every_day
 
     clock = datetime.now(UTC)
 
