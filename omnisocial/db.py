@@ -83,3 +83,18 @@ def datetime_read(value) -> datetime | None:
     if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
         return value
     return connection.ops.convert_datetimefield_value(value, None, connection)
+
+
+@contextmanager
+def pipelined(alias: str = DEFAULT_DB_ALIAS):
+    """Statements run inside are sent without waiting for each one's answer (psycopg's pipeline
+    mode, on PostgreSQL): a write whose result nobody reads costs no round trip of its own, it
+    travels with the next statement that is read or with the block's end. Errors are raised at
+    that point, translated as Django translates them. No COPY inside. Elsewhere it does nothing."""
+    db = connections[alias]
+    if db.vendor != "postgresql":
+        yield
+        return
+    db.ensure_connection()
+    with db.wrap_database_errors, db.connection.pipeline():
+        yield

@@ -13,8 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from attribution import rollups
@@ -37,7 +36,7 @@ from attribution.models import (
     VisitorIdentity,
 )
 from commerce.models import CommerceOrder, OrderLine, Refund
-from omnisocial.db import decimal_read, hot_cursor
+from omnisocial.db import decimal_read, hot_cursor, pipelined
 from omnisocial.models import Workspace
 from omnisocial.money import ZERO
 
@@ -73,36 +72,43 @@ def order_attribute(*, order_id: int) -> int:
             if data_driven
             else None,
         )
-        old_sales, old_refunds = _rows_delete(order.pk)
-        touches_write(rows)
-        identities_learn(workspace, context.learnt)
-        new_sales, new_refunds = sales_of(rows.touches), refund_parts_of(rows.refunds)
-        _rollups_shift(workspace, old_sales, old_refunds, new_sales, new_refunds)
-        # The watermark, written out (no auto_now: updated_at keeps the version's time).
-        with hot_cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {CommerceOrder._meta.db_table} SET attributed_at = %s WHERE id = %s",  # noqa: S608
-                [connection.ops.adapt_datetimefield_value(timezone.now()), order.pk],
-            )
+        # The writes: the statements nobody reads travel with the next one read, or at the end.
+        with pipelined():
+            old_sales, old_refunds = _rows_delete(order.pk)
+            touches_write(rows)
+            identities_learn(workspace, context.learnt)
+            new_sales, new_refunds = sales_of(rows.touches), refund_parts_of(rows.refunds)
+            _rollups_shift(workspace, old_sales, old_refunds, new_sales, new_refunds)
+            # The watermark, written out (no auto_now: updated_at keeps the version's time).
+            with hot_cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {CommerceOrder._meta.db_table} SET attributed_at = %s WHERE id = %s",  # noqa: S608
+                    [connection.ops.adapt_datetimefield_value(timezone.now()), order.pk],
+                )
     return len(new_sales)
 
 
 def _order_locked(order_id: int) -> CommerceOrder | None:
-    """The order, locked, with its workspace and its lines' units (`sold_units`), and on
-    PostgreSQL whether the live path may write (`may_write`, the writers lock taken shared):
-    one statement. The workspace's row is locked too: it serialises the workspace's live
-    attributions, which recompute rollup cells they may share (two at once would each replace
-    a cell the other has just written). NO KEY UPDATE: rows that refer to the workspace or the
-    order (clicks, refunds) are still inserted meanwhile."""
-    lines = OrderLine.objects.filter(order=OuterRef("pk")).order_by().values("order")
-    orders = (
-        CommerceOrder.objects.select_for_update(of=("self", "workspace"), no_key=True)
-        .select_related("workspace")
-        .annotate(sold_units=Coalesce(Subquery(lines.annotate(n=Sum("quantity")).values("n")), 0))
-    )
-    if connection.vendor == "postgresql":
-        orders = orders.annotate(may_write=writers.live_may_write_expression("workspace_id"))
-    return orders.filter(pk=order_id).first()
+    """The order, locked, with its lines' units (`sold_units`) and on PostgreSQL whether the
+    live path may write (`may_write`, the writers lock taken shared), in one statement; then
+    its workspace, whose row is locked too: that serialises the workspace's live attributions,
+    which recompute rollup cells they may share (two at once would each replace a cell the
+    other has just written). NO KEY UPDATE: rows that refer to the order or the workspace
+    (refunds, clicks) are still inserted meanwhile. Written out: the ORM's compiling of the
+    one query with its workspace cost more than both statements."""
+    order = next(iter(CommerceOrder.objects.raw(ORDER_SQL, [order_id])), None)
+    if order is not None:
+        order.workspace = next(iter(Workspace.objects.raw(WORKSPACE_SQL, [order.workspace_id])))
+    return order
+
+
+_LOCK = " FOR NO KEY UPDATE" if connection.features.has_select_for_update else ""
+ORDER_SQL = f"""
+    SELECT o.*, (SELECT COALESCE(SUM(l.quantity), 0) FROM {OrderLine._meta.db_table} AS l
+                 WHERE l.order_id = o.id) AS sold_units
+           {writers.may_write_column("o.workspace_id")}
+    FROM {CommerceOrder._meta.db_table} AS o WHERE o.id = %s{_LOCK}"""  # noqa: S608 - names only
+WORKSPACE_SQL = f"SELECT * FROM {Workspace._meta.db_table} WHERE id = %s{_LOCK}"  # noqa: S608
 
 
 REFUNDS_SQL = f"SELECT * FROM {Refund._meta.db_table} WHERE order_id = %s"  # noqa: S608
@@ -123,19 +129,19 @@ def _rows_delete(order_id: int) -> tuple[list[Sale], list[tuple]]:
     refund_columns = ["day", "post_id", "platform", "campaign_id"] + [
         f"amount_{suffix}" for suffix in MODEL_COLUMNS.values()
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(
+    # Both sent before either is read: one round trip in a pipeline.
+    with hot_cursor() as touch_cursor, hot_cursor() as refund_cursor:
+        touch_cursor.execute(
             f"DELETE FROM {AttributionTouch._meta.db_table} WHERE order_id = %s"  # noqa: S608
             f" RETURNING {', '.join(touch_columns)}",
             [order_id],
         )
-        touches = cursor.fetchall()
-        cursor.execute(
+        refund_cursor.execute(
             f"DELETE FROM {RefundTouch._meta.db_table} WHERE order_id = %s"  # noqa: S608
             f" RETURNING {', '.join(refund_columns)}",
             [order_id],
         )
-        refunds = cursor.fetchall()
+        touches, refunds = touch_cursor.fetchall(), refund_cursor.fetchall()
     day = _date_of
     sales = []
     for order_day, post_id, platform, campaign_id, *figures in touches:

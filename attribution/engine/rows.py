@@ -34,6 +34,7 @@ from attribution.models import (
     RefundTouch,
 )
 from commerce.models import CommerceOrder, Refund
+from omnisocial.db import hot_cursor
 from omnisocial.models import Workspace
 from omnisocial.money import round_money
 
@@ -500,15 +501,18 @@ class TouchSink:
 
 
 def rows_write(model, columns: Sequence[str], rows: list[tuple]) -> None:
-    """Inserts rows: COPY on PostgreSQL (a bulk rebuild writes millions), bulk_create elsewhere."""
+    """Inserts one order's rows (the live path; a rebuild streams its rows through a
+    `TouchSink`): on PostgreSQL one prepared INSERT per row, all sent in one round trip
+    (psycopg's executemany pipelines them; a COPY takes two), bulk_create elsewhere."""
     if not rows:
         return
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            raw = cursor.cursor  # psycopg's own cursor
-            with raw.copy(_copy_statement(model, columns)) as copy:
-                for row in rows:
-                    copy.write_row(row)
+        with hot_cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {model._meta.db_table} ({', '.join(columns)})"  # noqa: S608
+                f" VALUES ({', '.join(['%s'] * len(columns))})",
+                rows,
+            )
         return
     model.objects.bulk_create(
         [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=BATCH

@@ -20,8 +20,6 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from django.db import connection
-from django.db.models import BooleanField, Func, IntegerField, Value
-from django.db.models.functions import Cast
 from django.utils import timezone
 
 from attribution.models import AttributionState, DeferredOrder
@@ -47,14 +45,15 @@ def live_may_write(workspace_id: int) -> bool:
         return cursor.fetchone()[0]
 
 
-def live_may_write_expression(workspace_field: str) -> Func:
-    """`live_may_write` as a PostgreSQL expression on a query's `workspace_field`: the lock is
-    taken as the query reads its row (the live path reads its order with it)."""
-    return Func(
-        Value(WRITERS_LOCK_NAMESPACE),
-        Cast(workspace_field, IntegerField()),
-        function="pg_try_advisory_xact_lock_shared",
-        output_field=BooleanField(),
+def may_write_column(workspace_column: str) -> str:
+    """On PostgreSQL, `live_may_write` as a select-list column `may_write` of a query that reads
+    `workspace_column` (the live path reads its order with it: the lock is taken as the row is
+    read); elsewhere nothing (the caller asks `live_may_write`)."""
+    if connection.vendor != "postgresql":
+        return ""
+    return (
+        f", pg_try_advisory_xact_lock_shared({WRITERS_LOCK_NAMESPACE}, "
+        f"{workspace_column}::integer) AS may_write"
     )
 
 

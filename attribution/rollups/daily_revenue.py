@@ -147,8 +147,11 @@ def daily_revenue_refresh(workspace: Workspace, cells: set[tuple]) -> dict[tuple
             f" RETURNING post_id, {', '.join(_cell_columns(pairs))}",
             [workspace.pk, *params],
         )
+        # Read after the cells are built again: in a pipeline both travel in one round trip.
+        new = daily_revenue_build(
+            workspace, workspace.attribution_models, days, post_ids, platforms
+        )
         old = _unfold(pairs, cursor.fetchall())
-    new = daily_revenue_build(workspace, workspace.attribution_models, days, post_ids, platforms)
     moved: dict[tuple, list[Decimal]] = {}
     for sign, rows in ((-1, old), (1, new)):
         for post_id, model, *figures in rows:

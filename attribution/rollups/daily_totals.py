@@ -16,6 +16,7 @@ from django.db.models import Sum
 from attribution.models import DailyTotals
 from attribution.rollups.credited import credited, suffixes
 from attribution.rollups.daily_revenue import CELLS
+from omnisocial.db import hot_cursor
 from omnisocial.models import Workspace
 from omnisocial.money import ZERO
 
@@ -103,20 +104,17 @@ def daily_totals_shift(
     if not changes:
         return
     table = DailyTotals._meta.db_table
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(changes))
-    params = []
-    for (model, day, grouping, platform, campaign), orders, revenue in changes:
-        params += [workspace.pk, model, day, grouping, platform, campaign, orders, revenue]
-    with connection.cursor() as cursor:
-        cursor.execute(
+    with hot_cursor() as cursor:
+        cursor.executemany(
             f"""INSERT INTO {table} (workspace_id, attribution_model, day, grouping, platform,
                                      campaign_key, orders, revenue)
-                VALUES {values}
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
                 ON CONFLICT (workspace_id, attribution_model, day, grouping, platform, campaign_key)
                 DO UPDATE SET orders = {table}.orders + excluded.orders,
                               revenue = {table}.revenue + excluded.revenue""",  # noqa: S608
-            params,
-        )
+            [(workspace.pk, model, day, grouping, platform, campaign, orders, revenue)
+             for (model, day, grouping, platform, campaign), orders, revenue in changes],
+        )  # fmt: skip
 
 
 def totals(

@@ -17,8 +17,6 @@ from omnisocial.db import among, decimal_read, hot_cursor
 from omnisocial.models import Post, Workspace
 from omnisocial.money import ZERO, round_money
 
-# Rows an upsert writes at a time (x 11 parameters: within SQLite's limit of 32,766).
-BATCH = 1000
 CENTS = Decimal("0.01")
 UNITS_PLACES = Decimal("0.000001")
 
@@ -125,19 +123,17 @@ COLUMNS = (
 
 
 def _post_revenue_write(rows: list[tuple]) -> None:
-    """Upserts PostRevenue rows (tuples in COLUMNS' order) by (post, model)."""
+    """Upserts PostRevenue rows (tuples in COLUMNS' order) by (post, model): one prepared
+    statement per row, sent together (executemany pipelines them on PostgreSQL)."""
     table = PostRevenue._meta.db_table
     figures = ", ".join(f"{name} = excluded.{name}" for name in COLUMNS[3:])
-    row_sql = f"({', '.join(['%s'] * len(COLUMNS))})"
     with hot_cursor() as cursor:
-        for start in range(0, len(rows), BATCH):
-            batch = rows[start : start + BATCH]
-            cursor.execute(
-                f"""INSERT INTO {table} ({", ".join(COLUMNS)})
-                    VALUES {", ".join([row_sql] * len(batch))}
-                    ON CONFLICT (post_id, attribution_model) DO UPDATE SET {figures}""",  # noqa: S608
-                [value for row in batch for value in row],
-            )
+        cursor.executemany(
+            f"""INSERT INTO {table} ({", ".join(COLUMNS)})
+                VALUES ({", ".join(["%s"] * len(COLUMNS))})
+                ON CONFLICT (post_id, attribution_model) DO UPDATE SET {figures}""",  # noqa: S608
+            rows,
+        )
 
 
 def _post_revenue(workspace, post, model, figures, unique_clicks) -> tuple:
