@@ -90,7 +90,8 @@ def pipelined(alias: str = DEFAULT_DB_ALIAS):
     """Statements run inside are sent without waiting for each one's answer (psycopg's pipeline
     mode, on PostgreSQL): a write whose result nobody reads costs no round trip of its own, it
     travels with the next statement that is read or with the block's end. Errors are raised at
-    that point, translated as Django translates them. No COPY inside. Elsewhere it does nothing."""
+    that point, translated as Django translates them. No COPY inside, nor a raw queryset (it reads
+    a statement's columns before its rows have come back). Elsewhere it does nothing."""
     db = connections[alias]
     if db.vendor != "postgresql":
         yield

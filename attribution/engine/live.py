@@ -181,7 +181,10 @@ def _rollups_shift(workspace, old_sales, old_refunds, new_sales, new_refunds) ->
     # DailyRevenue and PostRevenue cells: (day, post_id, platform) before and after.
     cells = {(s.order_day, s.post_id, s.platform) for s in old_sales + new_sales}
     cells |= {(day, post, platform) for _, day, post, platform, _, _ in old_refunds + new_refunds}
-    rollups.post_revenue_shift(workspace, rollups.daily_revenue_refresh(workspace, cells))
+    posts = {post for _, post, _ in cells if post is not None}
+    rollups.post_revenue_shift(
+        workspace, posts, lambda: rollups.daily_revenue_refresh(workspace, cells)
+    )
     # DailyTotals entries: (model, day, platform, campaign_id, revenue, credited orders).
     rollups.daily_totals_shift(
         workspace,

@@ -4,6 +4,7 @@ unique clicks, conversion rate, ROAS), read from DailyRevenue so they always equ
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -55,55 +56,67 @@ def post_revenue_rebuild(workspace: Workspace, post_ids: set[int] | None) -> Non
     _post_revenue_write(rows)
 
 
-def post_revenue_shift(workspace: Workspace, moved: dict[tuple, tuple]) -> None:
+def post_revenue_shift(
+    workspace: Workspace, post_ids: Iterable[int], cells_refresh: Callable[[], dict[tuple, tuple]]
+) -> None:
     """The live path: PostRevenue of the posts one order touched, shifted by how their
-    DailyRevenue cells moved ({(post_id, model): (revenue, units, orders)}, see
-    `daily_revenue_refresh`) instead of summing every day of the post again; the derived
+    DailyRevenue cells moved instead of summing every day of the post again; the derived
     figures and unique clicks recomputed as the rebuild computes them. A post without its rows
-    yet is built in full. Three statements, written out: this runs on every attributed
+    yet is built in full.
+
+    `cells_refresh` recomputes the cells and returns how they moved ({(post_id, model):
+    (revenue, units, orders)}, see `daily_revenue_refresh`); it runs after the posts' rows are
+    asked for, so in a pipeline the rows come back with the cells' answer. Then one statement
+    counts the posts' unique clicks and one upserts the rows: this runs on every attributed
     order."""
-    post_ids = sorted({post_id for post_id, _ in moved})
+    post_ids = sorted(post_ids)
     if not post_ids:
+        cells_refresh()
         return
     # Part of the caller's transaction when there is one (no savepoint: nothing here is retried).
-    with transaction.atomic(savepoint=False):
-        stored, posts, mark = _stored_locked(workspace, post_ids)
-        models = workspace.attribution_models
-        whole = {p for p in post_ids if any((p, m) not in stored for m in models)}
-        if whole:
-            post_revenue_rebuild(workspace, whole)
-        shifted = [p for p in post_ids if p not in whole]
-        if not shifted:
-            return
-        clicks = post_unique_clicks(workspace, shifted, mark=mark)
-        rows = []
-        for post_id in shifted:
-            for model in models:
-                moves = moved.get((post_id, model), (ZERO, ZERO, ZERO))
-                figures = [a + b for a, b in zip(stored[post_id, model], moves, strict=True)]
-                post, n = posts[post_id], clicks.get(post_id, 0)
-                rows.append(_post_revenue(workspace, post, model, figures, n))
-        _post_revenue_write(rows)
+    with transaction.atomic(savepoint=False), hot_cursor() as cursor:
+        _stored_ask(cursor, workspace, post_ids)
+        moved = cells_refresh()
+        stored, posts, mark = _stored_read(cursor)
+    models = workspace.attribution_models
+    whole = {p for p in post_ids if any((p, m) not in stored for m in models)}
+    if whole:
+        post_revenue_rebuild(workspace, whole)
+    shifted = [p for p in post_ids if p not in whole]
+    if not shifted:
+        return
+    clicks = post_unique_clicks(workspace, shifted, mark=mark)
+    rows = []
+    for post_id in shifted:
+        for model in models:
+            moves = moved.get((post_id, model), (ZERO, ZERO, ZERO))
+            figures = [a + b for a, b in zip(stored[post_id, model], moves, strict=True)]
+            post, n = posts[post_id], clicks.get(post_id, 0)
+            rows.append(_post_revenue(workspace, post, model, figures, n))
+    _post_revenue_write(rows)
 
 
-def _stored_locked(workspace: Workspace, post_ids: list[int]):
-    """The posts' PostRevenue rows, locked (two orders of one post re-attributed at once both
-    land), as {(post_id, model): (revenue, units, orders)}; their posts' ad spend; and the
-    clicks' roll-up mark (read here rather than in a statement of its own)."""
+def _stored_ask(cursor, workspace: Workspace, post_ids: list[int]) -> None:
+    """Asks for the posts' PostRevenue rows, locked (two orders of one post re-attributed at
+    once both land), with their posts' ad spend and the clicks' roll-up mark (read here rather
+    than in a statement of its own); `_stored_read` reads the answer."""
     posts_sql, params = among("pr.post_id", post_ids)
     lock = " FOR UPDATE OF pr" if connection.features.has_select_for_update_of else ""
-    with hot_cursor() as cursor:
-        cursor.execute(
-            f"""SELECT pr.post_id, pr.attribution_model, pr.total_revenue, pr.total_units,
-                    pr.total_orders, p.boosted_spend, p.boosted_currency,
-                    (SELECT s.clicks_rolled_up_to FROM {AttributionState._meta.db_table} AS s
-                     WHERE s.workspace_id = pr.workspace_id)
-                FROM {PostRevenue._meta.db_table} AS pr
-                JOIN {Post._meta.db_table} AS p ON p.id = pr.post_id
-                WHERE pr.workspace_id = %s AND {posts_sql}{lock}""",  # noqa: S608 - names only
-            [workspace.pk, *params],
-        )
-        rows = cursor.fetchall()
+    cursor.execute(
+        f"""SELECT pr.post_id, pr.attribution_model, pr.total_revenue, pr.total_units,
+                pr.total_orders, p.boosted_spend, p.boosted_currency,
+                (SELECT s.clicks_rolled_up_to FROM {AttributionState._meta.db_table} AS s
+                 WHERE s.workspace_id = pr.workspace_id)
+            FROM {PostRevenue._meta.db_table} AS pr
+            JOIN {Post._meta.db_table} AS p ON p.id = pr.post_id
+            WHERE pr.workspace_id = %s AND {posts_sql}{lock}""",  # noqa: S608 - names only
+        [workspace.pk, *params],
+    )
+
+
+def _stored_read(cursor):
+    """{(post_id, model): (revenue, units, orders)}, the posts' ad spend, and the mark."""
+    rows = cursor.fetchall()
     stored, posts = {}, {}
     for post_id, model, revenue, units, orders, spend, currency, _ in rows:
         stored[post_id, model] = (
