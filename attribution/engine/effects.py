@@ -16,6 +16,7 @@ from attribution.models import (
     credited_key,
     key_columns,
 )
+from omnisocial.db import among, hot_cursor
 from omnisocial.models import Workspace
 
 
@@ -40,12 +41,12 @@ def stored(workspace: Workspace, keys: Iterable | None = None) -> dict | None:
     clauses, arguments = [], [workspace.pk]
     for column, values in (("post_id", posts), ("campaign_id", campaigns), ("platform", platforms)):
         if values:
-            marks = ", ".join(["%s"] * len(values))
-            clauses.append(f"{_KEY_OF[column]} AND {column} IN ({marks})")
-            arguments.extend(sorted(values))
+            among_values, values_params = among(column, sorted(values))
+            clauses.append(f"{_KEY_OF[column]} AND {among_values}")
+            arguments.extend(values_params)
     if not clauses:
         return None
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(
             f"SELECT post_id, campaign_id, platform, effect FROM {RemovalEffect._meta.db_table} "  # noqa: S608 - names only
             f"WHERE workspace_id = %s AND (({') OR ('.join(clauses)}))",

@@ -9,6 +9,7 @@ rows are recomputed from the touch rows, DailyTotals shifted by the order's diff
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
@@ -36,7 +37,7 @@ from attribution.models import (
     VisitorIdentity,
 )
 from commerce.models import CommerceOrder, OrderLine, Refund
-from omnisocial.db import decimal_read, hot_cursor, pipelined
+from omnisocial.db import datetime_read, decimal_read, hot_cursor, pipelined
 from omnisocial.models import Workspace
 from omnisocial.money import ZERO
 
@@ -57,23 +58,24 @@ def order_attribute(*, order_id: int) -> int:
             writers.defer(workspace_id=order.workspace_id, order_id=order.pk)
             return 0
         workspace = order.workspace
-        context = JourneyContext.load(workspace, [order])
-        journey = context.journey(order)
-        data_driven = "data-driven" in workspace.attribution_models
-        refunds = list(Refund.objects.raw(REFUNDS_SQL, [order.pk]))
-        rows = order_rows(
-            workspace=workspace,
-            order=order,
-            journey=journey,
-            refunds=refunds,
-            units=net_units(order.sold_units, refunds),
-            models=workspace.attribution_models,
-            removal_effects=effects.stored(workspace, [t.key for t in journey])
-            if data_driven
-            else None,
-        )
-        # The writes: the statements nobody reads travel with the next one read, or at the end.
-        with pipelined():
+        # The rest in a pipeline: a statement nobody reads travels with the next one read (the
+        # refunds with the journey's statement, the writes with the cells' and at the end).
+        with pipelined(), _refunds_asked(order.pk) as refunds_read:
+            context = JourneyContext.load(workspace, [order])
+            journey = context.journey(order)
+            refunds = refunds_read()
+            data_driven = "data-driven" in workspace.attribution_models
+            rows = order_rows(
+                workspace=workspace,
+                order=order,
+                journey=journey,
+                refunds=refunds,
+                units=net_units(order.sold_units, refunds),
+                models=workspace.attribution_models,
+                removal_effects=effects.stored(workspace, [t.key for t in journey])
+                if data_driven
+                else None,
+            )
             old_sales, old_refunds = _rows_delete(order.pk)
             touches_write(rows)
             identities_learn(workspace, context.learnt)
@@ -111,7 +113,31 @@ ORDER_SQL = f"""
 WORKSPACE_SQL = f"SELECT * FROM {Workspace._meta.db_table} WHERE id = %s{_LOCK}"  # noqa: S608
 
 
-REFUNDS_SQL = f"SELECT * FROM {Refund._meta.db_table} WHERE order_id = %s"  # noqa: S608
+REFUND_FIELDS = (
+    "id", "order_id", "external_id", "amount", "units", "items_subtotal", "items_tax",
+    "created_at", "reason", "recorded_at",
+)  # fmt: skip
+
+
+@contextmanager
+def _refunds_asked(order_id: int):
+    """Asks for the order's refunds and yields the function that reads them, as Refunds: in a
+    pipeline they come back with the next statement that is read."""
+    with hot_cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(REFUND_FIELDS)} FROM {Refund._meta.db_table}"  # noqa: S608
+            " WHERE order_id = %s",
+            [order_id],
+        )
+        yield lambda: [_refund(*row) for row in cursor.fetchall()]
+
+
+def _refund(pk, order_id, external_id, amount, units, subtotal, tax, at, reason, recorded_at):
+    return Refund(
+        id=pk, order_id=order_id, external_id=external_id, amount=_money(amount), units=units,
+        items_subtotal=_money(subtotal), items_tax=_money(tax), created_at=datetime_read(at),
+        reason=reason, recorded_at=datetime_read(recorded_at),
+    )  # fmt: skip
 
 
 def net_units(sold: int, refunds: Iterable[Refund]) -> int:
