@@ -59,18 +59,19 @@ def order_attribute(*, order_id: int) -> int:
             return 0
         workspace = order.workspace
         # The rest in a pipeline: a statement nobody reads travels with the next one read (the
-        # refunds with the journey's statement, the writes with the cells' and at the end).
-        with pipelined(), _refunds_asked(order.pk) as refunds_read:
+        # refunds and units with the journey's statement, the writes with the cells' and at the
+        # end).
+        with pipelined(), _refunds_and_units_asked(order.pk) as refunds_and_units:
             context = JourneyContext.load(workspace, [order])
             journey = context.journey(order)
-            refunds = refunds_read()
+            refunds, units = refunds_and_units()
             data_driven = "data-driven" in workspace.attribution_models
             rows = order_rows(
                 workspace=workspace,
                 order=order,
                 journey=journey,
                 refunds=refunds,
-                units=net_units(order.sold_units, refunds),
+                units=units,
                 models=workspace.attribution_models,
                 removal_effects=effects.stored(workspace, [t.key for t in journey])
                 if data_driven
@@ -91,8 +92,8 @@ def order_attribute(*, order_id: int) -> int:
 
 
 def _order_locked(order_id: int) -> CommerceOrder | None:
-    """The order, locked, with its lines' units (`sold_units`) and on PostgreSQL whether the
-    live path may write (`may_write`, the writers lock taken shared), in one statement; then
+    """The order, locked, and on PostgreSQL whether the live path may write (`may_write`, the
+    writers lock taken shared), in one statement; then
     its workspace, whose row is locked too: that serialises the workspace's live attributions,
     which recompute rollup cells they may share (two at once would each replace a cell the
     other has just written). NO KEY UPDATE: rows that refer to the order or the workspace
@@ -106,9 +107,7 @@ def _order_locked(order_id: int) -> CommerceOrder | None:
 
 _LOCK = " FOR NO KEY UPDATE" if connection.features.has_select_for_update else ""
 ORDER_SQL = f"""
-    SELECT o.*, (SELECT COALESCE(SUM(l.quantity), 0) FROM {OrderLine._meta.db_table} AS l
-                 WHERE l.order_id = o.id) AS sold_units
-           {writers.may_write_column("o.workspace_id")}
+    SELECT o.* {writers.may_write_column("o.workspace_id")}
     FROM {CommerceOrder._meta.db_table} AS o WHERE o.id = %s{_LOCK}"""  # noqa: S608 - names only
 WORKSPACE_SQL = f"SELECT * FROM {Workspace._meta.db_table} WHERE id = %s{_LOCK}"  # noqa: S608
 
@@ -120,16 +119,28 @@ REFUND_FIELDS = (
 
 
 @contextmanager
-def _refunds_asked(order_id: int):
-    """Asks for the order's refunds and yields the function that reads them, as Refunds: in a
-    pipeline they come back with the next statement that is read."""
-    with hot_cursor() as cursor:
-        cursor.execute(
+def _refunds_and_units_asked(order_id: int):
+    """Asks for the order's refunds and its lines' units, and yields the function that reads
+    them: (Refunds, units net of the refunds'). In a pipeline they come back with the next
+    statement that is read. Read after the order's lock, not with it: a statement that waited
+    for the lock sees the order's new row but the lines as they were before the wait."""
+    with hot_cursor() as refunds, hot_cursor() as lines:
+        refunds.execute(
             f"SELECT {', '.join(REFUND_FIELDS)} FROM {Refund._meta.db_table}"  # noqa: S608
             " WHERE order_id = %s",
             [order_id],
         )
-        yield lambda: [_refund(*row) for row in cursor.fetchall()]
+        lines.execute(
+            f"SELECT COALESCE(SUM(quantity), 0) FROM {OrderLine._meta.db_table}"  # noqa: S608
+            " WHERE order_id = %s",
+            [order_id],
+        )
+
+        def read() -> tuple[list[Refund], int]:
+            found = [_refund(*row) for row in refunds.fetchall()]
+            return found, net_units(lines.fetchone()[0], found)
+
+        yield read
 
 
 def _refund(pk, order_id, external_id, amount, units, subtotal, tax, at, reason, recorded_at):
