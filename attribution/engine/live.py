@@ -51,9 +51,10 @@ def order_attribute(*, order_id: int) -> int:
         order = _order_locked(order_id)
         if order is None:
             return 0
-        may_write = getattr(order, "may_write", None)  # read with the order on PostgreSQL
+        # Read with the order on PostgreSQL (writers.may_write_column); SQLite asks the lease.
+        may_write = getattr(order, "may_write", None)
         if may_write is None:
-            may_write = writers.live_may_write(order.workspace_id)
+            may_write = writers.lease_free(order.workspace_id)
         if not may_write:
             writers.defer(workspace_id=order.workspace_id, order_id=order.pk)
             return 0

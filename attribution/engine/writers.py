@@ -29,32 +29,26 @@ from attribution.models import AttributionState, DeferredOrder
 WRITERS_LOCK_NAMESPACE = 0x05C1A772
 
 
-def live_may_write(workspace_id: int) -> bool:
-    """Takes the workspace's writers lock shared for the current transaction; False, at once,
-    when a rebuild holds it (SQLite: holds its lease)."""
-    if connection.vendor != "postgresql":
-        leased = AttributionState.objects.filter(
-            workspace_id=workspace_id, lease_until__gt=timezone.now()
-        )
-        return not leased.exists()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_try_advisory_xact_lock_shared(%s, %s)",
-            [WRITERS_LOCK_NAMESPACE, workspace_id],
-        )
-        return cursor.fetchone()[0]
-
-
 def may_write_column(workspace_column: str) -> str:
-    """On PostgreSQL, `live_may_write` as a select-list column `may_write` of a query that reads
-    `workspace_column` (the live path reads its order with it: the lock is taken as the row is
-    read); elsewhere nothing (the caller asks `live_may_write`)."""
+    """On PostgreSQL, whether the live path may write as a select-list column `may_write` of a
+    query that reads `workspace_column`: the workspace's writers lock taken shared for the
+    current transaction, without waiting (false while a rebuild holds it). The live path reads
+    its order with it, so the lock is taken as the row is read. Elsewhere nothing: the caller
+    asks `lease_free`."""
     if connection.vendor != "postgresql":
         return ""
     return (
         f", pg_try_advisory_xact_lock_shared({WRITERS_LOCK_NAMESPACE}, "
         f"{workspace_column}::integer) AS may_write"
     )
+
+
+def lease_free(workspace_id: int) -> bool:
+    """SQLite's part of the writers lock: False while a rebuild holds its lease."""
+    leased = AttributionState.objects.filter(
+        workspace_id=workspace_id, lease_until__gt=timezone.now()
+    )
+    return not leased.exists()
 
 
 @contextmanager

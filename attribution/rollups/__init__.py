@@ -17,7 +17,7 @@ from attribution.rollups.clicks import (
     post_unique_clicks,
     unique_clicks,
 )
-from attribution.rollups.credited import ORDER_PLACES, credited, order_counts, placeholders
+from attribution.rollups.credited import ORDER_PLACES, credited, order_counts
 from attribution.rollups.daily_revenue import daily_revenue_build, daily_revenue_refresh
 from attribution.rollups.daily_totals import (
     Entry,
@@ -30,6 +30,6 @@ from attribution.rollups.post_revenue import post_revenue_rebuild, post_revenue_
 __all__ = [
     "CLICK_SETTLE", "ORDER_PLACES", "Entry", "clicks_rebuild", "clicks_roll_up", "credited",
     "daily_revenue_build", "daily_revenue_refresh", "daily_totals_build", "daily_totals_shift",
-    "order_counts", "placeholders", "post_revenue_rebuild", "post_revenue_shift",
+    "order_counts", "post_revenue_rebuild", "post_revenue_shift",
     "post_unique_clicks", "totals", "unique_clicks",
 ]  # fmt: skip

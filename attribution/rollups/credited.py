@@ -28,11 +28,6 @@ def credited(value) -> Decimal:
     return Decimal(value or 0).quantize(ORDER_PLACES)
 
 
-def placeholders(values) -> str:
-    """`%s, %s, ...`: one SQL parameter per value."""
-    return ", ".join(["%s"] * len(values))
-
-
 def suffixes(models: Sequence[str]) -> list[tuple[str, str]]:
     """(model, column suffix) of `models`, in column order."""
     return [(model, suffix) for model, suffix in MODEL_COLUMNS.items() if model in models]
