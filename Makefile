@@ -27,7 +27,8 @@ run: $(STAMP)
 	@echo "  OmniSocial is running at http://$(HOST):$(PORT)/"
 	@echo "  Demo login: demo@example.com / demo   (Ctrl-C stops the web server and the worker)"
 	@echo ""
-	@DEBUG=$${DEBUG:-true} exec $(PY) scripts/serve.py $(HOST):$(PORT)
+	@DEBUG=$${DEBUG:-true} PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
+		exec $(PY) scripts/serve.py $(HOST):$(PORT)
 
 test: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

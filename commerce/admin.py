@@ -9,6 +9,7 @@ from commerce.models import (
     OrderLine,
     Refund,
     StoreConnection,
+    StoreProbe,
     WebhookDelivery,
 )
 from omnisocial.admin_times import WorkspaceTimesAdmin
@@ -20,6 +21,17 @@ class StoreConnectionAdmin(RollupsFollowDeletions, admin.ModelAdmin):
     list_filter = ["platform", "is_active", "workspace"]
     search_fields = ["name", "shop_domain"]
     readonly_fields = ["created_at", "previous_secret_expires_at"]
+
+
+@admin.register(StoreProbe)
+class StoreProbeAdmin(WorkspaceTimesAdmin, admin.ModelAdmin):
+    workspace_path = "store.workspace"
+    list_display = ["id", "store", "requested_at", "outcome", "status_code", "finished_at"]
+    list_filter = ["outcome", "store__platform"]
+    readonly_fields = [
+        "store", "requested_at", "finished_at", "outcome", "status_code", "verdict", "delivery_id",
+    ]  # fmt: skip
+    date_hierarchy = "requested_at"
 
 
 @admin.register(WebhookDelivery)

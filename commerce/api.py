@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from commerce import selectors, services
 from commerce.models import StoreConnection, StorePlatform
-from commerce.views import tracking_snippet, webhook_url
+from commerce.views import secret_shown, tracking_snippet, webhook_url
 from omnisocial.tenancy import Role, WorkspaceAPIMixin
 
 
@@ -133,8 +133,8 @@ class StoreListCreateApi(WorkspaceAPIMixin, APIView):
             )
         except ValidationError as exc:
             return _validation_response(exc)
-        return Response(
-            store_output(request, store, with_secret=True), status=status.HTTP_201_CREATED
+        return secret_shown(
+            Response(store_output(request, store, with_secret=True), status=status.HTTP_201_CREATED)
         )
 
 
@@ -172,4 +172,4 @@ class StoreSecretRotateApi(_StoreApi):
             )
         except ValidationError as exc:
             return _validation_response(exc)
-        return Response(store_output(request, store, with_secret=True))
+        return secret_shown(Response(store_output(request, store, with_secret=True)))

@@ -70,6 +70,35 @@ class StoreConnection(models.Model):
         return found
 
 
+class StoreProbe(models.Model):
+    """A test delivery sent to a store's webhook URL (commerce/probe.py) and its verdict.
+
+    It is sent by the worker, never in the web request (a slow or dead URL must not hold a web
+    worker); the store page shows the last one and follows it until it has a verdict. The
+    verdict is the product's own sentence: the far end's body is never kept or shown.
+    """
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Sending"
+        WORKS = "works", "Works"
+        FAILED = "failed", "Failed"
+
+    store = models.ForeignKey(StoreConnection, on_delete=models.CASCADE, related_name="probes")
+    requested_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.PENDING)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    verdict = models.CharField(max_length=400, blank=True, default="")
+    delivery_id = models.CharField(max_length=40, blank=True, default="")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["store", "-requested_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.store} test delivery at {self.requested_at:%Y-%m-%d %H:%M}"
+
+
 class WebhookDelivery(models.Model):
     """The inbox: every request a store's webhook URL receives, kept as it arrived.
 

@@ -2,7 +2,8 @@
 
 import time
 
-from commerce.models import WebhookDelivery
+from commerce.models import StoreProbe, WebhookDelivery
+from commerce.probe import probe_run
 from commerce.services import inbox
 
 
@@ -25,3 +26,11 @@ def deliveries_sweep(not_before: float | None = None) -> int:
             time.sleep(wait)
             done += inbox.deliveries_sweep()
     return done
+
+
+def store_probe_run(probe_id: int) -> str:
+    """Sends a store's test delivery (queued by the store page) and records its verdict."""
+    found = StoreProbe.objects.select_related("store").filter(pk=probe_id).first()
+    if found is None:  # the store was disconnected meanwhile
+        return "gone"
+    return probe_run(probe=found).outcome

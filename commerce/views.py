@@ -10,6 +10,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
@@ -105,9 +106,15 @@ def _webhook(request, store_id: int, platform: str) -> HttpResponse:
 
 
 def webhook_url(request, store: StoreConnection) -> str:
-    return request.build_absolute_uri(
-        reverse("commerce:webhook", kwargs={"store_id": store.pk, "platform": store.platform})
-    )
+    """The URL to paste into the store: at PUBLIC_BASE_URL, or (shown only, while that setting is
+    empty) at the address this page was asked for. The test delivery uses PUBLIC_BASE_URL only."""
+    return probe.public_webhook_url(store) or request.build_absolute_uri(probe.webhook_path(store))
+
+
+def secret_shown(response):
+    """An answer that shows a secret once: no browser or proxy may keep it and show it again."""
+    add_never_cache_headers(response)
+    return response
 
 
 def tracking_snippet(request, store: StoreConnection) -> str:
@@ -147,7 +154,9 @@ class StoreListView(WorkspaceViewMixin, TemplateView):
             return redirect("commerce:store-detail", pk=store.pk)
         # A generated secret is shown on this answer only.
         detail = StoreDetailView(request=request, args=(), kwargs={"pk": store.pk})
-        return detail.render_to_response(detail.get_context_data(new_secret=store.webhook_secret))
+        return secret_shown(
+            detail.render_to_response(detail.get_context_data(new_secret=store.webhook_secret))
+        )
 
 
 class StoreDetailView(WorkspaceViewMixin, TemplateView):
@@ -185,25 +194,18 @@ class StoreDetailView(WorkspaceViewMixin, TemplateView):
         )
         if store.platform != StorePlatform.CUSTOM:
             return redirect("commerce:store-detail", pk=store.pk)
-        return self.render_to_response(self.get_context_data(new_secret=store.webhook_secret))
+        return secret_shown(
+            self.render_to_response(self.get_context_data(new_secret=store.webhook_secret))
+        )
 
     def _probe(self, request, store: StoreConnection):
-        url = webhook_url(request, store)
-        result = probe.probe_send(store=store, url=url)
-        delivery = result.delivery
-        if delivery is not None and delivery.verified and result.status_code == 200:
-            messages.success(request, f"Test delivery answered {result.status_code} and was "
-                             "verified with the store's secret: the webhook URL works. It is in "
-                             "the inbox below (ignored: a test creates no order).")  # fmt: skip
-        elif delivery is not None:
-            messages.error(request, f"Test delivery answered {result.status_code}: "
-                           f"{delivery.error or result.error or 'not accepted'}.")  # fmt: skip
-        else:
-            reason = result.error or f"it answered {result.status_code}"
-            messages.error(request, f"The webhook URL {url} did not take the test delivery: "
-                           f"{reason}. Check that this address reaches the app over the "
-                           "network (the proxy, ALLOWED_HOSTS).")  # fmt: skip
-        return redirect("commerce:store-detail", pk=store.pk)
+        """Queues the test delivery for the worker; the page shows its verdict when it has one
+        (and reloads itself until then)."""
+        try:
+            probe.probe_request(store=store)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect(reverse("commerce:store-detail", kwargs={"pk": store.pk}) + "#probe")
 
     def get_context_data(self, **kwargs):
         store = self._store()
@@ -211,6 +213,8 @@ class StoreDetailView(WorkspaceViewMixin, TemplateView):
             store=store,
             can_manage=workspace_owner(self.request, self.workspace),
             webhook_url=webhook_url(self.request, store),
+            public_base_url=settings.PUBLIC_BASE_URL,
+            last_probe=store.probes.first(),
             snippet=tracking_snippet(self.request, store),
             deliveries=selectors.store_deliveries(store=store, limit=20),
             orders=selectors.store_orders(store=store, limit=20),

@@ -8,6 +8,7 @@ naming another workspace's campaign is refused with 400.
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError as ApiValidationError
@@ -377,7 +378,9 @@ class ApiKeyListCreateApi(WorkspaceAPIMixin, generics.ListAPIView):
             scope=data.validated_data["scope"],
         )  # fmt: skip
         key.key = raw_key
-        return Response(ApiKeyCreatedOutput(key).data, status=status.HTTP_201_CREATED)
+        response = Response(ApiKeyCreatedOutput(key).data, status=status.HTTP_201_CREATED)
+        add_never_cache_headers(response)  # the key is shown this once
+        return response
 
 
 class ApiKeyDetailApi(WorkspaceAPIMixin, generics.RetrieveDestroyAPIView):

@@ -2,11 +2,12 @@
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -128,56 +129,117 @@ POST_FIELDS = [
 ]  # fmt: skip
 
 
+class _Keep:
+    """The value of a `post_save` argument not given: a new post takes the field's default, an
+    existing post keeps what it has (a form that does not show a field must not erase it)."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Any = _Keep()
+
+
+def _reference_free(workspace: Workspace, post: Post) -> str:
+    """`post-<id>`, or, when a marketer already gave another post that reference,
+    `post-<id>-2`, `-3`...: a default reference never collides."""
+    base = candidate = f"post-{post.pk}"
+    taken = set(
+        workspace.posts.exclude(pk=post.pk)
+        .filter(reference__startswith=base)
+        .values_list("reference", flat=True)
+    )
+    n = 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
 @transaction.atomic
 def post_save(
     *,
     workspace: Workspace,
     post: Post | None = None,
-    platform: str,
-    caption: str = "",
-    link_url: str = "",
-    external_id: str = "",
-    reference: str = "",
-    content_type: str = Post.ContentType.PRODUCT,
-    published_at: datetime | None = None,
-    campaign: Campaign | None = None,
-    boosted_spend: Decimal = Decimal("0.00"),
-    boosted_currency: str | None = None,
+    platform: str = KEEP,
+    caption: str = KEEP,
+    link_url: str = KEEP,
+    external_id: str = KEEP,
+    reference: str = KEEP,
+    content_type: str = KEEP,
+    published_at: datetime | None = KEEP,
+    campaign: Campaign | None = KEEP,
+    boosted_spend: Decimal = KEEP,
+    boosted_currency: str | None = KEEP,
 ) -> Post:
-    """Creates or updates a post. Every path (admin, API, demo data) saves posts through here.
+    """Creates or updates a post. Every path (admin, API, pages, demo data) saves posts here.
 
-    A post without a reference gets `post-<id>`, which then never changes: links already shared
-    carry it as utm_content, so orders keep matching the post after edits. Every URL of the
-    caption and the link field is then tagged (`post.tagging` says which were refused and why).
+    Only the fields given change: an edit form that does not show the external id keeps it. A
+    new post needs its platform; the other fields take their defaults.
+
+    A post without a reference gets `post-<id>` (or `post-<id>-2`... when a marketer already
+    gave that to another post), which then never changes: links already shared carry it as
+    utm_content, so orders keep matching the post after edits. Every URL of the caption and the
+    link field is then tagged (`post.tagging` says which were refused and why).
     """
+    given = {
+        name: value
+        for name, value in (
+            ("platform", platform), ("caption", caption), ("link_url", link_url),
+            ("external_id", external_id), ("reference", reference),
+            ("content_type", content_type), ("published_at", published_at),
+            ("campaign", campaign), ("boosted_spend", boosted_spend),
+            ("boosted_currency", boosted_currency),
+        )
+        if value is not KEEP
+    }  # fmt: skip
+    if post is None:
+        if not given.get("platform"):
+            raise ValidationError({"platform": ["A post needs its platform."]})
+        post = Post(workspace=workspace, boosted_currency=workspace.reporting_currency)
+    campaign = given.get("campaign")
     if campaign is not None and campaign.workspace_id != workspace.pk:
         raise ValidationError("The campaign belongs to another workspace.")
-    post = post or Post(workspace=workspace)
-    post.platform = platform
-    post.caption = caption
-    post.link_url = link_url
-    post.external_id = external_id
-    # Lower-cased: orders' UTM values are normalised to lower case, and references must match them.
-    post.reference = reference.strip().lower() or post.reference
-    post.content_type = content_type
-    post.published_at = instant_normalise(published_at)
-    post.campaign = campaign
-    post.boosted_spend = boosted_spend
-    post.boosted_currency = boosted_currency or workspace.reporting_currency
+    for name, value in given.items():
+        if name == "reference":
+            # Lower-cased: orders' UTM values are normalised to lower case, and references
+            # must match them.
+            value = (value or "").strip().lower() or post.reference
+        elif name == "published_at":
+            value = instant_normalise(value)
+        elif name == "boosted_currency":
+            value = value or workspace.reporting_currency
+        elif name == "boosted_spend":
+            value = Decimal("0.00") if value is None else value
+        elif name in ("caption", "link_url", "external_id") and value is None:
+            value = ""
+        setattr(post, name, value)
     post.full_clean(exclude=["workspace", "reference"])
     twins = workspace.posts.exclude(pk=post.pk)
-    if post.external_id and twins.filter(platform=platform, external_id=post.external_id).exists():
+    if post.external_id and twins.filter(platform=post.platform,
+                                         external_id=post.external_id).exists():  # fmt: skip
         raise ValidationError(
-            {"externalId": [f"Another {platform} post already has the id {post.external_id!r}."]}
+            {
+                "externalId": [
+                    f"Another {post.platform} post already has the id {post.external_id!r}."
+                ]
+            }  # fmt: skip
         )
     if post.reference and twins.filter(reference=post.reference).exists():
         raise ValidationError(
             {"reference": [f"Another post already uses the reference {post.reference!r}."]}
         )
-    post.save()
-    if not post.reference:
-        post.reference = f"post-{post.pk}"
-        post.save(update_fields=["reference"])
+    try:
+        with transaction.atomic():
+            post.save()
+            if not post.reference:
+                post.reference = _reference_free(workspace, post)
+                post.save(update_fields=["reference"])
+    except IntegrityError as exc:
+        # Another request took the reference or external id between the check and the save.
+        raise ValidationError(
+            "Another post took this reference or external id meanwhile: save again to see which."
+        ) from exc
     post.tagging = post_links_tag(post=post)
     return post
 

@@ -260,6 +260,10 @@ else:
 
 # Public origin of short links (`https://go.brand.example`); by default the request's own host.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+
+# Outbound calls (omnisocial/outbound.py) refuse private and loopback addresses unless this is on:
+# local tests and fake platform servers only.
+OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", False)
 # Clicks that the database could not take are appended here and stored by `flush_click_spool`.
 CLICK_SPOOL_DIR = os.environ.get("CLICK_SPOOL_DIR", str(BASE_DIR / "var" / "spool"))
 
@@ -308,3 +312,7 @@ COMMERCE_WEBHOOK_MAX_BYTES = int(os.environ.get("COMMERCE_WEBHOOK_MAX_BYTES", st
 COMMERCE_WEBHOOK_RATE = os.environ.get("COMMERCE_WEBHOOK_RATE", "6000/min")
 # Deliveries failing verification, per store and client address: beyond it, 429 and nothing kept.
 COMMERCE_WEBHOOK_UNVERIFIED_RATE = os.environ.get("COMMERCE_WEBHOOK_UNVERIFIED_RATE", "20/min")
+# Test deliveries a store may be sent (its page's "Send a test delivery"), per store.
+COMMERCE_PROBE_RATE = os.environ.get("COMMERCE_PROBE_RATE", "5/10min")
+# Seconds a test delivery waits for the webhook URL's answer (a store gives up about as soon).
+COMMERCE_PROBE_TIMEOUT = float(os.environ.get("COMMERCE_PROBE_TIMEOUT", "3"))

@@ -19,6 +19,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import authentication, exceptions, permissions
 
 from omnisocial.models import ApiKey, Membership, Workspace
+from omnisocial.params import IdChoiceFilter
 
 SESSION_KEY = "workspace_id"
 
@@ -263,6 +264,8 @@ class WorkspaceFilterSet(django_filters.FilterSet):
     @classmethod
     def filter_for_lookup(cls, field, lookup_type):
         filter_class, params = super().filter_for_lookup(field, lookup_type)
+        if filter_class is django_filters.ModelChoiceFilter:
+            filter_class = IdChoiceFilter  # ids read by omnisocial.params, as everywhere
         if "queryset" in params:
             # The relation's own choice limits (limit_choices_to), within the workspace.
             scoped, limits = scoped_choices(field.related_model), params["queryset"]

@@ -23,6 +23,7 @@ from attribution.selectors import links_of, untagged_urls
 from attribution.services import link_tag
 from omnisocial import ratelimit, services
 from omnisocial.models import Membership, Platform, Post, Workspace, all_attribution_models
+from omnisocial.params import id_param, is_id
 from omnisocial.tenancy import SESSION_KEY, Role, WorkspaceViewMixin, workspace_owner
 
 
@@ -80,28 +81,21 @@ def home(request):
     return redirect("analytics:revenue")
 
 
-# The largest id a BigAutoField holds: a longer number names no workspace (and would overflow
-# the database's integer).
-MAX_ID = 2**63 - 1
-
-
 @login_required
 @require_POST
 def workspace_switch(request):
     """Switches to `workspace` (an id), one of the user's workspaces: 400 for a value that is
     not an id, 404 for one the user is not a member of."""
-    raw = request.POST.get("workspace", "")
-    if not (raw.isascii() and raw.isdecimal()):
+    try:
+        workspace_id = id_param(request.POST, "workspace")
+    except ValidationError:
+        workspace_id = None
+    if workspace_id is None:
         return HttpResponseBadRequest(
             "Choose a workspace: `workspace` must be a workspace id (a whole number).",
             content_type="text/plain; charset=utf-8",
         )
-    workspace_id = int(raw)
-    membership = (
-        Membership.objects.filter(user=request.user, workspace_id=workspace_id).first()
-        if workspace_id <= MAX_ID
-        else None
-    )
+    membership = Membership.objects.filter(user=request.user, workspace_id=workspace_id).first()
     if membership is None:  # another's workspace answers like one that does not exist
         raise Http404("No such workspace.")
     request.session[SESSION_KEY] = membership.workspace_id
@@ -360,9 +354,7 @@ class CampaignListView(WorkspaceViewMixin, FormView):
     def post(self, request, *args, **kwargs):
         if "delete" in request.POST:
             raw = request.POST["delete"]
-            campaign = (
-                self.workspace.campaigns.filter(pk=int(raw)).first() if raw.isdecimal() else None
-            )
+            campaign = self.workspace.campaigns.filter(pk=int(raw)).first() if is_id(raw) else None
             if campaign is None:
                 raise Http404("No such campaign in this workspace.")
             services.campaign_delete(campaign=campaign)

@@ -14,7 +14,8 @@ from tests.reliability.conftest import closed_port
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_owner_sends_a_test_delivery_and_reads_its_verdict(live_server, browser):  # noqa: F811
+def test_the_owner_sends_a_test_delivery_and_reads_its_verdict(live_server, browser, settings):  # noqa: F811
+    settings.PUBLIC_BASE_URL = live_server.url
     workspace = workspace_create(name="Boutique", owner_email="owner@example.com",
                                  owner_password="linen-scarf-42")  # fmt: skip
     store = StoreConnectionFactory(workspace=workspace)
@@ -27,7 +28,7 @@ def test_the_owner_sends_a_test_delivery_and_reads_its_verdict(live_server, brow
     page.goto(f"{live_server.url}/commerce/stores/{store.pk}/")
     with page.expect_navigation():
         page.click("#test-delivery button")
-    assert "verified with the store's secret" in page.locator(".messages").inner_text()
+    assert "verified with the store's secret" in page.locator("#probe").inner_text()
     row = page.locator("table.data tr", has_text="omnisocial/test")
     assert row.count() == 1
     assert "yes" in row.inner_text() and "Ignored" in row.inner_text()

@@ -16,6 +16,7 @@ from analytics.kpis import selectors, services
 from analytics.models import Alert, RevenueKPI
 from attribution.models import AttributionModel
 from omnisocial.models import Platform
+from omnisocial.params import is_id
 from omnisocial.tenancy import WorkspaceViewMixin
 
 
@@ -69,10 +70,10 @@ class KpiListView(WorkspaceViewMixin, TemplateView):
             except ValueError as exc:
                 raise ValidationError({field: "Dates are written 2026-11-30."}) from exc
         campaign_id = form.get("campaign", "")
-        if arguments["scope"] == RevenueKPI.Scope.CAMPAIGN and campaign_id.isdigit():
+        if arguments["scope"] == RevenueKPI.Scope.CAMPAIGN and is_id(campaign_id):
             arguments["campaign"] = self.workspace.campaigns.filter(pk=campaign_id).first()
         post_id = form.get("post", "")
-        if arguments["scope"] == RevenueKPI.Scope.POST and post_id.isdigit():
+        if arguments["scope"] == RevenueKPI.Scope.POST and is_id(post_id):
             arguments["post"] = self.workspace.posts.filter(pk=post_id).first()
         return arguments
 

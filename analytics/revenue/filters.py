@@ -26,6 +26,7 @@ from attribution.models import AttributionModel, RevenueAttribution
 from commerce.models import CommerceOrder, OrderStatus, StoreConnection
 from omnisocial.instants import EARLIEST_DAY, LATEST_DAY
 from omnisocial.models import Campaign, Platform, Post, Workspace
+from omnisocial.params import IdChoiceFilter, is_id
 from omnisocial.tenancy import scoped_choices as _scoped
 from omnisocial.tenancy import workspace_for
 
@@ -139,7 +140,7 @@ class RevenueFilters:
         campaign = params.get("campaign")
         if campaign:
             found = workspace.campaigns.filter(
-                Q(slug=campaign) | Q(pk=int(campaign) if campaign.isdigit() else None)
+                Q(slug=campaign) | Q(pk=int(campaign) if is_id(campaign) else None)
             ).first()
             if found is None:
                 errors["campaign"] = f"No campaign {campaign!r} in this workspace."
@@ -224,15 +225,13 @@ class OrderFilter(django_filters.FilterSet):
         method="_range",
         help_text="A preset: 7d, 30d, 90d, this-month, last-month, <N>d or all; `from`/`to` win.",
     )
-    store = django_filters.ModelChoiceFilter(queryset=_scoped(StoreConnection))
+    store = IdChoiceFilter(queryset=_scoped(StoreConnection))
     platform = django_filters.ChoiceFilter(choices=Platform.choices, method="_noop")
     # field_name only names the relation for the schema; filter_queryset applies these.
-    campaign = django_filters.ModelChoiceFilter(
+    campaign = IdChoiceFilter(
         field_name="attributions__campaign", queryset=_scoped(Campaign), method="_noop"
     )
-    post = django_filters.ModelChoiceFilter(
-        field_name="attributions__post", queryset=_scoped(Post), method="_noop"
-    )
+    post = IdChoiceFilter(field_name="attributions__post", queryset=_scoped(Post), method="_noop")
     # A choice rather than a boolean filter: an unreadable value is a 400, not silently ignored.
     attributed = django_filters.ChoiceFilter(
         choices=[("true", "true"), ("false", "false")], method="_noop",

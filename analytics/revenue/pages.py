@@ -37,6 +37,7 @@ from commerce.models import CommerceOrder, OrderStatus
 from commerce.selectors import store_warnings
 from commerce.services import coupon_save
 from omnisocial.models import Platform, Post
+from omnisocial.params import is_id
 from omnisocial.tenancy import WorkspaceViewMixin
 
 
@@ -739,13 +740,13 @@ class ReceiptsView(AnalyticsPage):
     keep_params = ("post", "campaign_none", "content_type")
 
     def get_context_data(self, **kwargs):
-        post = self.request.GET.get("post", "")
-        if (
-            post
-            and post != "none"
-            and not (post.isdigit() and self.workspace.posts.filter(pk=int(post)).exists())
-        ):
-            raise Http404("No such post in this workspace.")
+        post = self.request.GET.get("post", "").strip()
+        if post and post != "none":
+            if not is_id(post):
+                self.errors["post"] = f"`post` must be a post id or none, not {post!r}."
+                post = ""
+            elif not self.workspace.posts.filter(pk=int(post)).exists():
+                raise Http404("No such post in this workspace.")
         campaign = "none" if self.request.GET.get("campaign_none") else ""
         content_type = self.request.GET.get("content_type", "")
         if content_type and content_type not in Post.ContentType.values:
