@@ -261,6 +261,9 @@ else:
 # Public origin of short links (`https://go.brand.example`); by default the request's own host.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
 
+# Fernet keys for secrets at rest (omnisocial/crypto.py): the first encrypts, all decrypt.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
+
 # Outbound calls (omnisocial/outbound.py) refuse private and loopback addresses unless this is on:
 # local tests and fake platform servers only.
 OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", False)
