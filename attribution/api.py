@@ -153,7 +153,7 @@ class RecalculationInput(serializers.Serializer):
 class RecalculationListCreateView(WorkspaceAPIMixin, generics.ListAPIView):
     """GET: the workspace's recalculations asked for through the API, newest first. POST: queue
     one (every order, or those from `since` on); 202 with where to follow it, 409 while one is
-    queued or running."""
+    queued or running, 429 (with Retry-After) within RECALCULATION_COOLDOWN of the last one."""
 
     serializer_class = RecalculationOutput
     queryset = Recalculation.objects.none()  # for the schema; get_queryset scopes it
@@ -161,7 +161,9 @@ class RecalculationListCreateView(WorkspaceAPIMixin, generics.ListAPIView):
     def get_queryset(self):
         return Recalculation.objects.filter(workspace=self.workspace)
 
-    @extend_schema(request=RecalculationInput, responses={202: RecalculationOutput, 409: DETAIL})
+    @extend_schema(
+        request=RecalculationInput, responses={202: RecalculationOutput, 409: DETAIL, 429: DETAIL}
+    )
     def post(self, request):
         data = RecalculationInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -171,6 +173,12 @@ class RecalculationListCreateView(WorkspaceAPIMixin, generics.ListAPIView):
                 since=data.validated_data.get("since"),
             )  # fmt: skip
         except ValidationError as exc:
+            if exc.code == "cooldown":
+                return Response(
+                    {"detail": exc.messages[0]},
+                    status=status.HTTP_429_TOO_MANY_REQUESTS,
+                    headers={"Retry-After": str(exc.params["wait"])},
+                )
             return Response({"detail": exc.messages[0]}, status=status.HTTP_409_CONFLICT)
         recalculation.refresh_from_db()  # a synchronous worker may have run it already
         location = reverse("attribution:api-recalculation", args=[recalculation.pk])

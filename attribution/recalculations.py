@@ -39,6 +39,14 @@ def recalculation_request(
                 f"/attribution/recalculations/{pending.pk}.",
                 code="pending",
             )
+        wait = cooldown_left(workspace)
+        if wait:
+            raise ValidationError(
+                f"A recalculation was asked for less than {settings.RECALCULATION_COOLDOWN} s "
+                f"ago; ask again in {wait} s (the nightly one runs anyway).",
+                code="cooldown",
+                params={"wait": wait},
+            )
         recalculation = Recalculation.objects.create(
             workspace=workspace, requested_by=requested_by[:200], since=since
         )
@@ -48,6 +56,21 @@ def recalculation_request(
             )
         )
     return recalculation
+
+
+def cooldown_left(workspace: Workspace) -> int:
+    """Seconds until the workspace may ask for another recalculation: RECALCULATION_COOLDOWN
+    after the last one was asked for, so one key cannot keep a worker rebuilding everything."""
+    last = (
+        Recalculation.objects.filter(workspace=workspace)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if last is None:
+        return 0
+    left = settings.RECALCULATION_COOLDOWN - (timezone.now() - last).total_seconds()
+    return max(0, int(left + 0.999))
 
 
 def _lost_runs_fail(workspace: Workspace) -> None:

@@ -6,6 +6,7 @@ from contextvars import ContextVar
 from django.dispatch import receiver
 from django_q.tasks import async_task
 
+from attribution.services import rebuild_enqueue
 from commerce import signals
 from omnisocial import signals as core_signals
 
@@ -39,10 +40,10 @@ def orders_attribution_enqueue(sender, order_ids, **kwargs):
 
 @receiver(core_signals.workspace_settings_changed, dispatch_uid="attribution.settings_changed")
 def workspace_recalculation_enqueue(sender, workspace, **kwargs):
-    async_task("attribution.tasks.workspace_recalculate", workspace.pk, group="attribution")
+    rebuild_enqueue("workspace_recalculate", workspace.pk)
 
 
 @receiver(core_signals.workspace_rows_deleted, dispatch_uid="attribution.rows_deleted")
 def rollups_rebuild_enqueue(sender, workspace_ids, **kwargs):
     for workspace_id in sorted(workspace_ids):
-        async_task("attribution.tasks.rollups_rebuild", workspace_id, group="attribution")
+        rebuild_enqueue("rollups_rebuild", workspace_id)

@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, transaction
 from django_q.tasks import async_task
@@ -203,12 +204,31 @@ def click_spool_flush() -> int:
     return len(rows) - before
 
 
+def _queued_key(task: str, workspace_id: int) -> str:
+    return f"rebuild-queued:{task}:{workspace_id}"
+
+
+def rebuild_enqueue(task: str, workspace_id: int) -> bool:
+    """Queues a whole-workspace task (`rollups_rebuild`, `workspace_recalculate`) unless the same
+    one is already queued and not yet started: six deletions in a row run one rebuild, not six.
+    The mark lives in the shared cache (one atomic add) and is cleared when the task starts
+    (`rebuild_started`), so a change made while it runs queues the next one; it expires after
+    the task timeout in case the queued task is lost. Returns whether a task was queued."""
+    timeout = settings.Q_CLUSTER["timeout"] + settings.Q_CLUSTER["retry"]
+    if not cache.add(_queued_key(task, workspace_id), 1, timeout=timeout):
+        return False
+    async_task(f"attribution.tasks.{task}", workspace_id, group="attribution")
+    return True
+
+
+def rebuild_started(task: str, workspace_id: int) -> None:
+    cache.delete(_queued_key(task, workspace_id))
+
+
 def rollups_rebuild_later(*, workspace_ids: Iterable[int]) -> None:
-    """Once the current transaction commits, rebuilds the rollups of these workspaces (a task
-    each). Deletions cascade to attribution rows and clicks without shifting the rollups; the
-    admin calls this after deleting posts, orders, refunds, stores, campaigns, links or clicks."""
+    """Once the current transaction commits, rebuilds the rollups of these workspaces (one
+    queued task each at most). Deletions cascade to attribution rows and clicks without shifting
+    the rollups; the admin calls this after deleting posts, orders, refunds, stores, campaigns,
+    links or clicks."""
     for workspace_id in sorted(set(workspace_ids)):
-        transaction.on_commit(
-            partial(async_task, "attribution.tasks.rollups_rebuild", workspace_id,
-                    group="attribution")
-        )  # fmt: skip
+        transaction.on_commit(partial(rebuild_enqueue, "rollups_rebuild", workspace_id))

@@ -53,6 +53,7 @@ def _rebuild(workspace_id: int, rebuild) -> str:
 def rollups_rebuild(workspace_id: int) -> str:
     """After a deletion (the admin, or a service such as campaign_delete): the workspace's
     rollups from its raw rows."""
+    services.rebuild_started("rollups_rebuild", workspace_id)
     return _rebuild(workspace_id, engine.rollups_rebuild)
 
 
@@ -75,6 +76,7 @@ def workspace_recalculate(workspace_id: int) -> str:
     """After a settings change (revenue basis, lookback, models): every order of the workspace
     re-attributed under the new settings. A run already going is left to finish; the settings
     it read may be the old ones, so this one is retried by the nightly rebuild at the latest."""
+    services.rebuild_started("workspace_recalculate", workspace_id)
     return _rebuild(workspace_id, engine.workspace_recalculate)
 
 

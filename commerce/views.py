@@ -64,10 +64,16 @@ def _too_many(message: str, wait: int) -> HttpResponse:
 
 
 def _webhook(request, store_id: int, platform: str) -> HttpResponse:
+    # Only verified deliveries count against the store's budget (COMMERCE_WEBHOOK_RATE): unsigned
+    # traffic to its public URL (ids are sequential) must not push its real orders into 429.
+    # Unverified ones count against their sender (store and address). Both are read here in one
+    # round trip; the delivery is counted once its verdict is known.
     sender = f"{store_id}|{request.META.get('REMOTE_ADDR', '')}"
     flood, unverified = ratelimit.check(
-        hits=[("webhook", str(store_id), settings.COMMERCE_WEBHOOK_RATE)],
-        peeks=[("webhook-unverified", sender, _unverified_rate())],
+        peeks=[
+            ("webhook", str(store_id), settings.COMMERCE_WEBHOOK_RATE),
+            ("webhook-unverified", sender, _unverified_rate()),
+        ],
     )
     if flood:
         # Stores retry a 429 later (with backoff): nothing is lost, a flood is slowed down.
@@ -98,7 +104,9 @@ def _webhook(request, store_id: int, platform: str) -> HttpResponse:
             store_id=store_id, platform=platform, fresh=True
         ),
     )
-    if not reception.delivery.verified and reception.status_code != 200:
+    if reception.delivery.verified:
+        ratelimit.hit("webhook", str(store_id), settings.COMMERCE_WEBHOOK_RATE)
+    elif reception.status_code != 200:
         ratelimit.hit("webhook-unverified", sender, _unverified_rate())
     return HttpResponse(
         reception.message or "OK", status=reception.status_code, content_type="text/plain"

@@ -261,6 +261,10 @@ else:
 # Public origin of short links (`https://go.brand.example`); by default the request's own host.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
 
+# Seconds after a recalculation was asked for (POST /attribution/recalculations) before the
+# workspace may ask for another.
+RECALCULATION_COOLDOWN = int(os.environ.get("RECALCULATION_COOLDOWN", "300"))
+
 # Fernet keys for secrets at rest (omnisocial/crypto.py): the first encrypts, all decrypt.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
 

@@ -81,8 +81,9 @@ def test_a_run_whose_worker_died_no_longer_blocks_a_new_one(store):
     api = key_client(store.workspace)
     lost = api.post(LIST, {}, format="json").json()
     Recalculation.objects.filter(pk=lost["id"]).update(
-        status="running", started_at=timezone.now() - timedelta(hours=1)
-    )
+        status="running", started_at=timezone.now() - timedelta(hours=1),
+        created_at=timezone.now() - timedelta(hours=1),  # asked for an hour ago: no cooldown
+    )  # fmt: skip
     assert api.post(LIST, {}, format="json").status_code == 202
     old = api.get(f"{LIST}/{lost['id']}").json()
     assert old["status"] == "failed"
