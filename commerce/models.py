@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from omnisocial.crypto import EncryptedTextField
 from omnisocial.models import Campaign, Post, Workspace, validate_currency
 from omnisocial.money import MONEY_FIELD, ZERO, round_money
 
@@ -45,6 +46,17 @@ class StoreConnection(models.Model):
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The store's own API, for its order history and the missed-webhook sync. WooCommerce: the
+    # site's URL as connected (https; the REST API lives under it) and a consumer key and
+    # secret; Shopify: an Admin API access token. Secrets are encrypted at rest and never shown.
+    store_url = models.CharField(max_length=300, blank=True, default="")
+    api_key = EncryptedTextField(blank=True, default="")
+    api_secret = EncryptedTextField(blank=True, default="")
+    # The platform's last refusal of those credentials (revoked token, wrong key), shown on the
+    # store page with what to do; cleared by the next call that succeeds.
+    api_error = models.TextField(blank=True, default="")
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_sync_filled = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["workspace", "shop_domain"]
@@ -68,6 +80,46 @@ class StoreConnection(models.Model):
         ):
             found.append(self.previous_webhook_secret)
         return found
+
+
+class StoreImport(models.Model):
+    """An import of a store's orders from its own API: its history (`history`, on connecting
+    or on demand) or the orders changed since the last sync (`sync`, the missed-webhook
+    schedule). A worker runs it a page at a time and saves its cursor after each page, so a
+    restarted worker resumes where it stopped; the store page shows its progress."""
+
+    class Kind(models.TextChoices):
+        HISTORY = "history", "Order history"
+        SYNC = "sync", "Missed-webhook sync"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    store = models.ForeignKey(StoreConnection, on_delete=models.CASCADE, related_name="imports")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.HISTORY)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    since = models.DateTimeField(help_text="Orders created (history) or updated (sync) from then.")
+    cursor = models.TextField(blank=True, default="", help_text="Where the next page starts.")
+    pages = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0, help_text="Orders read so far.")
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(null=True, blank=True, help_text="When the API says.")
+    error = models.TextField(blank=True, default="")
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["store", "-requested_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.store}: {self.status}"
 
 
 class StoreProbe(models.Model):

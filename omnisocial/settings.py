@@ -265,6 +265,17 @@ PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
 # workspace may ask for another.
 RECALCULATION_COOLDOWN = int(os.environ.get("RECALCULATION_COOLDOWN", "300"))
 
+# The stores' own APIs (order history and the missed-webhook sync). Shopify's Admin GraphQL
+# endpoint, `{shop}` the shop's myshopify domain and `{version}` the pinned API version.
+SHOPIFY_API_VERSION = os.environ.get("SHOPIFY_API_VERSION", "2025-10")
+SHOPIFY_ADMIN_URL = os.environ.get(
+    "SHOPIFY_ADMIN_URL", "https://{shop}/admin/api/{version}/graphql.json"
+)
+# Days of order history imported when a store is connected (at most a year past the lookback).
+STORE_HISTORY_DAYS = int(os.environ.get("STORE_HISTORY_DAYS", "60"))
+# Minutes between two missed-webhook syncs of a store.
+STORE_SYNC_MINUTES = int(os.environ.get("STORE_SYNC_MINUTES", "15"))
+
 # Fernet keys for secrets at rest (omnisocial/crypto.py): the first encrypts, all decrypt.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
 
