@@ -38,6 +38,17 @@ def orders_attribution_enqueue(sender, order_ids, **kwargs):
         async_task("attribution.tasks.attribute_orders", list(order_ids), group="attribution")
 
 
+@receiver(signals.store_orders_imported, dispatch_uid="attribution.store_orders_imported")
+def imported_orders_recalculation_enqueue(sender, store, since, **kwargs):
+    """A store's imported history: one recalculation of the range it covers."""
+    async_task(
+        "attribution.engine.workspace_recalculate",
+        workspace=store.workspace,
+        since=since,
+        group="attribution",
+    )
+
+
 @receiver(core_signals.workspace_settings_changed, dispatch_uid="attribution.settings_changed")
 def workspace_recalculation_enqueue(sender, workspace, **kwargs):
     rebuild_enqueue("workspace_recalculate", workspace.pk)

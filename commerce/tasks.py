@@ -2,9 +2,11 @@
 
 import time
 
-from commerce.models import StoreProbe, WebhookDelivery
+from django.conf import settings
+
+from commerce.models import StoreImport, StoreProbe, WebhookDelivery
 from commerce.probe import probe_run
-from commerce.services import inbox
+from commerce.services import history, inbox
 
 
 def delivery_process(delivery_id: int) -> str:
@@ -34,3 +36,19 @@ def store_probe_run(probe_id: int) -> str:
     if found is None:  # the store was disconnected meanwhile
         return "gone"
     return probe_run(probe=found).outcome
+
+
+def store_import_run(import_id: int) -> str:
+    """Runs (or resumes) a store's order import, queued by `history.import_request`, the
+    schedule or its own previous slice: half the task timeout at most per task, then it queues
+    the rest, so the worker never kills it half-way through a page."""
+    found = StoreImport.objects.filter(pk=import_id).first()
+    if found is None:  # the store was disconnected meanwhile
+        return "gone"
+    limit = settings.Q_CLUSTER["timeout"] / 2
+    return history.import_run(store_import=found, time_limit=limit).status
+
+
+def stores_sync() -> int:
+    """Every STORE_SYNC_MINUTES: a missed-webhook sync of each store with API credentials."""
+    return history.stores_sync()

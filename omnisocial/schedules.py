@@ -4,6 +4,8 @@ Each entry holds a django_q Schedule's fields (name, func, schedule_type, minute
 Later features append theirs here; the sync is idempotent and removes schedules no longer declared.
 """
 
+from django.conf import settings
+
 SCHEDULES: list[dict] = [
     # Clicks spooled while the database was unavailable (on the worker's host).
     {
@@ -47,5 +49,13 @@ SCHEDULES: list[dict] = [
         "func": "commerce.tasks.deliveries_sweep",
         "schedule_type": "I",
         "minutes": 1,
+    },
+    # Orders the webhooks missed, from each store's own API (commerce.services.history); also
+    # resumes an import whose worker was lost.
+    {
+        "name": "sync-store-orders",
+        "func": "commerce.tasks.stores_sync",
+        "schedule_type": "I",
+        "minutes": settings.STORE_SYNC_MINUTES,
     },
 ]
