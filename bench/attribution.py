@@ -136,8 +136,10 @@ def main() -> None:
     from omnisocial.services import post_save, workspace_create
 
     workspace = workspace_create(name="Bench", owner_email="bench@example.com")
-    store = store_connect(workspace=workspace, platform="shopify",
-                          shop_domain="bench.myshopify.com", webhook_secret="s")  # fmt: skip
+    store = store_connect(
+        workspace=workspace, platform="shopify", shop_domain="bench.myshopify.com",
+        webhook_secret="shpss_bench_secret",
+    )  # fmt: skip
     domain_allow(workspace=workspace, domain="bench.myshopify.com")
     posts = [
         post_save(workspace=workspace, platform=("instagram", "facebook", "tiktok")[n % 3],

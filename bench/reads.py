@@ -162,8 +162,10 @@ def main() -> None:
     else:
         workspace = workspace_create(name="Bench", owner_email="bench@example.com",
                                      owner_password="bench-password")  # fmt: skip
-        store = store_connect(workspace=workspace, platform="shopify",
-                              shop_domain="bench.myshopify.com", webhook_secret="s")  # fmt: skip
+        store = store_connect(
+            workspace=workspace, platform="shopify", shop_domain="bench.myshopify.com",
+            webhook_secret="shpss_bench_secret",
+        )  # fmt: skip
         build(workspace, store)
     post_id = workspace.posts.order_by("pk").values_list("pk", flat=True)[7]
     print(f"read path at {ORDERS:,} orders, {POSTS:,} posts, {CLICKS:,} clicks "

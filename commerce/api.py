@@ -23,6 +23,15 @@ class StoreInput(serializers.Serializer):
         max_length=255, required=False, allow_blank=True, default=""
     )
     name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    apiKey = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default="", write_only=True,
+        help_text="Shopify Admin API access token (shpat_…) or WooCommerce consumer key (ck_…); "
+        "stored encrypted, never returned.",
+    )  # fmt: skip
+    apiSecret = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default="", write_only=True,
+        help_text="WooCommerce consumer secret (cs_…); stored encrypted, never returned.",
+    )  # fmt: skip
 
 
 class RotateInput(serializers.Serializer):
@@ -55,6 +64,10 @@ class StoreOutput(serializers.Serializer):
     webhookUrl = serializers.URLField()
     snippet = serializers.CharField()
     previousSecretExpiresAt = serializers.DateTimeField(allow_null=True)
+    storeUrl = serializers.CharField(help_text="WooCommerce: the site's URL; Shopify: the shop's.")
+    hasApiCredentials = serializers.BooleanField()
+    apiError = serializers.CharField(help_text="The platform's last refusal of the credentials.")
+    lastSyncedAt = serializers.DateTimeField(allow_null=True)
     health = HealthOutput()
 
 
@@ -90,6 +103,10 @@ def store_output(request, store: StoreConnection, *, with_secret: bool = False) 
         "webhookUrl": webhook_url(request, store),
         "snippet": tracking_snippet(request, store),
         "previousSecretExpiresAt": store.previous_secret_expires_at,
+        "storeUrl": store.store_url,
+        "hasApiCredentials": bool(store.api_key),
+        "apiError": store.api_error,
+        "lastSyncedAt": store.last_synced_at,
         "health": health_output(selectors.store_health(store=store)),
     }
     # A generated secret is shown when it is created (the custom store must copy it); a pasted
@@ -130,6 +147,8 @@ class StoreListCreateApi(WorkspaceAPIMixin, APIView):
                 currency=values["currency"],
                 webhook_secret=values["webhookSecret"],
                 name=values["name"],
+                api_key=values["apiKey"],
+                api_secret=values["apiSecret"],
             )
         except ValidationError as exc:
             return _validation_response(exc)

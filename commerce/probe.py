@@ -68,7 +68,7 @@ def _signed(store: StoreConnection, delivery_id: str) -> tuple[bytes, dict[str, 
     else:  # WooCommerce
         headers |= {
             "X-WC-Webhook-Signature": digest, "X-WC-Webhook-Topic": DOTTED_TOPIC,
-            "X-WC-Webhook-Source": f"https://{store.shop_domain}/",
+            "X-WC-Webhook-Source": f"{store.store_url or 'https://' + store.shop_domain}/",
             "X-WC-Webhook-Delivery-ID": delivery_id,
         }  # fmt: skip
     return body, headers

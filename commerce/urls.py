@@ -5,6 +5,11 @@ from commerce import api, views
 urlpatterns = [
     path("stores/", views.StoreListView.as_view(), name="store-list"),
     path("stores/<int:pk>/", views.StoreDetailView.as_view(), name="store-detail"),
+    path(
+        "stores/<int:pk>/disconnect/",
+        views.StoreDisconnectView.as_view(),
+        name="store-disconnect",
+    ),
     path("stores", api.StoreListCreateApi.as_view(), name="api-store-list"),
     path("stores/<int:pk>", api.StoreDetailApi.as_view(), name="api-store-detail"),
     path(

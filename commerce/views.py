@@ -17,7 +17,9 @@ from django.views.generic import TemplateView
 
 from commerce import probe, selectors, services
 from commerce.models import StoreConnection, StorePlatform
+from commerce.services import stores
 from omnisocial import ratelimit
+from omnisocial.params import is_id
 from omnisocial.tenancy import Role, WorkspaceViewMixin, workspace_owner
 
 logger = logging.getLogger(__name__)
@@ -140,23 +142,34 @@ class StoreListView(WorkspaceViewMixin, TemplateView):
         stores = list(selectors.store_list(workspace=self.workspace))
         rows = [(store, selectors.store_health(store=store)) for store in stores]
         return super().get_context_data(
-            rows=rows, platforms=StorePlatform.choices, form=kwargs.pop("form", {}), **kwargs
-        )
+            rows=rows, platforms=StorePlatform.choices, form=kwargs.pop("form", {}),
+            can_manage=workspace_owner(self.request, self.workspace), **kwargs,
+        )  # fmt: skip
 
     def post(self, request, *args, **kwargs):
         try:
-            store = services.store_connect(
+            store = stores.store_connect(
                 workspace=self.workspace,
                 platform=request.POST.get("platform", ""),
                 shop_domain=request.POST.get("shop_domain", ""),
                 currency=request.POST.get("currency", ""),
                 webhook_secret=request.POST.get("webhook_secret", ""),
                 name=request.POST.get("name", ""),
+                api_key=request.POST.get("api_key", ""),
+                api_secret=request.POST.get("api_secret", ""),
             )
+        except stores.StoreTaken as exc:
+            response = self.render_to_response(
+                self.get_context_data(form=request.POST, taken=exc.store)
+            )
+            response.status_code = 400
+            return response
         except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
-            return self.render_to_response(self.get_context_data(form=request.POST))
+            response = self.render_to_response(
+                self.get_context_data(form=request.POST, errors=_field_errors(exc))
+            )
+            response.status_code = 400
+            return response
         messages.success(request, "Store connected: paste the webhook URL below into the store.")
         if store.platform != StorePlatform.CUSTOM:
             return redirect("commerce:store-detail", pk=store.pk)
@@ -165,6 +178,12 @@ class StoreListView(WorkspaceViewMixin, TemplateView):
         return secret_shown(
             detail.render_to_response(detail.get_context_data(new_secret=store.webhook_secret))
         )
+
+
+def _field_errors(exc: ValidationError) -> dict[str, str]:
+    if hasattr(exc, "error_dict"):
+        return {field: " ".join(errors) for field, errors in exc.message_dict.items()}
+    return {"form": " ".join(exc.messages)}
 
 
 class StoreDetailView(WorkspaceViewMixin, TemplateView):
@@ -187,6 +206,10 @@ class StoreDetailView(WorkspaceViewMixin, TemplateView):
         store = self._store()
         if "test" in request.POST:
             return self._probe(request, store)
+        if "edit" in request.POST:
+            return self._edit(request, store)
+        if "import" in request.POST:
+            return self._import(request, store)
         try:
             store = services.store_secret_rotate(
                 store=store, new_secret=request.POST.get("webhook_secret", "")
@@ -206,6 +229,36 @@ class StoreDetailView(WorkspaceViewMixin, TemplateView):
             self.render_to_response(self.get_context_data(new_secret=store.webhook_secret))
         )
 
+    def _edit(self, request, store: StoreConnection):
+        """The store's name, currency (while it has no orders) and API credentials; a form
+        saves only what it shows, and credentials left empty stay as they are."""
+        post = request.POST
+        api_key = post.get("api_key", "").strip()
+        try:
+            changed = stores.store_update(
+                store=store, name=post.get("name"), currency=post.get("currency"),
+                api_key=api_key or None, api_secret=post.get("api_secret", ""),
+            )  # fmt: skip
+        except ValidationError as exc:
+            response = self.render_to_response(
+                self.get_context_data(edit_form=post, errors=_field_errors(exc))
+            )
+            response.status_code = 400
+            return response
+        messages.success(request, "Saved." if changed else "Nothing changed.")
+        return redirect("commerce:store-detail", pk=store.pk)
+
+    def _import(self, request, store: StoreConnection):
+        from commerce.services import history
+
+        try:
+            history.import_request(store=store, days=_days(post_days=request.POST.get("days")))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Import queued: its progress shows below.")
+        return redirect(reverse("commerce:store-detail", kwargs={"pk": store.pk}) + "#import")
+
     def _probe(self, request, store: StoreConnection):
         """Queues the test delivery for the worker; the page shows its verdict when it has one
         (and reloads itself until then)."""
@@ -223,8 +276,50 @@ class StoreDetailView(WorkspaceViewMixin, TemplateView):
             webhook_url=webhook_url(self.request, store),
             public_base_url=settings.PUBLIC_BASE_URL,
             last_probe=store.probes.first(),
+            last_import=store.imports.first(),
+            health=selectors.store_health(store=store),
+            history_days=settings.STORE_HISTORY_DAYS,
+            has_orders=store.orders.exists(),
             snippet=tracking_snippet(self.request, store),
             deliveries=selectors.store_deliveries(store=store, limit=20),
             orders=selectors.store_orders(store=store, limit=20),
             **kwargs,
         )
+
+
+def _days(*, post_days: str | None) -> int | None:
+    """The days of history asked for (blank: the default); the service says what is allowed."""
+    if not post_days:
+        return None
+    if not is_id(post_days):
+        raise ValidationError("Days are a whole number.")
+    return int(post_days)
+
+
+class StoreDisconnectView(WorkspaceViewMixin, TemplateView):
+    """`stores/<pk>/disconnect/`: says first what disconnecting does to the store's orders and
+    journeys; its POST disconnects (owner)."""
+
+    template_name = "commerce/store_disconnect.html"
+    write_role = Role.OWNER
+
+    def _store(self) -> StoreConnection:
+        try:
+            return selectors.store_get(workspace=self.workspace, store_id=self.kwargs["pk"])
+        except StoreConnection.DoesNotExist as exc:
+            raise Http404("No such store in this workspace.") from exc
+
+    def get_context_data(self, **kwargs):
+        store = self._store()
+        return super().get_context_data(
+            store=store, orders=store.orders.count(),
+            can_manage=workspace_owner(self.request, self.workspace), **kwargs,
+        )  # fmt: skip
+
+    def post(self, request, *args, **kwargs):
+        store = self._store()
+        label = str(store)
+        counts = stores.store_disconnect(store=store)
+        messages.success(request, f"{label} disconnected: {counts['orders']} orders removed from "
+                         "the figures; clicks and posts stay.")  # fmt: skip
+        return redirect("commerce:store-list")

@@ -59,6 +59,7 @@ OBJECT_OF = {
     "attribution:api-recalculation": "recalculation",
     "revenue-api:post": "post",
     "commerce:store-detail": "store",
+    "commerce:store-disconnect": "store",
     "commerce:api-store-detail": "store",
     "commerce:api-store-rotate": "store",
     "analytics:post": "post",

@@ -17,7 +17,11 @@ def test_connecting_a_store_through_the_api_shows_its_webhook_url_and_snippet(
 ):
     response = api_client.post(
         "/commerce/stores",
-        {"platform": "shopify", "shopDomain": "https://Acme.myshopify.com/", "webhookSecret": "s3"},
+        {
+            "platform": "shopify",
+            "shopDomain": "https://Acme.myshopify.com/",
+            "webhookSecret": "shpss_0f3c9a8e7d6b5a4c3b2a1f0e",
+        },
         format="json",
     )
     assert response.status_code == 201
