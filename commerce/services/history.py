@@ -346,9 +346,7 @@ def stores_sync() -> int:
     SYNC_RECORDS_KEPT. Returns how many imports it queued."""
     now = timezone.now()
     queued = 0
-    for lost in StoreImport.objects.filter(_lost_filter(now)).values_list("pk", flat=True):
-        async_task(TASK, lost, group="store-imports")
-        queued += 1
+    lost = list(StoreImport.objects.filter(_lost_filter(now)).values_list("pk", flat=True))
     stores = (
         StoreConnection.objects.filter(is_active=True)
         .exclude(api_key="")
@@ -364,6 +362,9 @@ def stores_sync() -> int:
             import_request(store=store, kind=StoreImport.Kind.SYNC)
         except ValidationError:
             continue  # an import started meanwhile
+        queued += 1
+    for pk in lost:
+        async_task(TASK, pk, group="store-imports")
         queued += 1
     StoreImport.objects.filter(
         kind=StoreImport.Kind.SYNC,
