@@ -91,6 +91,9 @@ class RevenueFilters:
     campaign_id: int | None = None
     today: date | None = None  # the workspace's today when the filters were read
     comparison: str = "previous"  # see COMPARISONS and `previous`
+    # A rolling window (`<N>d`, the default 30 days) is compared with the same number of days
+    # just before it, even when it happens to start on the 1st; see `previous`.
+    rolling: bool = False
 
     @classmethod
     def from_params(cls, workspace: Workspace, params) -> RevenueFilters:
@@ -108,6 +111,7 @@ class RevenueFilters:
         today = timezone.localdate(timezone=workspace.zone)
         start, end = today - timedelta(days=DEFAULT_DAYS - 1), today
         preset = (params.get("range") or "").strip()
+        rolling = not preset or preset.endswith("d")
         if preset == ALL_TIME:
             start = min(first_day(workspace) or today, today)
             start = max(start, today - timedelta(days=MAX_DAYS - 1))
@@ -129,6 +133,7 @@ class RevenueFilters:
                     errors[name] = f"Dates run from {EARLIEST_DAY} to {LATEST_DAY}."
                     continue
                 start, end = (parsed, end) if name == "from" else (start, parsed)
+                rolling = False
         if start > end and not errors:
             errors["to"] = "The range ends before it starts."
         elif (end - start).days >= MAX_DAYS and not errors:
@@ -151,7 +156,7 @@ class RevenueFilters:
             errors["comparison"] = f"Unknown comparison; use one of {', '.join(COMPARISONS)}."
         if errors:
             raise ValidationError(errors)
-        return cls(model, start, end, platform, campaign_id, today, comparison)
+        return cls(model, start, end, platform, campaign_id, today, comparison, rolling)
 
     @property
     def days(self) -> int:
@@ -165,14 +170,17 @@ class RevenueFilters:
 
     def previous(self) -> RevenueFilters:
         """The period these figures are compared with. `comparison=year`: the same days a year
-        earlier (Feb 29 becomes Feb 28). Otherwise the period before: a whole calendar month is
-        compared with the whole month before, a month to date (from the 1st) with the same days
-        of the month before (Dec 1-3 with Nov 1-3; Mar 1-30 with Feb 1-28), and any other range
-        with the days of the same number just before it."""
+        earlier (Feb 29 becomes Feb 28). Otherwise the period before: a rolling window (`7d`,
+        `30d`, the default) with the same number of days just before it (Dec 1-7 with Nov 24-30,
+        even though it starts on the 1st); a whole calendar month with the whole month before; a
+        month to date (from the 1st) with the same days of the month before (Dec 1-3 with Nov
+        1-3; Mar 1-30 with Feb 1-28); and any other range with the days of the same number just
+        before it."""
         if self.comparison == "year":
             return replace(self, start=_year_before(self.start), end=_year_before(self.end))
         start, end = self.start, self.end
-        if start.day == 1 and (end.year, end.month) == (start.year, start.month):
+        same_month = (end.year, end.month) == (start.year, start.month)
+        if not self.rolling and start.day == 1 and same_month:
             before = start - timedelta(1)  # the last day of the month before
             if end.day == calendar.monthrange(end.year, end.month)[1]:
                 return replace(self, start=before.replace(day=1), end=before)
