@@ -7,6 +7,8 @@ shared by its URL); `?export=<table>` downloads the table as CSV.
 
 from __future__ import annotations
 
+from functools import partial
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -36,6 +38,7 @@ from attribution.selectors import learnt_effects, links_of
 from commerce.models import CommerceOrder, OrderStatus
 from commerce.selectors import store_warnings
 from commerce.services import coupon_save
+from omnisocial.labels import post_label
 from omnisocial.models import Platform, Post
 from omnisocial.params import is_id
 from omnisocial.tenancy import WorkspaceViewMixin
@@ -562,7 +565,9 @@ class CouponForm(forms.Form):
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["campaign"].queryset = workspace.campaigns.all()
-        self.fields["posts"].queryset = workspace.posts.all()
+        self.fields["posts"].queryset = workspace.posts.order_by("-published_at", "-pk")
+        # Captions repeat; the one post label (platform, reference, day) tells posts apart.
+        self.fields["posts"].label_from_instance = partial(post_label, zone=workspace.zone)
 
 
 class CouponsView(AnalyticsPage):

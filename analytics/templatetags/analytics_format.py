@@ -119,3 +119,19 @@ def with_nonce(chart_html, nonce):
     """A server-rendered chart (trusted HTML from analytics.charts) with its inline script
     carrying the CSP nonce: `{{ series_chart|with_nonce:csp_nonce }}`."""
     return mark_safe(charts.with_nonce(chart_html or "", nonce))  # noqa: S308 - our own figure
+
+
+@register.inclusion_tag("analytics/_post_label.html", takes_context=True)
+def post_label(context, post, chars=40):
+    """The one way pages name a post: platform badge, thumbnail where the platform gave one,
+    reference and publication day (which tell apart posts whose captions read alike), then the
+    start of the caption; the whole caption on hover."""
+    from omnisocial.labels import excerpt, post_day
+
+    workspace = context.get("workspace")
+    return {
+        "post": post,
+        "thumbnail": getattr(post, "thumbnail_url", "") or "",
+        "day": post_day(post, workspace.zone if workspace is not None else None),
+        "caption": excerpt(post.caption, int(chars)) if post.caption else "",
+    }

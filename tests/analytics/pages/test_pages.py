@@ -259,7 +259,7 @@ def test_an_order_page_explains_its_credit_touch_by_touch_under_every_model(clie
         "Data-driven" in page
     )
     assert (
-        "Nov 23, 09:00 Instagram =SUM(1,2) linen shirt day utmContent ig-linen "
+        "Nov 23, 09:00 Instagram ig-linen Nov 1, 2026 =SUM(1,2) linen shirt day utmContent ig-linen "
         "100.0% 90.00 100.0% 90.00 100.0% 90.00 100.0% 90.00 100.0% 90.00 100.0% 90.00" in page
     )
     bare = text(client.get(f"/analytics/orders/{shop['orders'][3].pk}/"))
