@@ -14,29 +14,8 @@ from attribution.models import (
     TrackedLink,
     VisitorIdentity,
 )
-from attribution.services import rollups_rebuild_later
+from omnisocial.admin_deletions import RollupsFollowDeletions
 from omnisocial.admin_times import WorkspaceTimesAdmin
-
-
-class RollupsFollowDeletions:
-    """For the admin of a model whose deletion cascades to attribution rows or clicks: rebuilds
-    the rollups of the workspaces concerned once the deletion commits. `workspace_field` is the
-    lookup from the model to its workspace id."""
-
-    workspace_field = "workspace_id"
-
-    def delete_model(self, request, obj):
-        workspace_ids = self._workspace_ids(type(obj).objects.filter(pk=obj.pk))
-        super().delete_model(request, obj)
-        rollups_rebuild_later(workspace_ids=workspace_ids)
-
-    def delete_queryset(self, request, queryset):
-        workspace_ids = self._workspace_ids(queryset)
-        super().delete_queryset(request, queryset)
-        rollups_rebuild_later(workspace_ids=workspace_ids)
-
-    def _workspace_ids(self, queryset) -> set[int]:
-        return set(queryset.values_list(self.workspace_field, flat=True))
 
 
 @admin.register(AllowedDomain)

@@ -2,10 +2,8 @@
 
 import json
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -223,12 +221,3 @@ def rebuild_enqueue(task: str, workspace_id: int) -> bool:
 
 def rebuild_started(task: str, workspace_id: int) -> None:
     cache.delete(_queued_key(task, workspace_id))
-
-
-def rollups_rebuild_later(*, workspace_ids: Iterable[int]) -> None:
-    """Once the current transaction commits, rebuilds the rollups of these workspaces (one
-    queued task each at most). Deletions cascade to attribution rows and clicks without shifting
-    the rollups; the admin calls this after deleting posts, orders, refunds, stores, campaigns,
-    links or clicks."""
-    for workspace_id in sorted(set(workspace_ids)):
-        transaction.on_commit(partial(rebuild_enqueue, "rollups_rebuild", workspace_id))

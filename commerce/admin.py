@@ -1,6 +1,5 @@
 from django.contrib import admin, messages
 
-from attribution.admin import RollupsFollowDeletions
 from commerce import services
 from commerce.models import (
     CommerceOrder,
@@ -12,6 +11,7 @@ from commerce.models import (
     StoreProbe,
     WebhookDelivery,
 )
+from omnisocial.admin_deletions import RollupsFollowDeletions
 from omnisocial.admin_times import WorkspaceTimesAdmin
 
 

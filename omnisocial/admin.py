@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
-from attribution.admin import RollupsFollowDeletions
 from omnisocial import services
+from omnisocial.admin_deletions import RollupsFollowDeletions
 from omnisocial.models import ApiKey, Campaign, Membership, Post, PostMetrics, Workspace
 
 

@@ -24,7 +24,7 @@ import pytest
 import time_machine
 
 from attribution.models import RefundAttribution, RevenueAttribution
-from omnisocial.demo import seed_demo
+from analytics.seed import seed_demo
 from omnisocial.models import Workspace
 from tests.analytics.test_reconciliation import shop, today  # noqa: F401 - fixtures
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from attribution.models import Click
 from commerce.models import CommerceOrder, Coupon, Refund
-from omnisocial.demo import seed_demo
+from analytics.seed import seed_demo
 from omnisocial.models import PostMetrics, Workspace
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from omnisocial.demo import seed_demo
+from analytics.seed import seed_demo
 
 
 class Command(BaseCommand):

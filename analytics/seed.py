@@ -1,7 +1,9 @@
-"""The demo workspace `make run` shows on first start. Deterministic and idempotent.
+"""The demo workspace `make run` shows on first start (`manage.py seed_demo`). Deterministic and
+idempotent.
 
-Each feature adds its own layer of demo data (posts and metrics here; clicks, stores and orders in
-their apps), always through the same services real data takes.
+It seeds every app's data (posts and metrics here; clicks, stores, orders and KPIs through their
+apps' demo modules), always through the same services real data takes, so it lives in the highest
+app: no lower app imports the ones above it (pyproject.toml, [tool.importlinter]).
 """
 
 import random
