@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from omnisocial.money import MONEY_FIELD, ZERO
 
@@ -194,7 +195,11 @@ class Post(models.Model):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="posts")
     platform = models.CharField(max_length=16, choices=Platform.choices)
-    external_id = models.CharField(max_length=100, blank=True, default="")
+    external_id = models.CharField(
+        max_length=100, blank=True, default="",
+        help_text="The platform's id of the post (Instagram media id, Facebook page post id "
+        "<page>_<post>, TikTok video id): the platforms' metrics join to posts by it.",
+    )  # fmt: skip
     reference = models.CharField(
         max_length=100,
         blank=True,
@@ -248,8 +253,25 @@ class Post(models.Model):
         return self.boosted_spend > 0
 
 
+class MetricsSource(models.TextChoices):
+    """Where a day's figures of a post came from (the last writer of the row names it)."""
+
+    META = "meta", "Meta"
+    TIKTOK = "tiktok", "TikTok"
+    CSV = "csv", "CSV import"
+    API = "api", "API"
+    MANUAL = "manual", "Entered by hand"
+
+
 class PostMetrics(models.Model):
-    """Daily figures the platform reports for a post (the day is in the workspace's time zone)."""
+    """Daily figures the platform reports for a post (the day is in the workspace's time zone):
+    the one source of impressions, reach, engagements, link clicks and ad spend (docs/metrics.md).
+
+    `spend` is in the workspace's reporting currency, converted from `spend_currency` (the ad
+    account's or the file's) at the day's rate, as orders are; `spend_original` keeps what the
+    source said. One row per post and day: a later write from any source replaces the figures
+    it brings and names itself in `source`; `fetched_at` is when the row last changed.
+    """
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="metrics")
     day = models.DateField()
@@ -258,6 +280,14 @@ class PostMetrics(models.Model):
     engagements = models.PositiveIntegerField(default=0)
     link_clicks = models.PositiveIntegerField(default=0)
     spend = models.DecimalField(**MONEY_FIELD, default=ZERO)
+    spend_original = models.DecimalField(
+        **MONEY_FIELD, default=ZERO, help_text="The spend as the source gave it, in spend_currency."
+    )
+    spend_currency = models.CharField(max_length=3, blank=True, default="")
+    source = models.CharField(
+        max_length=8, choices=MetricsSource.choices, default=MetricsSource.MANUAL
+    )
+    fetched_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["post", "day"]

@@ -239,6 +239,8 @@ SPECTACULAR_SETTINGS = {
         "AttributionModelEnum": "attribution.models.AttributionModel",
         "ApiKeyScopeEnum": "omnisocial.models.ApiKey.Scope",
         "KpiScopeEnum": "analytics.models.RevenueKPI.Scope",
+        "MetricsSourceEnum": "omnisocial.models.MetricsSource",
+        "TrackedLinkSourceEnum": "attribution.models.TrackedLink.Source",
     },
 }
 

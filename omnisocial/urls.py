@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from analytics.revenue import cost_import
 from analytics.revenue import pages as revenue_pages
 from attribution.views import click_redirect
 from omnisocial import views
@@ -17,9 +18,13 @@ urlpatterns = [
     path("posts/<int:pk>/", views.PostDetailView.as_view(), name="post-detail"),
     path("posts/<int:pk>/edit/", views.PostFormView.as_view(), name="post-edit"),
     path("posts/<int:pk>/links/", views.PostLinkCreateView.as_view(), name="post-links"),
+    path(
+        "posts/metrics/import/", cost_import.MetricsImportView.as_view(), name="post-metrics-import"
+    ),
     path("campaigns/", views.CampaignListView.as_view(), name="campaign-list"),
     path("r/<str:code>", click_redirect, name="click-redirect"),
     path("attribution/", include("attribution.urls")),
+    path("api/post-metrics", cost_import.PostMetricsImportApi.as_view(), name="api-post-metrics"),
     path("api/", include("omnisocial.api_urls")),
     # Before the commerce app's own URLs: the documented revenue endpoints live under /commerce/.
     path("commerce/", include("analytics.revenue.urls")),

@@ -11,6 +11,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect
@@ -21,7 +22,7 @@ from django.views.generic import DetailView, FormView
 
 from attribution.selectors import links_of, untagged_urls
 from attribution.services import link_tag
-from omnisocial import ratelimit, services
+from omnisocial import post_metrics, ratelimit, services
 from omnisocial.models import Membership, Platform, Post, Workspace, all_attribution_models
 from omnisocial.params import id_param, is_id
 from omnisocial.tenancy import SESSION_KEY, Role, WorkspaceViewMixin, workspace_owner
@@ -222,11 +223,23 @@ class PostForm(forms.Form):
         help_text="In the workspace's time zone.",
     )  # fmt: skip
     campaign = forms.ModelChoiceField(queryset=None, required=False, empty_label="No campaign")
-    boosted_spend = forms.DecimalField(
-        label="Boost spend", min_value=0, max_digits=12, decimal_places=2, initial=0,
-        help_text="What was paid to promote the post (ROAS divides revenue by it).",
+    external_id = forms.CharField(
+        label="Platform post id", max_length=100, required=False,
+        help_text="The post's id on the platform (Instagram media id, Facebook <page>_<post>, "
+        "TikTok video id): synced and imported metrics find the post by it.",
     )  # fmt: skip
-    boosted_currency = forms.CharField(label="Spend currency", max_length=3, required=False)
+    boost_spend = forms.DecimalField(
+        label="Boost spend", min_value=0, max_digits=12, decimal_places=2, required=False,
+        help_text="Paid to promote the post, in the reporting currency: spread evenly over the "
+        "boost's days as its daily ad spend (ROAS divides revenue by it).",
+    )  # fmt: skip
+    boost_start = forms.DateField(
+        label="Boost from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    boost_end = forms.DateField(
+        label="Boost to", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Inclusive; days in the workspace's time zone.",
+    )  # fmt: skip
     reference = forms.CharField(
         label="Reference (utm_content)", max_length=100, required=False,
         help_text="Left blank, it becomes post-<id>. It never changes once links are shared.",
@@ -235,7 +248,7 @@ class PostForm(forms.Form):
     def __init__(self, *args, workspace: Workspace, post: Post | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["campaign"].queryset = workspace.campaigns.all()
-        self.fields["boosted_currency"].initial = workspace.reporting_currency
+        self.fields["boost_spend"].label = f"Boost spend ({workspace.reporting_currency})"
         if post is not None:  # shared links carry it: an edit must not move the post's orders
             self.fields["reference"].disabled = True
             self.fields["reference"].help_text = "Shared links carry it, so it stays as it is."
@@ -265,7 +278,11 @@ class PostFormView(WorkspaceViewMixin, FormView):
         post = self.post_object
         if post is None:
             return {}
-        initial = {name: getattr(post, name) for name in PostForm.base_fields}
+        boost = post_metrics.post_boost(post=post)
+        initial = {name: getattr(post, name) for name in PostForm.base_fields if
+                   not name.startswith("boost_")}  # fmt: skip
+        initial.update(boost_spend=boost.total or None, boost_start=boost.start,
+                       boost_end=boost.end)  # fmt: skip
         if post.published_at:
             initial["published_at"] = timezone.localtime(post.published_at, self.workspace.zone)
         return initial
@@ -277,9 +294,19 @@ class PostFormView(WorkspaceViewMixin, FormView):
         data = dict(form.cleaned_data)
         if self.post_object is not None:
             data.pop("reference")
-        data["boosted_spend"] = data["boosted_spend"] or Decimal("0.00")
+        boost = {name: data.pop(name) for name in ("boost_spend", "boost_start", "boost_end")}
+        total = boost["boost_spend"] or Decimal("0.00")
         try:
-            post = services.post_save(workspace=self.workspace, post=self.post_object, **data)
+            # The boost is the post's daily spend (PostMetrics, source manual), the one source
+            # ROAS reads; the post keeps its total only to show what was entered.
+            with transaction.atomic():
+                post = services.post_save(
+                    workspace=self.workspace, post=self.post_object, boosted_spend=total,
+                    boosted_currency=self.workspace.reporting_currency, **data,
+                )  # fmt: skip
+                post_metrics.post_boost_set(
+                    post=post, total=total, start=boost["boost_start"], end=boost["boost_end"]
+                )
         except ValidationError as exc:
             _errors_onto(form, exc, {"externalId": "external_id", "linkUrl": "link_url"})
             return _invalid(self, form)

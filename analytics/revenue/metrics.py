@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -29,7 +29,7 @@ from attribution.models import (
     RevenueAttribution,
 )
 from commerce.models import CommerceOrder
-from omnisocial.models import Platform, Post, PostMetrics, Workspace
+from omnisocial.models import MetricsSource, Platform, Post, PostMetrics, Workspace
 from omnisocial.money import ZERO, round_money
 
 
@@ -77,7 +77,8 @@ def _ratio(numerator, denominator, places: str = "0.0001") -> Decimal | None:
 
 
 def headline(workspace: Workspace, f: RevenueFilters, model: str | None = None) -> dict:
-    """Total social revenue, attributed orders, AOV and ROAS of boosted posts for the range."""
+    """Total social revenue, attributed orders, AOV, ad spend, ROAS of boosted posts and blended
+    ROAS (all social revenue over all spend) for the range."""
     found = _totals(workspace, f, model)
     revenue, orders = _money(found["revenue"]), found["orders"]
     spend, boosted_revenue = _boost(workspace, f, model)
@@ -87,18 +88,19 @@ def headline(workspace: Workspace, f: RevenueFilters, model: str | None = None) 
         "avg_order_value": round_money(revenue / orders) if orders else None,
         "ad_spend": spend,
         "roas": _ratio(boosted_revenue, spend),
+        "blended_roas": _ratio(revenue, spend),
     }
 
 
 def _boost(workspace: Workspace, f: RevenueFilters, model: str | None) -> tuple[Decimal, Decimal]:
-    """Spend on boosted posts in the range (their daily metrics) and the revenue they earned."""
+    """Ad spend in the range (the posts' daily metrics) and the revenue of the boosted posts:
+    those with spend on the range's days."""
     metrics = _spend_rows(workspace, f)
     spend = _money(metrics.aggregate(s=Sum("spend"))["s"])
-    boosted = workspace.posts.filter(
-        Q(boosted_spend__gt=0) | Q(pk__in=metrics.values("post_id"))
-    ).values("pk")
     revenue = _money(
-        _daily(workspace, f, model).filter(post__in=boosted).aggregate(s=Sum("revenue"))["s"]
+        _daily(workspace, f, model)
+        .filter(post__in=metrics.values("post_id"))
+        .aggregate(s=Sum("revenue"))["s"]
     )
     return spend, revenue
 
@@ -135,16 +137,12 @@ def revenue_by_post(
     workspace: Workspace, f: RevenueFilters, *, limit: int | None = 20, model=None
 ) -> list[dict]:
     """Posts ranked by revenue in the range, with credited orders, units, unique clicks,
-    conversion rate, spend and ROAS. Boosted posts are listed even without revenue (their spend
-    and ROAS 0 are the point); other posts only when they earned something in the range."""
+    conversion rate, spend and ROAS. Boosted posts (spend in the range, in the scope) are listed
+    even without revenue (their spend and ROAS 0 are the point); other posts only when they
+    earned something in the range."""
     found = _post_cells(workspace, f, model)
     spend = _spend_by_post(workspace, f)
-    boosted = workspace.posts.filter(Q(boosted_spend__gt=0) | Q(pk__in=list(spend)))
-    if f.platform:
-        boosted = boosted.filter(platform=f.platform)
-    if f.campaign_id:
-        boosted = boosted.filter(campaign_id=f.campaign_id)
-    for post_id in boosted.values_list("pk", flat=True):
+    for post_id in spend:
         found.setdefault(post_id, {"post_id": post_id, "revenue": ZERO, "orders": ZERO,
                                    "units": ZERO})  # fmt: skip
     rows = sorted(found.values(), key=lambda row: (-row["revenue"], row["post_id"]))
@@ -184,7 +182,7 @@ def _post_figures(workspace, f: RevenueFilters, model, posts, cells, spend) -> l
             **figures(revenue=cell.get("revenue"), orders=cell.get("orders"),
                       units=cell.get("units"), clicks=clicks.get(post.pk, 0),
                       converted=converted.get(post.pk, 0), spend=spend.get(post.pk, ZERO),
-                      boosted=post.is_boosted),
+                      boosted=bool(spend.get(post.pk))),
         })  # fmt: skip
     return rows
 
@@ -347,17 +345,34 @@ def funnel(
         metrics = metrics.filter(post__campaign_id=f.campaign_id)
         posts["campaign_id"] = f.campaign_id
     impressions = metrics.aggregate(s=Sum("impressions"))["s"] or 0
+    sources = metrics_sources(metrics.filter(impressions__gt=0))
     click_count = rollups.unique_clicks(workspace, start=f.start, end=f.end, posts=posts)
     if purchases is None:
         purchases = orders_attributed_count(workspace, f, model)
     return {
         "impressions": impressions,
+        "impressions_sources": sources,
         "clicks": click_count,
         "purchases": purchases,
         "click_through_rate": _ratio(click_count, impressions),
         "purchase_rate": _ratio(purchases, click_count),
         "impression_to_purchase_rate": _ratio(purchases, impressions, "0.000001"),
     }
+
+
+def metrics_sources(metrics: QuerySet) -> list[dict]:
+    """Where the figures of `metrics` (PostMetrics rows) came from: each source with the
+    platforms of its posts, e.g. Meta (Instagram, Facebook), CSV import (TikTok)."""
+    labels, platforms = dict(MetricsSource.choices), dict(Platform.choices)
+    found: dict[str, set[str]] = {}
+    for source, platform in metrics.values_list("source", "post__platform").distinct().order_by():
+        found.setdefault(source, set()).add(platform)
+    return [
+        {"source": source, "label": labels.get(source, source),
+         "platforms": [platforms[p] for p in Platform.values if p in found[source]]}
+        for source in MetricsSource.values
+        if source in found
+    ]  # fmt: skip
 
 
 def compare_models(workspace: Workspace, f: RevenueFilters) -> list[dict]:
@@ -480,7 +495,7 @@ def post_range_figures(workspace: Workspace, post: Post, f: RevenueFilters, mode
     spend = _spend_by_post(workspace, scope).get(post.pk, ZERO)
     found = figures(
         revenue=cells["revenue"], orders=cells["orders"], units=cells["units"], clicks=clicks,
-        converted=converted.get(post.pk, 0), spend=spend, boosted=post.is_boosted,
+        converted=converted.get(post.pk, 0), spend=spend, boosted=bool(spend),
     )  # fmt: skip
     found["orders_without_click"] = (
         RevenueAttribution.objects.filter(
@@ -555,15 +570,25 @@ def post_revenue(
         "series": series,
         "touchpoints": touchpoints,
         "coupons": list(post.coupons.order_by("code")),
-        "engagement": PostMetrics.objects.filter(
-            post=post, day__gte=f.start, day__lte=f.end
-        ).aggregate(
-            impressions=Sum("impressions"),
-            reach=Sum("reach"),
-            engagements=Sum("engagements"),
-            link_clicks=Sum("link_clicks"),
-        ),
+        "engagement": _engagement(post, f),
     }
+
+
+def _engagement(post: Post, f: RevenueFilters) -> dict:
+    """The post's platform figures on the range's days (docs/metrics.md: impressions, reach,
+    engagements, link clicks; reach adds the days' reach, as the platforms' daily insights
+    do), where they came from, and whether it ever had ad spend."""
+    rows = PostMetrics.objects.filter(post=post, day__gte=f.start, day__lte=f.end)
+    found = rows.aggregate(
+        impressions=Sum("impressions"),
+        reach=Sum("reach"),
+        engagements=Sum("engagements"),
+        link_clicks=Sum("link_clicks"),
+    )
+    found["days"] = rows.count()
+    found["sources"] = metrics_sources(rows)
+    found["spent_ever"] = post.metrics.filter(spend__gt=0).exists()
+    return found
 
 
 # --- segments and coupons ------------------------------------------------------------------------
@@ -863,6 +888,8 @@ def post_figures(workspace: Workspace, post: Post, f: RevenueFilters) -> dict:
     found = post_revenue(workspace, post, f, every_model=True)
     return {
         **found["current"],
+        "boosted": found["engagement"]["spent_ever"],
+        "engagement": found["engagement"],
         "post": post,
         "filters": report_scope(workspace, f),
         "by_model": list(found["by_model"].values()),

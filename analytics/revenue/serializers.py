@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from attribution.models import AttributionModel, MatchedField, RevenueAttribution
 from commerce.models import CommerceOrder, OrderStatus
-from omnisocial.models import Campaign, Platform, Post
+from omnisocial.models import Campaign, MetricsSource, Platform, Post
 
 
 def money(**kwargs) -> serializers.DecimalField:
@@ -127,8 +127,24 @@ class PostRankOutput(serializers.Serializer):
     roas = rate(allow_null=True, help_text="Revenue / ad spend in the range; null without spend.")
 
 
+class MetricsSourceOutput(serializers.Serializer):
+    source = serializers.ChoiceField(choices=MetricsSource.choices)
+    label = serializers.CharField()
+    platforms = serializers.ListField(
+        child=serializers.CharField(), help_text="The platforms of the posts it gave figures for."
+    )
+
+
 class FunnelOutput(serializers.Serializer):
-    impressions = serializers.IntegerField()
+    impressions = serializers.IntegerField(
+        help_text="The posts' daily impressions (views, as Meta and TikTok now name them) on the "
+        "range's days."
+    )
+    impressionsSources = MetricsSourceOutput(
+        source="impressions_sources", many=True,
+        help_text="Where the impressions came from: Meta, TikTok, a CSV import, the API or "
+        "entered by hand.",
+    )  # fmt: skip
     clicks = serializers.IntegerField(help_text="Unique human clicks on the posts' links.")
     purchases = credited_orders()
     clickThroughRate = rate(source="click_through_rate", allow_null=True)
@@ -155,6 +171,10 @@ class DashboardOutput(serializers.Serializer):
     avgOrderValue = MoneyChange(source="headline.avg_order_value", help_text=AOV)
     adSpend = MoneyChange(source="headline.ad_spend", help_text=SPEND)
     roas = RateChange(source="headline.roas")
+    blendedRoas = RateChange(
+        source="headline.blended_roas",
+        help_text="All social revenue / all ad spend in the range; null without spend.",
+    )
     revenueByPlatform = PlatformRevenueOutput(source="by_platform", many=True)
     revenueByPost = PostRankOutput(source="by_post", many=True)
     topRevenueContent = PostRankOutput(source="top_content", many=True)
@@ -309,7 +329,7 @@ class PostRevenueOutput(PostFiguresOutput):
     contentType = serializers.ChoiceField(
         source="post.content_type", choices=Post.ContentType.choices
     )
-    boosted = serializers.BooleanField(source="post.is_boosted")
+    boosted = serializers.BooleanField(help_text="Whether the post has ad spend on any day.")
     filters = FiltersOutput()
     byModel = PostFiguresOutput(source="by_model", many=True)
     daily = DailyPointOutput(many=True)

@@ -50,6 +50,7 @@ def test_the_dashboard_answers_every_documented_figure(api, shop):
         "avgOrderValue": {"value": "75.00", "previous": None, "change": None},
         "adSpend": {"value": "0.00", "previous": "0.00", "change": None},
         "roas": {"value": None, "previous": None, "change": None},
+        "blendedRoas": {"value": None, "previous": None, "change": None},
         "revenueByPlatform": [
             {
                 "platform": "instagram",
@@ -64,6 +65,9 @@ def test_the_dashboard_answers_every_documented_figure(api, shop):
         "topRevenueContent": ranked,
         "conversionFunnel": {
             "impressions": 4000,
+            "impressionsSources": [
+                {"source": "manual", "label": "Entered by hand", "platforms": ["Instagram"]}
+            ],
             "clicks": 0,
             "purchases": "2.000000",
             "clickThroughRate": "0.0000",

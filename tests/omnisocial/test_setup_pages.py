@@ -1,6 +1,7 @@
 """Setting up without the API: posts, their tracked links, campaigns and coupons from the pages,
 and the first-run checklist, through the test client and the real services."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -51,7 +52,8 @@ def test_a_post_created_from_the_page_gets_its_tracked_links(workspace, store):
         "platform": "tiktok", "caption": f"New scarves {SHOP}/collections/scarves and "
         "https://elsewhere.example/x", "link_url": f"{SHOP}/products/scarf",
         "content_type": "ugc", "published_at": "2026-11-30T18:30", "campaign": campaign.pk,
-        "boosted_spend": "25.50", "boosted_currency": "EUR", "reference": "",
+        "boost_spend": "25.50", "boost_start": "2026-11-30", "boost_end": "2026-12-02",
+        "reference": "",
     }, follow=True)  # fmt: skip
 
     post = Post.objects.get(workspace=workspace)
@@ -61,6 +63,12 @@ def test_a_post_created_from_the_page_gets_its_tracked_links(workspace, store):
         campaign,
         Decimal("25.50"),
     )
+    # The boost is the post's daily ad spend in the reporting currency, cents split exactly.
+    assert list(post.metrics.values_list("day", "spend", "spend_currency", "source")) == [
+        (date(2026, 11, 30), Decimal("8.50"), "EUR", "manual"),
+        (date(2026, 12, 1), Decimal("8.50"), "EUR", "manual"),
+        (date(2026, 12, 2), Decimal("8.50"), "EUR", "manual"),
+    ]
     # Entered in the workspace's zone: 18:30 in Paris is 17:30 UTC.
     assert post.published_at.isoformat() == "2026-11-30T17:30:00+00:00"
     assert post.reference == f"post-{post.pk}"
@@ -78,11 +86,11 @@ def test_a_bad_post_form_answers_400_with_the_reasons_and_saves_nothing(workspac
     other = CampaignFactory()  # another workspace's campaign is not a choice here
     response = member(workspace).post("/posts/new/", {
         "platform": "myspace", "link_url": "not a url", "content_type": "product",
-        "boosted_spend": "-1", "campaign": other.pk,
+        "boost_spend": "-1", "campaign": other.pk,
     })  # fmt: skip
     assert response.status_code == 400
     errors = response.context["form"].errors
-    assert set(errors) == {"platform", "link_url", "boosted_spend", "campaign"}
+    assert set(errors) == {"platform", "link_url", "boost_spend", "campaign"}
     assert not Post.objects.exists()
 
 
@@ -94,7 +102,7 @@ def test_editing_a_post_keeps_the_reference_its_shared_links_carry(workspace, st
     assert form.context["form"]["caption"].value() == post.caption
     response = client.post(f"/posts/{post.pk}/edit/", {
         "platform": post.platform, "caption": "Edited", "link_url": f"{SHOP}/products/a",
-        "content_type": "promo", "boosted_spend": "0", "reference": "hijacked",
+        "content_type": "promo", "boost_spend": "0", "reference": "hijacked",
     })  # fmt: skip
     assert response.status_code == 302
     post.refresh_from_db()

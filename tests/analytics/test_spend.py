@@ -1,0 +1,117 @@
+"""Ad spend has one source, the posts' daily metrics: the post form's boost writes them, and ROAS,
+spend and the funnel read them on every page, API answer and CSV, to the cent."""
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from omnisocial.models import PostMetrics
+from tests.factories import MembershipFactory, PostFactory, WorkspaceFactory
+
+NOVEMBER = "from=2026-11-01&to=2026-11-30"
+
+
+def boost(client, post, spend, start="2026-11-01", end="2026-11-10", **changes):
+    return client.post(f"/posts/{post.pk}/edit/", {
+        "platform": post.platform, "caption": post.caption, "link_url": post.link_url,
+        "content_type": post.content_type, "external_id": post.external_id,
+        "campaign": post.campaign_id or "", "boost_spend": spend, "boost_start": start,
+        "boost_end": end, **changes,
+    })  # fmt: skip
+
+
+def test_a_boost_from_the_post_form_is_the_spend_roas_divides_by_everywhere(client, api, shop):
+    a = shop["a"]  # earned 100.00 on November 10th
+    assert boost(client, a, "30.00").status_code == 302
+
+    assert list(a.metrics.values_list("day", "spend", "source")) == [
+        (date(2026, 11, n), Decimal("3.00"), "manual") for n in range(1, 11)
+    ]
+    post = api.get(f"/commerce/revenue/posts/{a.pk}?{NOVEMBER}").json()
+    assert (post["adSpend"], post["roas"], post["boosted"]) == ("30.00", "3.3333", True)
+    dashboard = api.get(f"/commerce/revenue/dashboard?{NOVEMBER}").json()
+    assert dashboard["adSpend"]["value"] == "30.00"
+    assert dashboard["roas"]["value"] == "3.3333"  # 100.00 of the boosted post / 30.00
+    assert dashboard["blendedRoas"]["value"] == "5.0000"  # 150.00 of all social / 30.00
+    [row] = [r for r in dashboard["revenueByPost"] if r["postId"] == a.pk]
+    assert (row["adSpend"], row["roas"]) == ("30.00", "3.3333")
+
+    overview = client.get(f"/analytics/revenue/?{NOVEMBER}").content.decode()
+    assert "3.33×" in overview and "5.00×" in overview
+    analytics = client.get(f"/analytics/posts/{a.pk}/?{NOVEMBER}").content.decode()
+    assert "3.33×" in analytics
+    listed = client.get(f"/posts/?{NOVEMBER}&export=posts")
+    rows = {r["reference"]: r for r in csv.DictReader(io.StringIO(listed.content.decode()))}
+    assert (rows["post-17"]["ad_spend"], rows["post-17"]["roas"]) == ("30.00", "3.3333")
+
+
+def test_a_range_with_part_of_the_boost_counts_its_days_only(api, client, shop):
+    a = shop["a"]
+    boost(client, a, "10.00", start="2026-10-29", end="2026-11-01")  # 2.50 a day
+    post = api.get(f"/commerce/revenue/posts/{a.pk}?{NOVEMBER}").json()
+    assert (post["adSpend"], post["roas"]) == ("2.50", "40.0000")
+
+
+def test_a_new_boost_replaces_the_last_and_zero_removes_it(client, shop):
+    a = shop["a"]
+    boost(client, a, "10.00")
+    boost(client, a, "1.00", start="2026-11-20", end="2026-11-22")  # 0.34, 0.33, 0.33
+    assert list(a.metrics.values_list("day", "spend")) == [
+        (date(2026, 11, 20), Decimal("0.34")),
+        (date(2026, 11, 21), Decimal("0.33")),
+        (date(2026, 11, 22), Decimal("0.33")),
+    ]
+    form = client.get(f"/posts/{a.pk}/edit/").context["form"]
+    assert (form.initial["boost_spend"], form.initial["boost_start"]) == (
+        Decimal("1.00"), date(2026, 11, 20),
+    )  # fmt: skip
+    boost(client, a, "0", start="", end="")
+    assert not a.metrics.exists()
+
+
+def test_a_boost_over_spend_from_a_platform_is_refused_and_nothing_changes(client, shop):
+    a = shop["a"]
+    PostMetrics.objects.create(post=a, day=date(2026, 11, 5), spend=Decimal("7.00"), source="meta")
+    response = boost(client, a, "30.00", caption="Changed")
+    assert response.status_code == 400
+    assert response.context["form"].errors["boost_start"] == [
+        "Spend on 2026-11-05 already comes from Meta: boost other days, or correct it there."
+    ]
+    a.refresh_from_db()
+    assert a.caption == "Linen shirt"
+    assert list(a.metrics.values_list("day", "spend", "source")) == [
+        (date(2026, 11, 5), Decimal("7.00"), "meta")
+    ]
+
+
+def test_a_boost_needs_its_days(client, shop):
+    response = boost(client, shop["a"], "30.00", start="", end="")
+    assert response.status_code == 400
+    assert response.context["form"].errors["boost_start"] == [
+        "Give the boost's first and last days."
+    ]
+    assert not shop["a"].metrics.exists()
+
+
+def test_another_workspaces_post_cannot_be_boosted(client, shop):
+    theirs = PostFactory(workspace=WorkspaceFactory())
+    assert boost(client, theirs, "30.00").status_code == 404
+    assert not theirs.metrics.exists()
+
+
+def test_a_viewer_cannot_boost(shop, workspace):
+    viewer = Client()
+    viewer.force_login(MembershipFactory(workspace=workspace, role="viewer").user)
+    assert boost(viewer, shop["a"], "30.00").status_code == 403
+    assert not shop["a"].metrics.exists()
+
+
+@pytest.fixture
+def api(workspace):
+    from tests.analytics.conftest import key_client
+
+    return key_client(workspace)
