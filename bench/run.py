@@ -5,7 +5,10 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["clicks.py", "commerce_webhooks.py", "attribution.py", "reads.py", "credit_micro.py"]
+BENCHMARKS = [
+    "clicks.py", "commerce_webhooks.py", "attribution.py", "reads.py", "credit_micro.py",
+    "store_import.py",
+]  # fmt: skip
 
 
 def main() -> int:

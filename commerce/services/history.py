@@ -24,7 +24,10 @@ as webhooks do.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
@@ -186,6 +189,58 @@ def import_run(
     return run
 
 
+class _Cancelled(BaseException):
+    """Stops the page reader's thread: the run it reads for has ended."""
+
+
+class _PageReader:
+    """Reads the next page in a thread while the run writes the current one: the store's answer
+    and its parsing overlap the database's work, rather than follow it (at 100,000 orders, a
+    third of the import's time).
+
+    The thread never touches the database, and never waits by itself: each of its waits (a
+    retry's backoff, Shopify's refill) is handed to the run's own thread and done there with the
+    run's `sleep`, between two pages, as if the run read its pages itself. When that wait
+    raises (the worker stops), the thread is cancelled."""
+
+    def __init__(self, read, sleep):
+        self._read, self._sleep = read, sleep
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-import")
+        self._asks: queue.SimpleQueue = queue.SimpleQueue()
+        self._cancelled = False
+        self._future = None
+
+    def start(self, **arguments) -> None:
+        self._future = self._pool.submit(self._read, sleep=self._thread_sleep, **arguments)
+        self._future.add_done_callback(lambda future: self._asks.put(None))
+
+    def result(self):
+        """The page asked for by `start`, doing the thread's waits meanwhile."""
+        while True:
+            ask = self._asks.get()
+            if ask is None:
+                return self._future.result()
+            seconds, done = ask
+            try:
+                self._sleep(seconds)
+            except BaseException:
+                self._cancelled = True
+                raise
+            finally:
+                done.set()
+
+    def _thread_sleep(self, seconds: float) -> None:
+        done = threading.Event()
+        self._asks.put((seconds, done))
+        done.wait()
+        if self._cancelled:
+            raise _Cancelled
+
+    def close(self) -> None:
+        self._cancelled = True
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 def _pages(run: StoreImport, beat: datetime, *, time_limit: float | None, sleep) -> None:
     store = run.store
     client = shopify_admin if store.platform == StorePlatform.SHOPIFY else None
@@ -194,37 +249,46 @@ def _pages(run: StoreImport, beat: datetime, *, time_limit: float | None, sleep)
     started = time.monotonic()
     seen_cursors = {run.cursor}
     previous_ids: list[str] | None = None
-    page_size = {"page_size": shopify_admin.PAGE_SIZE} if client is shopify_admin else {}
-    while True:
-        try:
-            page = client.orders_page(
-                store=store, since=run.since, by=by, cursor=run.cursor,
-                count=run.total is None, sleep=sleep, **page_size,
-            )  # fmt: skip
-        except client.ApiError as exc:
-            _end(run, beat, error=str(exc), refused=exc.refused)
-            return
-        if page_size:
-            page_size["page_size"] = page.page_size
-        number = run.pages + 1
-        if page.ids and page.ids == previous_ids:
-            _end(run, beat, error=f"The store's API answered page {number} with the same orders "
-                 "as the page before; the import stopped there rather than loop. The orders "
-                 "read so far are kept; ask for the import again.")  # fmt: skip
-            return
-        if page.cursor and page.cursor in seen_cursors:
-            _end(run, beat, error=f"The store's API gave page {number} a next-page cursor it "
-                 "had given before; the import stopped there rather than loop. The orders read "
-                 "so far are kept; ask for the import again.")  # fmt: skip
-            return
-        seen_cursors.add(page.cursor)
-        previous_ids = page.ids
-        beat = _page_save(run, beat, page)
-        if run.status != StoreImport.Status.RUNNING:
-            return
-        if time_limit is not None and time.monotonic() - started >= time_limit:
-            _pause(run, beat)
-            return
+    sized = client is shopify_admin
+    reader = _PageReader(client.orders_page, sleep)
+    ask = {"store": store, "since": run.since, "by": by}
+    if sized:
+        ask["page_size"] = shopify_admin.PAGE_SIZE
+    try:
+        reader.start(cursor=run.cursor, count=run.total is None, **ask)
+        while True:
+            try:
+                page = reader.result()
+            except client.ApiError as exc:
+                _end(run, beat, error=str(exc), refused=exc.refused)
+                return
+            if sized:
+                ask["page_size"] = page.page_size
+            number = run.pages + 1
+            if page.ids and page.ids == previous_ids:
+                _end(run, beat, error=f"The store's API answered page {number} with the same "
+                     "orders as the page before; the import stopped there rather than loop. The "
+                     "orders read so far are kept; ask for the import again.")  # fmt: skip
+                return
+            if page.cursor and page.cursor in seen_cursors:
+                _end(run, beat, error=f"The store's API gave page {number} a next-page cursor "
+                     "it had given before; the import stopped there rather than loop. The "
+                     "orders read so far are kept; ask for the import again.")  # fmt: skip
+                return
+            seen_cursors.add(page.cursor)
+            previous_ids = page.ids
+            # Past the time limit, this page is the slice's last: no page is read ahead.
+            last = time_limit is not None and time.monotonic() - started >= time_limit
+            if page.cursor and not last:
+                reader.start(cursor=page.cursor, count=False, **ask)
+            beat = _page_save(run, beat, page)
+            if run.status != StoreImport.Status.RUNNING:
+                return
+            if last:
+                _pause(run, beat)
+                return
+    finally:
+        reader.close()
 
 
 def _page_save(run: StoreImport, beat: datetime, page) -> datetime:

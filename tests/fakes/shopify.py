@@ -177,10 +177,14 @@ class FakeShopifyAdmin:
     (`fake.put(node)` adds or replaces an order)."""
 
     def __init__(self, orders=(), *, token: str = TOKEN, cost_per_order: int = 4,
-                 max_cost: int | None = None):  # fmt: skip
+                 max_cost: int | None = None, bucket: float = 20000.0,
+                 restore_rate: float = 1000.0):  # fmt: skip
         self.orders: list[dict] = list(orders)
         self.token = token
         self.cost_per_order = cost_per_order
+        # The bucket reported after each query: full before it, less its actual cost (an
+        # enterprise shop's by default, so a test's pages are not paced unless it asks).
+        self.bucket, self.restore_rate = bucket, restore_rate
         self.max_cost = max_cost  # Shopify's single-query ceiling is 1000; None: not enforced
         self.faults: dict[int, Answer | Callable[[Seen], Answer | None]] = {}
         self.requests = 0
@@ -267,8 +271,9 @@ class FakeShopifyAdmin:
         actual = 2 + len(chosen) * self.cost_per_order + 1
         return Answer(200, {"data": data, "extensions": {"cost": {
             "requestedQueryCost": requested, "actualQueryCost": actual,
-            "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 2000 - actual,
-                               "restoreRate": 100.0}}}})  # fmt: skip
+            "throttleStatus": {"maximumAvailable": self.bucket,
+                               "currentlyAvailable": self.bucket - actual,
+                               "restoreRate": self.restore_rate}}}})  # fmt: skip
 
     def _matching(self, query: str, sort_key: str | None):
         """The orders the search filter matches, ordered by the sort key then id, with their
