@@ -213,6 +213,15 @@ def test_a_throttled_query_waits_for_the_bucket_to_refill(store, shopify, waits,
     assert waits == [13.1]
 
 
+def test_a_page_that_leaves_the_bucket_short_waits_before_the_next(store, shopify, waits):
+    shopify.orders = six_orders()
+    shopify.bucket, shopify.restore_rate = 1010.0, 100.0  # a standard shop's refill
+    done = run(store, waits)
+    assert (done.status, done.created) == (StoreImport.Status.DONE, 6)
+    # 1003 points asked for, 983 left after the page: 0.2 s of refill before the next query.
+    assert waits == [0.2]
+
+
 def test_a_query_over_the_cost_ceiling_is_asked_for_fewer_orders(store, shopify, waits):
     shopify.orders = six_orders()
     shopify.max_cost = 1000  # 250 orders at 4 points each cost 1003
