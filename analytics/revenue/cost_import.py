@@ -84,9 +84,7 @@ class MetricsImportView(WorkspaceViewMixin, TemplateView):
         try:
             found = self._read(content)
         except ValidationError as exc:
-            form = MetricsFileForm()
-            form.add_error(None, exc.messages)
-            return self._answer(status=400, form=form)
+            return self._answer(status=400, file_errors=exc.messages)
         result = metrics_import.rows_preview(
             workspace=self.workspace, found=found, source=MetricsSource.CSV
         )
@@ -102,9 +100,7 @@ class MetricsImportView(WorkspaceViewMixin, TemplateView):
         try:
             found = self._read(content)
         except ValidationError as exc:
-            form = MetricsFileForm()
-            form.add_error(None, exc.messages)
-            return self._answer(status=400, form=form)
+            return self._answer(status=400, file_errors=exc.messages)
         result = metrics_import.rows_save(
             workspace=self.workspace, found=found, source=MetricsSource.CSV
         )
