@@ -184,7 +184,9 @@ def import_run(
         pass
     except Exception as exc:
         logger.exception("import %s of store %s failed", run.pk, run.store_id)
-        _end(run, run.heartbeat_at, error=f"The import failed: {failure_text(exc)}")
+        # The heartbeat last committed (a page that failed rolled its own back).
+        committed = StoreImport.objects.filter(pk=run.pk).values_list("heartbeat_at", flat=True)
+        _end(run, committed.first(), error=f"The import failed: {failure_text(exc)}")
     run.refresh_from_db()
     return run
 

@@ -522,3 +522,13 @@ def test_a_woocommerce_429_and_truncated_page_are_survived(woo_store, waits):
     assert CommerceOrder.objects.filter(store=woo_store).aggregate(s=Sum("total_price"))[
         "s"
     ] == Decimal("21.75")
+
+
+def test_an_order_that_cannot_be_read_is_named_and_the_others_imported(store, shopify, waits):
+    broken = fake_shopify.order(1, created_at=day(3))
+    broken["updatedAt"] = "2999-12-31T23:00:00Z"
+    shopify.orders = [broken, fake_shopify.order(2, created_at=day(2), total="8.00")]
+    done = run(store, waits)
+    assert (done.status, done.imported, done.created) == (StoreImport.Status.DONE, 2, 1)
+    assert done.error.startswith("order 1001: updated_at: '2999-12-31T23:00:00Z' is out of range")
+    assert orders(store) == [("1002", Decimal("8.00"))]
