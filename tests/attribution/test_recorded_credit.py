@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from attribution.models import RefundAttribution, RevenueAttribution
 from analytics.seed import seed_demo
+from attribution.models import RefundAttribution, RevenueAttribution
 from omnisocial.models import Workspace
 from tests.analytics.test_reconciliation import shop, today  # noqa: F401 - fixtures
 

@@ -6,9 +6,9 @@ import time_machine
 from django.db.models import F, Q
 from django.utils import timezone
 
+from analytics.seed import seed_demo
 from attribution.models import Click
 from commerce.models import CommerceOrder, Coupon, Refund
-from analytics.seed import seed_demo
 from omnisocial.models import PostMetrics, Workspace
 
 pytestmark = pytest.mark.django_db
