@@ -1,7 +1,10 @@
 """Journeys: which touches led to an order, and how each was matched.
 
 For an order, in this order of evidence:
-1. clicks whose click id the order carries (`osc_click`);
+1. clicks whose click id the order carries: its last click (`osc_click`), however old, and every
+   click the storefront snippet kept for the buyer (`osc_clicks`) inside the lookback window: a
+   browser that keeps no cookie for our redirect gets a new visitor id on every click, and only
+   the store page's list ties its clicks together;
 2. clicks by the same visitor ids, and by the other visitor ids known for the same customer
    (`VisitorIdentity`), inside the workspace's lookback window before the order;
 3. the order's own landing UTMs when they name a post (utm_content) or a campaign (utm_campaign,
@@ -158,19 +161,22 @@ class JourneyContext:
     def _targeted(self, orders: Sequence, coupon_posts: set[int]) -> list[tuple]:
         """One statement for what `load` reads, as rows (kind, pk, name, visitor, post_id, at,
         reference, campaign_id, platform, published_at): the human clicks whose click id an
-        order carries (rule 1) and their posts; the customers' known visitor links; every human
-        click, within the lookback, of those visitors and of the direct clicks' visitors (rule
-        2), with their posts; the posts an order names by utm_content or a coupon distributed;
-        the campaigns an order names by utm_campaign."""
+        order carries or kept (rule 1) and their posts; the customers' known visitor links;
+        every human click, within the lookback, of those visitors and of the carried clicks'
+        visitors (rule 2), with their posts; the posts an order names by utm_content or a coupon
+        distributed; the campaigns an order names by utm_campaign."""
         workspace = self.workspace
         start = _window_start(
             min(o.created_at for o in orders), timedelta(days=workspace.lookback_days)
         )
         end = max(o.created_at for o in orders)
         adapt = connection.ops.adapt_datetimefield_value
+        carried = sorted({o.osc_click for o in orders if o.osc_click})
         click_ids, click_params = among(
-            "click_id", sorted({o.osc_click for o in orders if o.osc_click})
+            "click_id", sorted(set(carried).union(*(o.osc_clicks or () for o in orders)))
         )
+        # Rule 2 follows the visitor of the click an order carries, not of the kept ones.
+        carried_ids, carried_params = among("click_id", carried)
         keys, key_params = among(
             "customer_key", sorted({o.customer_key for o in orders if o.customer_key})
         )
@@ -195,7 +201,8 @@ class JourneyContext:
                 WHERE workspace_id = %s AND {keys}
             ),
             visitors AS (
-                SELECT visitor_id FROM direct WHERE visitor_id IS NOT NULL AND visitor_id <> ''
+                SELECT visitor_id FROM direct
+                WHERE visitor_id IS NOT NULL AND visitor_id <> '' AND {carried_ids}
                 UNION SELECT visitor_id FROM links
             ),
             found AS (
@@ -220,7 +227,7 @@ class JourneyContext:
             FROM {campaigns} WHERE workspace_id = %s AND {slugs}
         """  # noqa: S608 - every value is a parameter; only names are formatted
         params = [
-            workspace.pk, *click_params, workspace.pk, *key_params,
+            workspace.pk, *click_params, workspace.pk, *key_params, *carried_params,
             workspace.pk, adapt(start), adapt(end), workspace.pk,
             workspace.pk, *reference_params, *coupon_params, workspace.pk, *slug_params,
         ]  # fmt: skip
@@ -339,7 +346,7 @@ class JourneyContext:
         return self.completed(order, self._click_touches(order))
 
     def _click_touches(self, order) -> list[JourneyTouch]:
-        """Rule 1 and 2: the order's clicks, by time then click. A bulk rebuild on PostgreSQL
+        """Rules 1 and 2: the order's clicks, by time then click. A bulk rebuild on PostgreSQL
         finds the same clicks with one statement (`attribution.engine.touchpoints`)."""
         lookback = timedelta(days=self.workspace.lookback_days)
         order_at = order.created_at
@@ -353,6 +360,10 @@ class JourneyContext:
             touches[direct.pk] = direct
             if direct.visitor_id:
                 visitors.add(direct.visitor_id)
+        for click_id in order.osc_clicks or ():
+            kept = self.clicks_by_click_id.get(click_id)
+            if kept is not None and timedelta(0) <= order_at - kept.clicked_at <= lookback:
+                touches[kept.pk] = kept
         for visitor in visitors:
             for click in self.clicks_by_visitor.get(visitor, ()):
                 # As a difference: an order dated in year one has no lookback start.

@@ -25,6 +25,8 @@ SOURCE_ALIASES = {
 }
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 CLICK_ID_KEYS = ("fbclid", "gclid", "ttclid")
+# The snippet keeps a buyer's last five click ids; a list longer than this is no browser's.
+KEPT_CLICKS_MAX = 20
 
 
 def normalise_value(value) -> str:
@@ -56,6 +58,19 @@ def query_of(url: str) -> dict[str, str]:
     return {key.lower(): values[0] for key, values in parse_qs(query).items() if values}
 
 
+def kept_clicks(value) -> list[str]:
+    """The click ids of the snippet's `osc_clicks` (comma-separated, or a list in a custom
+    store's JSON), in the order kept, each once: at most KEPT_CLICKS_MAX, the latest."""
+    if isinstance(value, list | tuple):
+        value = ",".join(str(item) for item in value if item is not None)
+    found: list[str] = []
+    for item in str(value or "").split(","):
+        item = item.strip()[:64]
+        if item and item not in found:
+            found.append(item)
+    return found[-KEPT_CLICKS_MAX:]
+
+
 def customer_key(*, store_id: int, customer_id=None, email: str = "") -> str:
     """The buyer's identity without the email: `<store id>:<customer id>`, else SHA-256 of it.
 
@@ -80,16 +95,16 @@ class Attribution:
     referrer_url: str = ""
     landing_page: str = ""
     osc_click: str = ""
+    osc_clicks: list[str] = field(default_factory=list)
     fbclid: str = ""
     gclid: str = ""
     ttclid: str = ""
     visitor_id: str = ""
 
     @classmethod
-    def from_sources(
-        cls, *, explicit: dict[str, str], landing_page: str, referrer_url: str
-    ) -> "Attribution":
+    def from_sources(cls, *, explicit: dict, landing_page: str, referrer_url: str) -> "Attribution":
         """Explicit values (what our storefront snippet saved) win over the landing URL's query.
+        Each is a string, but `osc_clicks`: the kept click ids, as `kept_clicks` reads them.
 
         The snippet keeps the UTMs of the social click that brought the buyer, while the store's
         own landing page is that of the last session, which may be a direct visit.
@@ -105,6 +120,7 @@ class Attribution:
             referrer_url=(referrer_url or "").strip()[:2000],
             landing_page=(landing_page or "").strip()[:2000],
             osc_click=(explicit.get("osc_click") or query.get("osc_click") or "").strip()[:64],
+            osc_clicks=kept_clicks(explicit.get("osc_clicks")),
             fbclid=(explicit.get("fbclid") or query.get("fbclid") or "").strip()[:255],
             gclid=(explicit.get("gclid") or query.get("gclid") or "").strip()[:255],
             ttclid=(explicit.get("ttclid") or query.get("ttclid") or "").strip()[:255],
@@ -147,6 +163,7 @@ class OrderData:
     subtotal: Decimal = Decimal("0.00")
     total_tax: Decimal = Decimal("0.00")
     total_shipping: Decimal = Decimal("0.00")
+    shipping_tax: Decimal = Decimal("0.00")  # included in total_shipping when taxes_included
     total_discounts: Decimal = Decimal("0.00")
     taxes_included: bool = False
     financial_status: str = ""

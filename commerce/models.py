@@ -292,9 +292,16 @@ class CommerceOrder(models.Model):
     subtotal = models.DecimalField(**MONEY_FIELD, default=ZERO)
     total_tax = models.DecimalField(**MONEY_FIELD, default=ZERO)
     total_shipping = models.DecimalField(**MONEY_FIELD, default=ZERO)
+    shipping_tax = models.DecimalField(
+        **MONEY_FIELD, default=ZERO, db_default=ZERO,
+        help_text="The shipping lines' tax (part of total_tax; part of total_shipping too when "
+        "taxes_included).",
+    )  # fmt: skip
     total_discounts = models.DecimalField(**MONEY_FIELD, default=ZERO)
     taxes_included = models.BooleanField(
-        default=False, help_text="Line prices include tax (Shopify's taxes_included)."
+        default=False,
+        help_text="Prices include tax, shipping's too (Shopify's taxes_included; WooCommerce's "
+        "amounts are before tax whatever prices_include_tax says).",
     )
     refunded_amount = models.DecimalField(**MONEY_FIELD, default=ZERO)
     financial_status = models.CharField(max_length=32, blank=True, default="")
@@ -315,6 +322,10 @@ class CommerceOrder(models.Model):
     referrer_url = models.CharField(max_length=2000, blank=True, default="")
     landing_page = models.CharField(max_length=2000, blank=True, default="")
     osc_click = models.CharField(max_length=64, blank=True, default="")
+    osc_clicks = models.JSONField(
+        default=list, db_default=[], blank=True,
+        help_text="Every click id the storefront snippet kept for the buyer (its osc_clicks).",
+    )  # fmt: skip
     fbclid = models.CharField(max_length=255, blank=True, default="")
     gclid = models.CharField(max_length=255, blank=True, default="")
     ttclid = models.CharField(max_length=255, blank=True, default="")
@@ -375,13 +386,22 @@ class CommerceOrder(models.Model):
             or self.coupon_codes
         )
 
+    @property
+    def shipping_before_tax(self) -> Decimal:
+        """Shipping without its tax. A tax-inclusive order's shipping price holds its tax,
+        which the order's total tax holds as well: merchandise takes that tax off once."""
+        if self.taxes_included:
+            return self.total_shipping - self.shipping_tax
+        return self.total_shipping
+
     def revenue_in_store_currency(self, basis: str, *, net_of_refunds: bool = True) -> Decimal:
-        """The order's revenue under a workspace revenue basis, in the store's currency."""
+        """The order's revenue under a workspace revenue basis, in the store's currency:
+        the total, or merchandise (the total less its tax and its shipping before tax)."""
         if self.is_cancelled:
             return ZERO
         amount = self.total_price
         if basis == Workspace.RevenueBasis.NET:
-            amount = amount - self.total_tax - self.total_shipping
+            amount = amount - self.total_tax - self.shipping_before_tax
         if net_of_refunds:
             amount -= self.refunded_amount
         return max(amount, ZERO)

@@ -50,10 +50,10 @@ class RecalculationBusy(Exception):
 LEASE = timedelta(minutes=30)
 # What journeys and revenue read of an order; a bulk rebuild loads nothing else.
 ORDER_FIELDS = (
-    "pk", "workspace_id", "created_at", "osc_click", "customer_key", "utm_source", "utm_medium",
-    "utm_campaign", "utm_content", "referrer_url", "coupon_codes", "total_price", "total_tax",
-    "total_shipping", "refunded_amount", "cancelled_at", "status", "exchange_rate",
-    "reporting_currency", "taxes_included",
+    "pk", "workspace_id", "created_at", "osc_click", "osc_clicks", "customer_key", "utm_source",
+    "utm_medium", "utm_campaign", "utm_content", "referrer_url", "coupon_codes", "total_price",
+    "total_tax", "total_shipping", "shipping_tax", "refunded_amount", "cancelled_at", "status",
+    "exchange_rate", "reporting_currency", "taxes_included",
 )  # fmt: skip
 
 
@@ -167,6 +167,7 @@ class OrderRow(namedtuple("OrderRow", ORDER_FIELDS)):
     __slots__ = ()
     Status = CommerceOrder.Status
     is_cancelled = CommerceOrder.is_cancelled
+    shipping_before_tax = CommerceOrder.shipping_before_tax
     revenue_in_store_currency = CommerceOrder.revenue_in_store_currency
     attributable_revenue = CommerceOrder.attributable_revenue
 
@@ -174,22 +175,27 @@ class OrderRow(namedtuple("OrderRow", ORDER_FIELDS)):
 def _orders_read(orders_qs) -> list[OrderRow]:
     """The orders of a rebuild in (created_at, pk) order, as named tuples. On PostgreSQL in one
     statement read straight (its rows arrive together, and psycopg already gives the fields'
-    Python types: aware datetimes, Decimals), `coupon_codes` parsed as Django's JSON field
-    would; elsewhere through Django's converters."""
+    Python types: aware datetimes, Decimals), the JSON lists (`osc_clicks`, `coupon_codes`)
+    parsed as Django's JSON field would; elsewhere through Django's converters."""
     fields = [f if f != "pk" else "id" for f in ORDER_FIELDS]
     ordered = orders_qs.order_by("created_at", "pk").values_list(*fields)
     make = OrderRow._make
     if connection.vendor != "postgresql":
         return [make(row) for row in ordered.iterator(chunk_size=20_000)]
     sql, params = ordered.query.sql_with_params()
-    at = ORDER_FIELDS.index("coupon_codes")
+    clicks, codes = ORDER_FIELDS.index("osc_clicks"), ORDER_FIELDS.index("coupon_codes")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return [make((*row[:at], _codes(row[at]), *row[at + 1 :])) for row in rows]
+    return [
+        make((*row[:clicks], _listed(row[clicks]), *row[clicks + 1 : codes], _listed(row[codes]),
+              *row[codes + 1 :]))
+        for row in rows
+    ]  # fmt: skip
 
 
-def _codes(stored) -> list:
+def _listed(stored) -> list:
+    """A JSON list column (coupon codes, kept click ids) as a list."""
     if stored == "[]":
         return []
     return json.loads(stored) if isinstance(stored, str) else list(stored)

@@ -33,7 +33,7 @@ from attribution.models import (
     MatchedField,
     RefundTouch,
 )
-from commerce.models import CommerceOrder, Refund
+from commerce.models import CommerceOrder, OrderStatus, Refund
 from omnisocial.db import hot_cursor
 from omnisocial.models import Workspace
 from omnisocial.money import round_money
@@ -162,6 +162,10 @@ def _prepared(workspace: Workspace, order, journey, refunds, units) -> _Order | 
         remaining -= amount
         day = timezone.localdate(refund.created_at, workspace.zone)
         refund_amounts.append((refund.pk, credit.minor_of(amount, currency), day))
+    if OrderStatus.of(order) == OrderStatus.REFUNDED:
+        # Refunds that reach the order's total took back everything it sold, whether or not
+        # they listed items (WooCommerce's never do): none of its units remain.
+        units = 0
     return _Order(
         order.pk, order.created_at, timezone.localdate(order.created_at, workspace.zone),
         journey, credit.minor_of(gross, currency), refund_amounts, units,

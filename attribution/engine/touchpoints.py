@@ -3,11 +3,12 @@
 loaded into Python and matched order by order.
 
 `journey_clicks` learns the customer links the orders show (one upsert), then writes each
-order's clicks into a scratch table: the click the order carries, and the clicks of its visitors
-(that click's visitor, and the visitors linked to its customer by the order's time) inside the
-lookback. `journeys` reads them back in journey order and completes each journey in Python with
-the rules that need no click (landing UTMs, coupons, referrers: `JourneyContext.completed`), so
-both paths share them. The removal effects read the same scratch table to tell converting
+order's clicks into a scratch table: the click the order carries, the clicks the storefront
+snippet kept for it inside the lookback, and the clicks of its visitors (the carried click's
+visitor, and the visitors linked to its customer by the order's time) inside the lookback.
+`journeys` reads them back in journey order and completes each journey in Python with the rules
+that need no click (landing UTMs, coupons, referrers: `JourneyContext.completed`), so both paths
+share them. The removal effects read the same scratch table to tell converting
 visitors from the others (`effects.compute`). The live path keeps `JourneyContext.load`, and a
 test keeps the two equal for every model.
 """
@@ -59,15 +60,18 @@ SET first_seen_at = EXCLUDED.first_seen_at
 WHERE EXCLUDED.first_seen_at < {identities}.first_seen_at
 """
 
-# Rule 1: the click the order carries (however old, never after the order). Rule 2: the
-# clicks of the visitors linked to the order's customer by its time, inside the lookback; for an
-# order without a customer, of its carried click's visitor. The learnt links include the carried
-# click's visitor (dated by this order at the latest), so every branch finds clicks the others
-# do not: no step has to remove duplicates.
+# Rule 1: the click the order carries (however old, never after the order), and the clicks the
+# snippet kept (`osc_clicks`) inside the lookback. Rule 2: the clicks of the visitors linked to
+# the order's customer by its time, inside the lookback; for an order without a customer, of its
+# carried click's visitor. The learnt links include the carried click's visitor (dated by this
+# order at the latest), so the branches find clicks the others do not; a kept click is left to
+# the branch that finds it anyway (the carried one, or one of the order's visitors'), so no step
+# has to remove duplicates.
 _JOURNEY_CLICKS = """
 CREATE TEMPORARY TABLE {scratch} AS
 WITH o AS (
-    SELECT o.id, o.created_at, o.osc_click, o.customer_key FROM {orders} o WHERE {where}
+    SELECT o.id, o.created_at, o.osc_click, o.osc_clicks, o.customer_key
+    FROM {orders} o WHERE {where}
 ), direct AS (
     SELECT o.id AS order_id, o.created_at, o.customer_key, c.id AS click_pk, c.visitor_id,
            c.post_id, c.clicked_at, c.click_id
@@ -82,6 +86,14 @@ WITH o AS (
     UNION ALL
     SELECT order_id, created_at, visitor_id FROM direct
     WHERE customer_key = '' AND visitor_id <> ''
+), kept AS (
+    SELECT o.id AS order_id, c.id AS click_pk, c.visitor_id, c.post_id, c.clicked_at, c.click_id
+    FROM o CROSS JOIN LATERAL jsonb_array_elements_text(o.osc_clicks) AS k(click_id)
+    JOIN {clicks} c ON c.click_id = k.click_id
+    WHERE o.osc_clicks <> '[]'::jsonb AND k.click_id <> o.osc_click
+      AND c.workspace_id = %(workspace)s AND NOT c.is_bot
+      AND c.clicked_at >= o.created_at - %(lookback)s * INTERVAL '1 second'
+      AND c.clicked_at <= o.created_at
 )
 SELECT v.order_id, c.id AS click_pk, c.visitor_id, c.post_id, c.clicked_at, c.click_id
 FROM visitors v JOIN {clicks} c ON c.visitor_id = v.visitor_id
@@ -91,6 +103,11 @@ WHERE c.workspace_id = %(workspace)s AND NOT c.is_bot
 UNION ALL
 SELECT order_id, click_pk, visitor_id, post_id, clicked_at, click_id FROM direct
 WHERE visitor_id = '' OR clicked_at < created_at - %(lookback)s * INTERVAL '1 second'
+UNION ALL
+SELECT order_id, click_pk, visitor_id, post_id, clicked_at, click_id FROM kept k
+WHERE NOT EXISTS (
+    SELECT 1 FROM visitors v WHERE v.order_id = k.order_id AND v.visitor_id = k.visitor_id
+)
 """
 
 # JourneyTouch's fields, in journey order within each order (time, then click).

@@ -67,7 +67,9 @@ def order_from_payload(payload: dict) -> OrderData:
         financial_status=text(order.get("financial_status")).lower(),
         cancelled_at=cancelled,
         attribution=Attribution.from_sources(
-            explicit={key: text(attribution.get(key)) for key in ATTRIBUTION_KEYS},
+            explicit={key: text(attribution.get(key)) for key in ATTRIBUTION_KEYS}
+            # A list or a comma-separated string (`kept_clicks`).
+            | {"osc_clicks": attribution.get("osc_clicks")},
             landing_page=text(attribution.get("landing_page")),
             referrer_url=text(attribution.get("referrer_url")),
         ),

@@ -112,6 +112,22 @@ def refund_data(
     )
 
 
+def _shipping_tax(payload: dict) -> Decimal:
+    """The tax of the shipping lines (each line's `tax_lines`), in the shop currency. With
+    `taxes_included` the shipping price (`total_shipping_price_set`) holds it, as the order's
+    `total_tax` does."""
+    return sum(
+        (
+            _shop_amount(tax, "price", "price_set")
+            for line in payload.get("shipping_lines") or []
+            if isinstance(line, dict)
+            for tax in line.get("tax_lines") or []
+            if isinstance(tax, dict)
+        ),
+        Decimal("0.00"),
+    )
+
+
 @payload_reader
 def order_from_payload(payload: dict) -> OrderData:
     if not isinstance(payload, dict) or "id" not in payload:
@@ -140,6 +156,7 @@ def order_from_payload(payload: dict) -> OrderData:
         subtotal=_shop_amount(payload, "subtotal_price", "subtotal_price_set"),
         total_tax=_shop_amount(payload, "total_tax", "total_tax_set"),
         total_shipping=shipping,
+        shipping_tax=_shipping_tax(payload),
         total_discounts=_shop_amount(payload, "total_discounts", "total_discounts_set"),
         taxes_included=payload.get("taxes_included") is True,
         financial_status=text(payload.get("financial_status")).lower(),

@@ -88,7 +88,7 @@ def order_from_payload(payload: dict) -> OrderData:
     explicit = {}
     for key in ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"):
         explicit[key] = meta.get(f"_osc_{key}") or meta.get(f"_wc_order_attribution_{key}") or ""
-    for key in ("osc_click", "osc_visitor", "fbclid", "gclid", "ttclid"):
+    for key in ("osc_click", "osc_clicks", "osc_visitor", "fbclid", "gclid", "ttclid"):
         explicit[key] = meta.get("_osc_" + key.removeprefix("osc_")) or ""
     landing = meta.get("_osc_landing") or meta.get("_wc_order_attribution_session_entry") or ""
     status = text(payload.get("status")).lower()
@@ -106,7 +106,10 @@ def order_from_payload(payload: dict) -> OrderData:
         total_price=parse_money(payload.get("total"), field="total"),
         subtotal=subtotal,
         total_tax=parse_money(payload.get("total_tax"), field="total_tax"),
+        # Before tax, whatever prices_include_tax says: the REST API gives line and shipping
+        # amounts without their tax, and `total_tax` holds `shipping_tax`.
         total_shipping=parse_money(payload.get("shipping_total"), field="shipping_total"),
+        shipping_tax=parse_money(payload.get("shipping_tax"), field="shipping_tax"),
         total_discounts=parse_money(payload.get("discount_total"), field="discount_total"),
         financial_status=status,
         cancelled_at=(modified or created) if status in VOID_STATUSES else None,

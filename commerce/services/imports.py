@@ -65,9 +65,10 @@ def order_import(
 _UPDATABLE = [
     "order_number", "currency", "presentment_currency", "financial_status", "created_at",
     "updated_at_source", "total_price", "subtotal", "total_tax", "total_shipping",
-    "total_discounts", "taxes_included", "cancelled_at", "status", "utm_source", "utm_medium",
-    "utm_campaign",
-    "utm_content", "utm_term", "referrer_url", "landing_page", "osc_click", "fbclid", "gclid",
+    "shipping_tax", "total_discounts", "taxes_included", "cancelled_at", "status", "utm_source",
+    "utm_medium", "utm_campaign",
+    "utm_content", "utm_term", "referrer_url", "landing_page", "osc_click", "osc_clicks",
+    "fbclid", "gclid",
     "ttclid", "visitor_id", "coupon_codes", "customer_key", "customer_tags",
     "is_returning_customer", "reporting_currency", "exchange_rate", "reporting_total",
     "is_converted",

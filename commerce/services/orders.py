@@ -21,9 +21,9 @@ from commerce.services.rates import RateBook
 from omnisocial.money import ZERO, round_money
 
 _TRACKED = (
-    "currency", "total_price", "subtotal", "total_tax", "total_shipping", "total_discounts",
-    "taxes_included", "refunded_amount", "financial_status", "cancelled_at", "status",
-    "exchange_rate",
+    "currency", "total_price", "subtotal", "total_tax", "total_shipping", "shipping_tax",
+    "total_discounts", "taxes_included", "refunded_amount", "financial_status", "cancelled_at",
+    "status", "exchange_rate",
 )  # fmt: skip
 
 
@@ -41,7 +41,9 @@ def order_apply(
         order.currency = store.currency
     order.created_at = data.created_at
     order.updated_at_source = data.updated_at
-    for name in ("total_price", "subtotal", "total_tax", "total_shipping", "total_discounts"):
+    for name in (
+        "total_price", "subtotal", "total_tax", "total_shipping", "shipping_tax", "total_discounts",
+    ):  # fmt: skip
         setattr(order, name, round_money(getattr(data, name), order.currency))
     order.taxes_included = data.taxes_included
     order.cancelled_at = data.cancelled_at

@@ -1,7 +1,9 @@
 """A rebuild writes exactly the rows the live path writes, under every model, on a data set made
 of the journeys' edge cases: customers on several devices (links learnt by earlier orders and by
 later ones), clicks at the lookback's edge and a microsecond past it, carried clicks that are
-too old for the lookback, made after the order, by a bot or in another workspace, landing UTMs
+too old for the lookback, made after the order, by a bot or in another workspace, the clicks
+the storefront snippet kept (`osc_clicks`: the same edges, other visitors' and the order's own
+visitors' clicks, bots', another workspace's), landing UTMs
 naming a post or a campaign, coupons, and another workspace sharing visitor ids and customer
 keys. On PostgreSQL the rebuild finds the click touches in one statement
 (`attribution.engine.touchpoints`); on SQLite it matches them in Python: both must agree with
@@ -87,7 +89,13 @@ def _data_set():
         attribution, coupons = Attribution(), []
         if kind < 0.55:
             carried = rng.choice(clicks + foreign[:5])
-            attribution = Attribution(osc_click=carried.click_id)
+            # The clicks the snippet kept: any time, any visitor (the order's own too), bots,
+            # another workspace's, the carried one.
+            kept = [clicks[(n * 7 + k) % len(clicks)] for k in range(3)] + [foreign[n % 5]]
+            attribution = Attribution(
+                osc_click=carried.click_id,
+                osc_clicks=[click.click_id for click in (*kept, carried)],
+            )
         elif kind < 0.65:
             attribution = Attribution(utm_content=rng.choice(posts).reference, utm_source="ig")
         elif kind < 0.72:
@@ -105,9 +113,20 @@ def _data_set():
             _click(workspace, posts[(n + 4) % 5], visitor, at)  # at the order's instant: counts
             carried = _click(workspace, posts[(n + 3) % 5], visitor, at - timedelta(hours=1))
             attribution = Attribution(osc_click=carried.click_id)
-        if n % 9 == 4:  # a carried click without a visitor id (cookies refused)
+        if n % 9 == 4:  # a carried click without a visitor id (cookies refused)...
             carried = _click(workspace, posts[n % 5], "", at - timedelta(hours=2))
-            attribution = Attribution(osc_click=carried.click_id)
+            # ...and the snippet's kept clicks at the lookback's edges and a microsecond past
+            kept = [
+                _click(workspace, posts[(n + k) % 5], "", at - before)
+                for k, before in enumerate((
+                    timedelta(days=LOOKBACK), timedelta(days=LOOKBACK, microseconds=1),
+                    -timedelta(microseconds=1), timedelta(0),
+                ))
+            ]  # fmt: skip
+            attribution = Attribution(
+                osc_click=carried.click_id,
+                osc_clicks=[click.click_id for click in (*kept, carried)],
+            )
         refunds = []
         if n % 6 == 1:
             refunds = [RefundData(f"r{n}", Decimal("7.31"), at + timedelta(days=2))]
