@@ -42,9 +42,9 @@ def orders_attribution_enqueue(sender, order_ids, **kwargs):
 def imported_orders_recalculation_enqueue(sender, store, since, **kwargs):
     """A store's imported history: one recalculation of the range it covers."""
     async_task(
-        "attribution.engine.workspace_recalculate",
-        workspace=store.workspace,
-        since=since,
+        "attribution.tasks.orders_recalculate",
+        store.workspace_id,
+        since.isoformat(),
         group="attribution",
     )
 

@@ -1,5 +1,7 @@
 """django-q2 entry points of the attribution app: take ids, call one service."""
 
+from datetime import datetime
+
 from attribution import engine, recalculations, rollups, services
 from omnisocial.jobs import each_workspace
 from omnisocial.models import Workspace
@@ -55,6 +57,17 @@ def rollups_rebuild(workspace_id: int) -> str:
     rollups from its raw rows."""
     services.rebuild_started("rollups_rebuild", workspace_id)
     return _rebuild(workspace_id, engine.rollups_rebuild)
+
+
+def orders_recalculate(workspace_id: int, since: str) -> str:
+    """After a store's history import: the workspace's orders from `since` (an ISO instant)
+    attributed in one set-based pass. A recalculation already running leaves it to the nightly
+    one ("busy")."""
+    moment = datetime.fromisoformat(since)
+    return _rebuild(
+        workspace_id,
+        lambda *, workspace: engine.workspace_recalculate(workspace=workspace, since=moment),
+    )
 
 
 def recalculate_all_workspaces() -> dict:
