@@ -7,7 +7,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     "clicks.py", "commerce_webhooks.py", "attribution.py", "reads.py", "credit_micro.py",
-    "store_import.py",
+    "store_import.py", "first_visit.py",
 ]  # fmt: skip
 
 

@@ -167,6 +167,39 @@ LOGIN_FAILURE_RATE = os.environ.get("LOGIN_FAILURE_RATE", "5/15min")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+# Accounts: the first visit to an install without users creates the owner and the first
+# workspace; after that people join by invitation only, unless OPEN_SIGNUP lets anyone create an
+# account with a workspace of their own (omnisocial/accounts.py).
+OPEN_SIGNUP = env_bool("OPEN_SIGNUP", False)
+# Days an invitation link works (once) after it was sent.
+INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS") or "7")
+# Invitations a workspace may send per window: each is an email to an address of the owner's
+# choosing, and with OPEN_SIGNUP anyone is an owner.
+INVITATION_RATE = os.environ.get("INVITATION_RATE", "30/h")
+# Password-reset emails asked for per address (any address, existing or not, so the limit tells
+# nothing) before a pause: a form anyone can post must not become a way to flood an inbox.
+PASSWORD_RESET_RATE = os.environ.get("PASSWORD_RESET_RATE", "3/h")
+
+# Email (invitations, password resets): one mailer, the console (emails are printed in the server's
+# output) unless EMAIL_BACKEND names another backend; the SMTP backend reads the EMAIL_* variables.
+email_backend = os.environ.get("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
+MAILERS = {
+    "default": {
+        "BACKEND": email_backend,
+        "OPTIONS": {
+            "host": os.environ.get("EMAIL_HOST", "localhost"),
+            "port": int(os.environ.get("EMAIL_PORT") or "25"),
+            "username": os.environ.get("EMAIL_HOST_USER", ""),
+            "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": env_bool("EMAIL_USE_TLS", False),
+            "use_ssl": env_bool("EMAIL_USE_SSL", False),
+            "timeout": int(os.environ.get("EMAIL_TIMEOUT") or "10"),
+        }
+        if email_backend == "django.core.mail.backends.smtp.EmailBackend"
+        else {},
+    }
+}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "OmniSocial <noreply@localhost>")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -189,6 +222,9 @@ STORAGES = {
 # Serve straight from the finders, so `make run` needs no collectstatic step.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_IMMUTABLE_FILE_TEST = static_bundle.IMMUTABLE
+# The chart pages load plotly.js's partial bundle (bars and lines) when `make install` fetched it.
+PLOTLY_PARTIAL = env_bool("PLOTLY_PARTIAL", True)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

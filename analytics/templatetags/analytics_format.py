@@ -135,3 +135,15 @@ def post_label(context, post, chars=40):
         "day": post_day(post, workspace.zone if workspace is not None else None),
         "caption": excerpt(post.caption, int(chars)) if post.caption else "",
     }
+
+
+@register.simple_tag
+def plotly_script():
+    """The plotly.js the chart pages load: the partial bundle (bars and lines) when `make
+    install` prepared it, else the full one (omnisocial.static_bundle)."""
+    from django.templatetags.static import static
+    from django.utils.html import format_html
+
+    from omnisocial.static_bundle import script_path
+
+    return format_html('<script src="{}" defer></script>', static(script_path()))

@@ -35,3 +35,22 @@ def test_the_pages_get_plotly_compressed():
     assert gzip.decompress(body) == original
     plain = Client().get("/static/plotly/plotly.min.js")
     assert "Content-Encoding" not in plain
+
+
+def test_the_chart_pages_load_the_partial_bundle_kept_for_good(client):
+    """Bars and lines only: plotly.js's own partial bundle of the same version, a quarter of the
+    full one's bytes, under a versioned name served as immutable."""
+    path = static_bundle.script_path()
+    version = static_bundle.plotly_js_version()
+    assert path == f"plotly/plotly-basic-{version}.min.js", "`make install` fetched it"
+    response = Client().get(f"/static/{path}", HTTP_ACCEPT_ENCODING="gzip")
+    assert response.status_code == 200 and response["Content-Encoding"] == "gzip"
+    body = gzip.decompress(b"".join(response.streaming_content))
+    assert f"plotly.js (basic - minified) v{version}".encode() in body[:300]
+    assert len(b"".join(Client().get(f"/static/{path}", HTTP_ACCEPT_ENCODING="gzip")
+                        .streaming_content)) < 500_000  # fmt: skip
+    assert "immutable" in response["Cache-Control"]
+    full = Client().get("/static/plotly/plotly.min.js")
+    assert "immutable" not in full.get("Cache-Control", "")
+    page = client.get("/analytics/revenue/").content.decode()
+    assert f'<script src="/static/{path}" defer></script>' in page

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from commerce.services import coupon_save
+from omnisocial import static_bundle
 from tests.analytics.pages.conftest import order_record
 from tests.factories import (
     MembershipFactory,
@@ -58,7 +59,8 @@ def test_revenue_page_shows_the_headline_with_changes_platforms_top_content_and_
     html = response.content.decode()
     assert html.count('class="plotly-graph-div"') == 2
     assert 'href="?export=posts"' in html
-    assert '<script src="/static/plotly/plotly.min.js" defer></script>' in html
+    assert f'<script src="/static/{static_bundle.script_path()}" defer></script>' in html
+    assert "plotly-basic-" in static_bundle.script_path()  # `make install` fetched it
 
 
 def test_the_model_platform_campaign_and_range_are_read_from_the_url(client, shop):
