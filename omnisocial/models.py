@@ -162,6 +162,67 @@ class ApiKey(models.Model):
         return self.revoked_at is None
 
 
+class Invitation(models.Model):
+    """An owner's invitation of an email address into a workspace, with a role.
+
+    The link carries a random token of which only the SHA-256 is kept, as for API keys: 32
+    random bytes leave nothing to brute-force, and the table cannot be read back into working
+    links. A link works until `expires_at` (settings.INVITATION_DAYS after it was sent) and once:
+    accepting stamps `accepted_at`, revoking (or inviting the same address again) `revoked_at`.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(help_text="Stored lower-cased, as accounts' usernames are.")
+    role = models.CharField(
+        max_length=10, choices=Membership.Role.choices, default=Membership.Role.ANALYST
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One open invitation per address and workspace: inviting again replaces it.
+            models.UniqueConstraint(
+                fields=["workspace", "email"],
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open_per_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.workspace} ({self.role})"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def generate(cls) -> tuple[str, str]:
+        """Returns (token, hash); the token goes into the link and is never stored."""
+        token = secrets.token_urlsafe(32)
+        return token, cls.hash_token(token)
+
+    def state(self, now) -> str:
+        """pending, accepted, revoked or expired, at `now`."""
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if now >= self.expires_at else "pending"
+
+
 class Campaign(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="campaigns")
     name = models.CharField(max_length=120)

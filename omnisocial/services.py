@@ -294,3 +294,70 @@ def workspace_settings_update(*, workspace: Workspace, **changes) -> list[str]:
             )
         )
     return changed
+
+
+# The workspace fields its settings page's "Workspace" form shows.
+PROFILE_FIELDS = ("name", "reporting_currency", "time_zone")
+
+
+@transaction.atomic
+def workspace_profile_update(
+    *,
+    workspace: Workspace,
+    name: str = KEEP,
+    reporting_currency: str = KEEP,
+    time_zone: str = KEEP,
+) -> list[str]:
+    """Changes a workspace's name, reporting currency or time zone; only the fields given change.
+    Returns the names of the fields changed.
+
+    A new time zone moves every day boundary (daily revenue, clicks, KPI periods): once committed
+    it is announced like an attribution setting (`workspace_settings_changed`), and the workspace
+    is rebuilt in the new zone. The reporting currency can change until the first order arrives:
+    orders keep their amounts converted at the day's rate into the currency of their time, and
+    nothing converts them again, so a later change would label old amounts with the new code.
+    """
+    given = {
+        key: value
+        for key, value in (
+            ("name", name), ("reporting_currency", reporting_currency), ("time_zone", time_zone),
+        )
+        if value is not KEEP
+    }  # fmt: skip
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    if "name" in given:
+        given["name"] = given["name"].strip()
+        if not given["name"]:
+            raise ValidationError({"name": "A workspace needs a name."})
+    if "reporting_currency" in given:
+        given["reporting_currency"] = given["reporting_currency"].strip().upper()
+    changed = [key for key, value in given.items() if getattr(workspace, key) != value]
+    if not changed:
+        return []
+    errors = {}
+    if "name" in changed and (
+        Workspace.objects.filter(name__iexact=given["name"]).exclude(pk=workspace.pk).exists()
+    ):
+        errors["name"] = f"A workspace named {given['name']!r} already exists."
+    # `orders` is commerce's relation to the workspace: read, never written, from here.
+    if "reporting_currency" in changed and workspace.orders.exists():
+        errors["reporting_currency"] = (
+            f"Orders are already recorded in {workspace.reporting_currency}: the reporting "
+            "currency is fixed once the first order arrives."
+        )
+    for key in changed:
+        setattr(workspace, key, given[key])
+    try:
+        workspace.full_clean(exclude=["slug"], validate_unique=False)
+    except ValidationError as exc:
+        errors = {**exc.message_dict, **errors}
+    if errors:
+        raise ValidationError(errors)
+    workspace.save(update_fields=changed)
+    if "time_zone" in changed:
+        transaction.on_commit(
+            lambda: signals.workspace_settings_changed.send(
+                sender=Workspace, workspace=workspace, changed=["time_zone"]
+            )
+        )
+    return changed

@@ -5,15 +5,36 @@ from django.urls import include, path
 from analytics.revenue import cost_import
 from analytics.revenue import pages as revenue_pages
 from attribution.views import click_redirect
-from omnisocial import views
+from omnisocial import accounts, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("workspaces/switch/", views.workspace_switch, name="workspace-switch"),
+    path("welcome/", accounts.WelcomeView.as_view(), name="welcome"),
+    path("accounts/signup/", accounts.SignupView.as_view(), name="signup"),
+    path("accounts/password-reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("invitations/<str:token>/", accounts.InvitationView.as_view(), name="invitation-accept"),
     path("settings/", views.WorkspaceSettingsView.as_view(), name="workspace-settings"),
     path("posts/", revenue_pages.PostsView.as_view(), name="post-list"),
+    path("settings/members/", accounts.TeamView.as_view(), name="team"),
+    path("settings/api-keys/", accounts.ApiKeysView.as_view(), name="api-key-list"),
     path("posts/new/", views.PostFormView.as_view(), name="post-create"),
     path("posts/<int:pk>/", views.PostDetailView.as_view(), name="post-detail"),
     path("posts/<int:pk>/edit/", views.PostFormView.as_view(), name="post-edit"),

@@ -22,7 +22,7 @@ from django.views.generic import DetailView, FormView
 
 from attribution.selectors import links_of, untagged_urls
 from attribution.services import link_tag
-from omnisocial import post_metrics, ratelimit, services
+from omnisocial import accounts, post_metrics, ratelimit, services, team
 from omnisocial.models import Membership, Platform, Post, Workspace, all_attribution_models
 from omnisocial.params import id_param, is_id
 from omnisocial.tenancy import SESSION_KEY, Role, WorkspaceViewMixin, workspace_owner
@@ -73,6 +73,15 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form):
         ratelimit.reset("login", self._ident(), settings.LOGIN_FAILURE_RATE)
         return super().form_valid(form)
+
+    def get(self, request, *args, **kwargs):
+        # An install without any account: the first visit creates the owner instead.
+        if team.first_run_pending():
+            return accounts.WelcomeView.as_view()(request)
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(open_signup=settings.OPEN_SIGNUP, **kwargs)
 
 
 def home(request):
@@ -144,6 +153,20 @@ class WorkspaceSettingsForm(forms.Form):
     )
 
 
+class WorkspaceProfileForm(forms.Form):
+    """The workspace itself: its name, reporting currency and time zone."""
+
+    name = forms.CharField(label="Workspace name", max_length=120)
+    reporting_currency = accounts.CurrencyField(
+        label="Reporting currency",
+        help_text="Revenue is converted into it. It is fixed once the first order arrives.",
+    )
+    time_zone = forms.ChoiceField(
+        label="Time zone", choices=accounts.time_zone_choices,
+        help_text="Days, weeks and KPI periods are cut in it; a change rebuilds every figure.",
+    )  # fmt: skip
+
+
 class WorkspaceSettingsView(WorkspaceViewMixin, FormView):
     """The workspace's attribution settings; its owner changes them, everyone else reads them.
     A change of basis, lookback or models re-attributes every order (queued)."""
@@ -157,8 +180,38 @@ class WorkspaceSettingsView(WorkspaceViewMixin, FormView):
         return {name: getattr(ws, name) for name in WorkspaceSettingsForm.base_fields}
 
     def get_context_data(self, **kwargs):
+        kwargs.setdefault("profile_form", WorkspaceProfileForm(
+            initial={name: getattr(self.workspace, name) for name in services.PROFILE_FIELDS}
+        ))  # fmt: skip
         return super().get_context_data(can_edit=workspace_owner(self.request, self.workspace),
                                         **kwargs)  # fmt: skip
+
+    def post(self, request, *args, **kwargs):
+        if request.POST.get("form") == "workspace":
+            return self.profile_post(request)
+        return super().post(request, *args, **kwargs)
+
+    def profile_post(self, request):
+        """The Workspace form: name, reporting currency and time zone, and nothing else (each
+        form saves only the fields it shows)."""
+        form = WorkspaceProfileForm(request.POST)
+        if form.is_valid():
+            try:
+                changed = services.workspace_profile_update(
+                    workspace=self.workspace, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                _errors_onto(form, exc, {})
+            else:
+                if "time_zone" in changed:
+                    messages.success(request, "Saved. Every figure is being rebuilt in the new "
+                                     "time zone; the pages update when it finishes.")  # fmt: skip
+                else:
+                    messages.success(request, "Saved." if changed else "Nothing changed.")
+                return redirect("workspace-settings")
+        response = self.render_to_response(self.get_context_data(profile_form=form))
+        response.status_code = 400
+        return response
 
     def form_valid(self, form):
         try:

@@ -79,6 +79,10 @@ EXCLUDED = {
     # Logging in and out concern no workspace's data.
     "login": "the login form",
     "logout": "logging out",
+    # Keyed by a secret: a random token of which only the hash is stored (tests/omnisocial/
+    # test_team.py), and Django's password-reset token.
+    "invitation-accept": "an invitation link, keyed by its token",
+    "password_reset_confirm": "a password-reset link, keyed by Django's token",
 }
 # The admin is staff-only (superusers see every workspace): test_admin_refuses_non_staff below.
 EXCLUDED_PREFIXES = ("admin/",)

@@ -41,15 +41,20 @@ from tests.test_isolation import (
 Role = Membership.Role
 RANK = {Role.VIEWER: 0, Role.ANALYST: 1, Role.OWNER: 2}
 WRITES = ("post", "put", "patch", "delete")
-# What only an owner may write: keys, stores (their secrets are the keys to their orders) and the
-# workspace's settings. A pattern added here or losing its owner rule fails the walk.
+# What only an owner may write: keys, stores (their secrets are the keys to their orders), the
+# workspace's members and its settings. A pattern added here or losing its owner rule fails the
+# walk.
 OWNER_ONLY = {
     "api-keys", "api-key", "api-whoami", "workspace-settings", "commerce:store-list",
     "commerce:api-store-list", "commerce:api-store-rotate", "commerce:store-detail",
+    "team", "api-key-list",
 }  # fmt: skip
 # Writes that concern no workspace's data: choosing one's workspace, logging in and out (the
-# home page is the login form for visitors and a redirect for members).
-NOT_WORKSPACE_WRITES = {"workspace-switch", "logout", "login", "home"}
+# home page is the login form for visitors and a redirect for members), the first run and
+# sign-up (a new account and workspace) and asking for a password reset.
+NOT_WORKSPACE_WRITES = {
+    "workspace-switch", "logout", "login", "home", "welcome", "signup", "password_reset",
+}  # fmt: skip
 
 
 def view_class(pattern):
