@@ -40,6 +40,7 @@ fuzz: $(STAMP)
 		$(VENV)/bin/pytest -q -m "not browser" tests/test_api_schema.py tests/security/test_webhook_fuzz.py tests/attribution/test_credit.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run

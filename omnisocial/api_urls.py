@@ -4,7 +4,6 @@ from django.contrib.auth.decorators import login_required
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from commerce import rates_api
 from omnisocial import api
 from omnisocial.api_schema import SchemaView
 
@@ -16,9 +15,6 @@ urlpatterns = [
     path("posts/<int:pk>", api.PostDetailApi.as_view(), name="api-post"),
     path("keys", api.ApiKeyListCreateApi.as_view(), name="api-keys"),
     path("keys/<int:pk>", api.ApiKeyDetailApi.as_view(), name="api-key"),
-    path(
-        "exchange-rates", rates_api.ExchangeRateListCreateApi.as_view(), name="api-exchange-rates"
-    ),
     # For authenticated requests only (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]): an API key or
     # a session. The docs are a page: a visitor is sent to the login form.
     re_path(r"^schema/?$", SchemaView.as_view(), name="api-schema"),

@@ -5,6 +5,7 @@ from django.urls import include, path
 from analytics.revenue import cost_import
 from analytics.revenue import pages as revenue_pages
 from attribution.views import click_redirect
+from commerce import rates_api
 from omnisocial import accounts, views
 
 urlpatterns = [
@@ -46,6 +47,12 @@ urlpatterns = [
     path("r/<str:code>", click_redirect, name="click-redirect"),
     path("attribution/", include("attribution.urls")),
     path("api/post-metrics", cost_import.PostMetricsImportApi.as_view(), name="api-post-metrics"),
+    # Each app's API is mounted here, the composition point, so no app imports one above it.
+    path(
+        "api/exchange-rates",
+        rates_api.ExchangeRateListCreateApi.as_view(),
+        name="api-exchange-rates",
+    ),
     path("api/", include("omnisocial.api_urls")),
     # Before the commerce app's own URLs: the documented revenue endpoints live under /commerce/.
     path("commerce/", include("analytics.revenue.urls")),
