@@ -2,7 +2,15 @@ from django.contrib import admin, messages
 
 from omnisocial import services
 from omnisocial.admin_deletions import RollupsFollowDeletions
-from omnisocial.models import ApiKey, Campaign, Membership, Post, PostMetrics, Workspace
+from omnisocial.models import (
+    ApiKey,
+    Campaign,
+    Invitation,
+    Membership,
+    Post,
+    PostMetrics,
+    Workspace,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -51,6 +59,26 @@ class ApiKeyAdmin(admin.ModelAdmin):
         )
         obj.pk = key.pk
         messages.warning(request, f"Copy the key now, it is not shown again: {raw_key}")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read-only: an invitation is made by its workspace's owner, whose page shows its link once
+    (only the token's hash is stored)."""
+
+    list_display = [
+        "email", "workspace", "role", "created_at", "expires_at", "accepted_at", "revoked_at",
+    ]  # fmt: skip
+    list_filter = ["workspace", "role"]
+    search_fields = ["email"]
+    readonly_fields = [
+        "workspace", "email", "role", "invited_by", "created_at", "expires_at", "accepted_at",
+        "accepted_by", "revoked_at",
+    ]  # fmt: skip
+    exclude = ["token_hash"]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(Campaign)

@@ -3,7 +3,8 @@
 from django.dispatch import Signal
 
 workspace_settings_changed = Signal()
-"""A workspace's attribution settings changed (revenue basis, lookback window, models kept).
+"""A workspace's attribution settings changed (revenue basis, lookback window, models kept) or
+its time zone (every day boundary moves).
 
 Arguments: `workspace` (the Workspace, as saved) and `changed` (the names of the fields that
 changed). Attribution listens and rebuilds the workspace's rows under the new settings."""
