@@ -15,15 +15,16 @@ from attribution.models import AttributionState, DailyRevenue, PostRevenue
 from attribution.rollups.clicks import post_unique_clicks
 from attribution.rollups.credited import ORDER_PLACES
 from omnisocial.db import among, decimal_read, hot_cursor
-from omnisocial.models import Post, Workspace
+from omnisocial.models import PostMetrics, Workspace
 from omnisocial.money import ZERO, round_money
 
 CENTS = Decimal("0.01")
 UNITS_PLACES = Decimal("0.000001")
 
 
-# What PostRevenue reads of a post: its ad spend, for ROAS.
-Spend = namedtuple("Spend", "pk boosted_spend boosted_currency")
+# What PostRevenue reads of a post: its ad spend to date (PostMetrics, the one source of spend,
+# in the reporting currency), for ROAS.
+Spend = namedtuple("Spend", "pk spend")
 
 
 def post_revenue_rebuild(workspace: Workspace, post_ids: set[int] | None) -> None:
@@ -31,10 +32,13 @@ def post_revenue_rebuild(workspace: Workspace, post_ids: set[int] | None) -> Non
     posts = workspace.posts.all()
     if post_ids is not None:
         posts = posts.filter(pk__in=post_ids)
-    posts = {
-        pk: Spend(pk, spend, currency)
-        for pk, spend, currency in posts.values_list("pk", "boosted_spend", "boosted_currency")
-    }
+    spent = dict(
+        PostMetrics.objects.filter(post__in=posts, spend__gt=0)
+        .values("post_id")
+        .annotate(total=Sum("spend"))
+        .values_list("post_id", "total")
+    )
+    posts = {pk: Spend(pk, spent.get(pk) or ZERO) for pk in posts.values_list("pk", flat=True)}
     clicks = post_unique_clicks(workspace, sorted(posts))
     # Read from the daily rollup (a few rows per post and day) rather than every attribution
     # row: its revenue nets sales and refunds exactly like the raw rows, and an order sits on one
@@ -104,11 +108,12 @@ def _stored_ask(cursor, workspace: Workspace, post_ids: list[int]) -> None:
     lock = " FOR UPDATE OF pr" if connection.features.has_select_for_update_of else ""
     cursor.execute(
         f"""SELECT pr.post_id, pr.attribution_model, pr.total_revenue, pr.total_units,
-                pr.total_orders, p.boosted_spend, p.boosted_currency,
+                pr.total_orders,
+                (SELECT SUM(m.spend) FROM {PostMetrics._meta.db_table} AS m
+                 WHERE m.post_id = pr.post_id),
                 (SELECT s.clicks_rolled_up_to FROM {AttributionState._meta.db_table} AS s
                  WHERE s.workspace_id = pr.workspace_id)
             FROM {PostRevenue._meta.db_table} AS pr
-            JOIN {Post._meta.db_table} AS p ON p.id = pr.post_id
             WHERE pr.workspace_id = %s AND {posts_sql}{lock}""",  # noqa: S608 - names only
         [workspace.pk, *params],
     )
@@ -118,12 +123,12 @@ def _stored_read(cursor):
     """{(post_id, model): (revenue, units, orders)}, the posts' ad spend, and the mark."""
     rows = cursor.fetchall()
     stored, posts = {}, {}
-    for post_id, model, revenue, units, orders, spend, currency, _ in rows:
+    for post_id, model, revenue, units, orders, spend, _ in rows:
         stored[post_id, model] = (
             decimal_read(revenue, CENTS), decimal_read(units, CENTS),
             decimal_read(orders, ORDER_PLACES),
         )  # fmt: skip
-        posts[post_id] = Spend(post_id, decimal_read(spend, CENTS), currency)
+        posts[post_id] = Spend(post_id, decimal_read(spend, CENTS) if spend is not None else ZERO)
     # No rows: no mark read either (the posts are built whole, reading it themselves).
     return stored, posts, (rows[0][-1] or 0) if rows else None
 
@@ -154,7 +159,6 @@ def _post_revenue(workspace, post, model, figures, unique_clicks) -> tuple:
     order."""
     revenue, units, orders = figures
     revenue = revenue or ZERO
-    same_currency = post.boosted_currency == workspace.reporting_currency
     return (
         workspace.pk,
         post.pk,
@@ -166,8 +170,6 @@ def _post_revenue(workspace, post, model, figures, unique_clicks) -> tuple:
         unique_clicks,
         # Attributed orders per unique human click; None without clicks (coupon-only posts).
         (Decimal(orders) / unique_clicks).quantize(UNITS_PLACES) if unique_clicks else None,
-        (revenue / post.boosted_spend).quantize(Decimal("0.0001"))
-        if post.boosted_spend > 0 and same_currency
-        else None,
+        (revenue / post.spend).quantize(Decimal("0.0001")) if post.spend > 0 else None,
         connection.ops.adapt_datetimefield_value(timezone.now()),
     )

@@ -115,3 +115,24 @@ def api(workspace):
     from tests.analytics.conftest import key_client
 
     return key_client(workspace)
+
+
+def test_the_posts_stored_roas_divides_by_the_same_spend(api, shop, workspace):
+    """PostRevenue (the admin's per-post rollup) reads its spend from the posts' daily metrics
+    too, in the live path and in a full rebuild: it read the post's boosted_spend, which spend
+    imported from a platform or a file never fills."""
+    from attribution import engine
+    from attribution.models import PostRevenue
+
+    a = shop["a"]  # earned 100.00 on November 10th
+    rows = [{"reference": a.reference, "date": f"2026-11-0{n}", "spend": "20.00"} for n in (1, 2)]
+    assert api.post("/api/post-metrics", {"rows": rows}, format="json").status_code == 200
+    a.refresh_from_db()
+    assert a.boosted_spend == 0
+    engine.order_attribute(order_id=shop["orders"][0].pk)  # the live path, after the spend
+    live = PostRevenue.objects.get(post=a, attribution_model="last-touch")
+    assert (live.total_revenue, live.roas) == (Decimal("100.00"), Decimal("2.5000"))
+    engine.workspace_recalculate(workspace=workspace)
+    rebuilt = PostRevenue.objects.get(post=a, attribution_model="last-touch")
+    assert rebuilt.roas == Decimal("2.5000")
+    assert PostRevenue.objects.get(post=shop["b"], attribution_model="last-touch").roas is None
