@@ -362,3 +362,172 @@ class PostMetrics(models.Model):
 
     def __str__(self) -> str:
         return f"{self.post_id} on {self.day}"
+
+
+# --- platform connections (Meta, TikTok): omnisocial/connections.py -----------------------------
+
+from omnisocial.crypto import EncryptedTextField  # noqa: E402  (kept beside the models using it)
+
+
+class ConnectionPlatform(models.TextChoices):
+    META = "meta", "Meta (Facebook, Instagram, ads)"
+    TIKTOK = "tiktok", "TikTok (Business API)"
+
+
+class PlatformConnection(models.Model):
+    """A workspace's authorisation to read one platform's figures: its OAuth access token
+    (encrypted at rest, never shown) and the accounts picked for the sync. One per platform."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Connected"
+        RECONNECT = "reconnect", "Needs reconnecting"
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="platform_connections"
+    )
+    platform = models.CharField(max_length=8, choices=ConnectionPlatform.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.CharField(max_length=500, blank=True, default="")
+    access_token = EncryptedTextField(blank=True, default="")
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    external_user = models.CharField(
+        max_length=200, blank=True, default="", help_text="Who authorised it on the platform."
+    )
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    connected_at = models.DateTimeField(default=timezone.now)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    # A run stopped by the platform's usage limits resumes after this.
+    paused_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["platform"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "platform"], name="platformconnection_one_per_platform"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} of {self.workspace_id}"
+
+    @property
+    def token_expired(self) -> bool:
+        return self.token_expires_at is not None and self.token_expires_at <= timezone.now()
+
+
+class PlatformAccount(models.Model):
+    """A page, Instagram professional account, ad account or advertiser the connection can read;
+    only the picked ones (`selected`) are synced."""
+
+    class Kind(models.TextChoices):
+        PAGE = "page", "Facebook Page"
+        INSTAGRAM = "instagram", "Instagram professional account"
+        AD_ACCOUNT = "ad_account", "Meta ad account"
+        ADVERTISER = "advertiser", "TikTok advertiser account"
+
+    connection = models.ForeignKey(
+        PlatformConnection, on_delete=models.CASCADE, related_name="accounts"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    external_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=200, blank=True, default="")
+    currency = models.CharField(max_length=3, blank=True, default="")
+    # A Facebook Page's own token (page insights are read with it); empty for the other kinds.
+    page_token = EncryptedTextField(blank=True, default="")
+    selected = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["kind", "name", "external_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "kind", "external_id"], name="platformaccount_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.name or self.external_id}"
+
+
+class PlatformSync(models.Model):
+    """One run of a connection's sync: the backfill on connecting or the daily run. Its
+    problems (`issues`) are shown on the Connections page per account and day."""
+
+    class Kind(models.TextChoices):
+        BACKFILL = "backfill", "Backfill"
+        DAILY = "daily", "Daily"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        PARTIAL = "partial", "Done with problems"
+        PAUSED = "paused", "Paused by the platform's limits"
+        FAILED = "failed", "Failed"
+
+    connection = models.ForeignKey(
+        PlatformConnection, on_delete=models.CASCADE, related_name="syncs"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    since = models.DateField()
+    until = models.DateField()
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_created = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_unchanged = models.PositiveIntegerField(default=0)
+    rows_unmatched = models.PositiveIntegerField(
+        default=0, help_text="Platform rows of objects that no post's platform post id names."
+    )
+    # The first day not yet written: a run paused by the platform's limits resumes from it.
+    next_day = models.DateField(null=True, blank=True)
+    message = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.since}..{self.until} ({self.status})"
+
+
+class PlatformSyncIssue(models.Model):
+    """Something a sync could not read or store, for one account (and day, when it is one day's),
+    so no failure is silently skipped."""
+
+    sync = models.ForeignKey(PlatformSync, on_delete=models.CASCADE, related_name="issues")
+    account = models.ForeignKey(
+        PlatformAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    day = models.DateField(null=True, blank=True)
+    message = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class OrganicTotal(models.Model):
+    """A post's lifetime organic figures as the platform gave them at the end of a day (Instagram
+    media and Facebook post insights are lifetime totals, not daily): a day's organic figures
+    are its total less the previous one read."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="organic_totals")
+    day = models.DateField()
+    # None: the platform did not give the figure that day (a metric its API version dropped).
+    impressions = models.PositiveBigIntegerField(null=True, blank=True)
+    reach = models.PositiveBigIntegerField(null=True, blank=True)
+    engagements = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["post", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "day"], name="organictotal_unique_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} through {self.day}"

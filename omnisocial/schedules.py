@@ -58,4 +58,11 @@ SCHEDULES: list[dict] = [
         "schedule_type": "I",
         "minutes": settings.STORE_SYNC_MINUTES,
     },
+    # Meta and TikTok figures (omnisocial.connections): each connection's daily run once a day of
+    # its workspace, and runs paused by the platforms' usage limits resumed once they allow.
+    {
+        "name": "sync-platform-metrics",
+        "func": "analytics.platform_sync.platform_syncs_due",
+        "schedule_type": "H",
+    },
 ]

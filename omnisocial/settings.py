@@ -372,3 +372,29 @@ COMMERCE_WEBHOOK_UNVERIFIED_RATE = os.environ.get("COMMERCE_WEBHOOK_UNVERIFIED_R
 COMMERCE_PROBE_RATE = os.environ.get("COMMERCE_PROBE_RATE", "5/10min")
 # Seconds a test delivery waits for the webhook URL's answer (a store gives up about as soon).
 COMMERCE_PROBE_TIMEOUT = float(os.environ.get("COMMERCE_PROBE_TIMEOUT", "3"))
+
+# Social and ad platforms (omnisocial/platforms/, docs/platforms.md). The apps' ids and secrets
+# come from the environment; every URL is a setting so tests and proxies can point elsewhere.
+META_APP_ID = os.environ.get("META_APP_ID", "")
+META_APP_SECRET = os.environ.get("META_APP_SECRET", "")
+# The pinned Graph API version is this URL's last segment (the organic metric names follow it).
+META_GRAPH_URL = os.environ.get("META_GRAPH_URL", "https://graph.facebook.com/v24.0")
+META_OAUTH_DIALOG_URL = os.environ.get(
+    "META_OAUTH_DIALOG_URL", "https://www.facebook.com/v24.0/dialog/oauth"
+)
+META_OAUTH_SCOPES = env_list(
+    "META_OAUTH_SCOPES",
+    "pages_show_list,pages_read_engagement,read_insights,instagram_basic,"
+    "instagram_manage_insights,ads_read,business_management",
+)
+TIKTOK_APP_ID = os.environ.get("TIKTOK_APP_ID", "")
+TIKTOK_APP_SECRET = os.environ.get("TIKTOK_APP_SECRET", "")
+TIKTOK_BUSINESS_API_URL = os.environ.get(
+    "TIKTOK_BUSINESS_API_URL", "https://business-api.tiktok.com/open_api/v1.3"
+)
+TIKTOK_AUTH_URL = os.environ.get("TIKTOK_AUTH_URL", "https://business-api.tiktok.com/portal/auth")
+# Days of platform figures read when a connection is made (at most PLATFORM_BACKFILL_MAX_DAYS).
+PLATFORM_BACKFILL_DAYS = int(os.environ.get("PLATFORM_BACKFILL_DAYS", "30"))
+PLATFORM_BACKFILL_MAX_DAYS = 730
+# Days a sync asks for at once (each window is written, and a paused run resumes, after it).
+PLATFORM_SYNC_WINDOW_DAYS = int(os.environ.get("PLATFORM_SYNC_WINDOW_DAYS", "7"))

@@ -6,7 +6,7 @@ from analytics.revenue import cost_import
 from analytics.revenue import pages as revenue_pages
 from attribution.views import click_redirect
 from commerce import rates_api
-from omnisocial import accounts, views
+from omnisocial import accounts, connections_pages, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -35,6 +35,16 @@ urlpatterns = [
     path("settings/", views.WorkspaceSettingsView.as_view(), name="workspace-settings"),
     path("settings/members/", accounts.TeamView.as_view(), name="team"),
     path("settings/api-keys/", accounts.ApiKeysView.as_view(), name="api-key-list"),
+    path(
+        "settings/connections/",
+        connections_pages.ConnectionsView.as_view(),
+        name="platform-connections",
+    ),
+    path(
+        "settings/connections/<str:platform>/callback/",
+        connections_pages.PlatformCallbackView.as_view(),
+        name="platform-callback",
+    ),
     path("posts/", revenue_pages.PostsView.as_view(), name="post-list"),
     path("posts/new/", views.PostFormView.as_view(), name="post-create"),
     path("posts/<int:pk>/", views.PostDetailView.as_view(), name="post-detail"),
