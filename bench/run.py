@@ -8,6 +8,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     "clicks.py", "commerce_webhooks.py", "attribution.py", "reads.py", "credit_micro.py",
     "store_import.py", "first_visit.py",
+    "platform_backfill.py",
 ]  # fmt: skip
 
 
