@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
@@ -15,17 +16,44 @@ from django.views.generic import TemplateView
 from analytics.kpis import selectors, services
 from analytics.models import Alert, RevenueKPI
 from attribution.models import AttributionModel
+from omnisocial.labels import post_label
 from omnisocial.models import Platform
 from omnisocial.params import is_id
 from omnisocial.tenancy import WorkspaceViewMixin
 
 
+def kpi_form_values(kpi: RevenueKPI) -> dict:
+    """A KPI as the form writes it, to edit it in the same form that creates one."""
+    return {
+        "kpi": str(kpi.pk),
+        "name": kpi.name,
+        "target": str(kpi.target),
+        "scope": kpi.scope,
+        "platform": kpi.platform,
+        "campaign": str(kpi.campaign_id or ""),
+        "post": str(kpi.post_id or ""),
+        "period": kpi.period,
+        "start_date": kpi.start_date.isoformat() if kpi.start_date else "",
+        "end_date": kpi.end_date.isoformat() if kpi.end_date else "",
+        "attribution_model": kpi.attribution_model,
+    }
+
+
 class KpiListView(WorkspaceViewMixin, TemplateView):
-    """KPIs: each KPI's progress bar, state and projection, and the form to create one."""
+    """KPIs: each KPI's progress bar, state and projection, and the form that creates one or,
+    with ?edit=<id>, changes one."""
 
     template_name = "analytics/kpi_list.html"
 
     def get_context_data(self, **kwargs):
+        form = kwargs.pop("form", None)
+        if form is None:
+            editing = self._kpi(self.request.GET.get("edit", ""))
+            form = kpi_form_values(editing) if editing is not None else {}
+        zone = self.workspace.zone
+        # The post picker names each post as every other page does (platform, reference, day).
+        posts = [(str(post.pk), post_label(post, zone=zone))
+                 for post in self.workspace.posts.order_by("-published_at", "-pk")]  # fmt: skip
         return super().get_context_data(
             rows=selectors.kpis_progress(workspace=self.workspace, now=timezone.now()),
             open_alerts=selectors.alerts_recent_open(workspace=self.workspace, limit=5),
@@ -34,22 +62,39 @@ class KpiListView(WorkspaceViewMixin, TemplateView):
             platforms=Platform.choices,
             models=AttributionModel.choices,
             campaigns=self.workspace.campaigns.all(),
-            form=kwargs.pop("form", {}),
+            posts=posts,
+            form=form,
             **kwargs,
         )
 
     def post(self, request, *args, **kwargs):
         form = request.POST
+        editing = None
+        if form.get("kpi"):
+            editing = self._kpi(form["kpi"])
+            if editing is None:
+                raise Http404("No such KPI in this workspace.")
         try:
-            kpi = services.kpi_create(workspace=self.workspace, owner=request.user,
-                                      **self._arguments(form))  # fmt: skip
+            if editing is None:
+                kpi = services.kpi_create(workspace=self.workspace, owner=request.user,
+                                          **self._arguments(form))  # fmt: skip
+            else:
+                kpi = services.kpi_update(kpi=editing, **self._arguments(form))
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)
             # Nothing was saved: the form again, with the reasons, as a 400.
             return self.render_to_response(self.get_context_data(form=form), status=400)
-        messages.success(request, f"KPI “{kpi.name}” created.")
-        return redirect("analytics:kpi-list")
+        messages.success(request, f"KPI “{kpi.name}” {'created' if editing is None else 'saved'}.")
+        return redirect(f"{reverse('analytics:kpi-list')}#kpi-{kpi.pk}")
+
+    def _kpi(self, kpi_id: str) -> RevenueKPI | None:
+        if not is_id(kpi_id):
+            return None
+        try:
+            return selectors.kpi_get(workspace=self.workspace, kpi_id=int(kpi_id))
+        except RevenueKPI.DoesNotExist:
+            return None
 
     def _arguments(self, form) -> dict:
         try:
@@ -69,12 +114,16 @@ class KpiListView(WorkspaceViewMixin, TemplateView):
                 arguments[field] = date.fromisoformat(form[field]) if form.get(field) else None
             except ValueError as exc:
                 raise ValidationError({field: "Dates are written 2026-11-30."}) from exc
+        # The scope's subject is always given (None when missing), so an edit never keeps the
+        # subject it had before without saying so.
         campaign_id = form.get("campaign", "")
-        if arguments["scope"] == RevenueKPI.Scope.CAMPAIGN and is_id(campaign_id):
-            arguments["campaign"] = self.workspace.campaigns.filter(pk=campaign_id).first()
+        if arguments["scope"] == RevenueKPI.Scope.CAMPAIGN:
+            arguments["campaign"] = (self.workspace.campaigns.filter(pk=campaign_id).first()
+                                     if is_id(campaign_id) else None)  # fmt: skip
         post_id = form.get("post", "")
-        if arguments["scope"] == RevenueKPI.Scope.POST and is_id(post_id):
-            arguments["post"] = self.workspace.posts.filter(pk=post_id).first()
+        if arguments["scope"] == RevenueKPI.Scope.POST:
+            arguments["post"] = (self.workspace.posts.filter(pk=post_id).first()
+                                 if is_id(post_id) else None)  # fmt: skip
         return arguments
 
 

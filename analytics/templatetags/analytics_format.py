@@ -17,12 +17,35 @@ def _round(value: Decimal, places: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
+# Pages write a negative figure with the minus sign (U+2212), as the change filter does, so a
+# minus and a hyphen never stand side by side ("▼ −7 −100.0%").
+MINUS = "\u2212"
+
+
+def _signed(text: str) -> str:
+    """A formatted figure with the typographic minus; a figure that rounds to zero has no sign
+    (a refund credit of 0.004 is 0.00, not −0.00)."""
+    if not text.startswith("-"):
+        return text
+    digits = text[1:]
+    return digits if not digits.strip("0.,") else MINUS + digits
+
+
 @register.filter
 def money(value, places=2):
-    """12345.5 -> 12,345.50; None -> —."""
+    """12345.5 -> 12,345.50; -12.5 -> −12.50; None -> —."""
     if value in (None, ""):
         return "—"
-    return intcomma(str(_round(Decimal(value), int(places))))
+    return _signed(intcomma(str(_round(Decimal(value), int(places)))))
+
+
+@register.filter
+def minus_money(value, places=2):
+    """An amount taken away (a refund credit): 12.5 -> −12.50; an amount that rounds to zero
+    shows as 0.00, never −0.00; None -> —."""
+    if value in (None, ""):
+        return "—"
+    return money(-Decimal(value), places)
 
 
 @register.filter
@@ -33,8 +56,8 @@ def orders(value):
         return "—"
     value = Decimal(value)
     if value == value.to_integral_value():
-        return intcomma(str(int(value)))
-    return intcomma(str(_round(value, 2)))
+        return _signed(intcomma(str(int(value))))
+    return _signed(intcomma(str(_round(value, 2))))
 
 
 @register.filter
@@ -47,13 +70,13 @@ def percent(value, places=1):
 
 @register.filter
 def change(value):
-    """A change ratio with its sign: 0.125 -> +12.5%, -0.04 -> −4.0%."""
+    """A change ratio with its sign: 0.125 -> +12.5%, -0.04 -> −4.0%, 11.27 -> +1,127%."""
     if value in (None, ""):
         return ""
     pct = Decimal(value) * 100
-    sign = "+" if pct > 0 else ("−" if pct < 0 else "±")
-    if abs(pct) >= 1000:  # from a near-empty period: the exact figure says nothing more
-        return f"{sign}999%+"
+    sign = "+" if pct > 0 else (MINUS if pct < 0 else "±")
+    if abs(pct) >= 1000:  # from a near-empty period: whole percents, the tenth says nothing more
+        return f"{sign}{intcomma(str(_round(abs(pct), 0)))}%"
     return f"{sign}{_round(abs(pct), 1)}%"
 
 
@@ -106,6 +129,45 @@ def excerpt(caption, length=70):
     if len(text) <= int(length):
         return text
     return text[: int(length)].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
+
+
+@register.filter
+def model_label(model):
+    """An attribution model's name as the pages write it: "last-touch" -> "Last touch"."""
+    from attribution.models import AttributionModel
+
+    try:
+        return AttributionModel(model).label
+    except ValueError:
+        return model
+
+
+@register.filter
+def choice_text(field):
+    """What a bound choice field holds, in its choices' words (for a reader who cannot edit):
+    "Last touch" rather than "last-touch", a multiple choice as "First touch, Last touch"."""
+    value = field.value()
+    choices = {str(key): label for key, label in getattr(field.field, "choices", None) or ()}
+    if not choices:
+        return value if value not in (None, "") else "—"
+    values = value if isinstance(value, (list, tuple)) else [value]
+    words = [str(choices.get(str(item), item)) for item in values if item not in (None, "")]
+    return ", ".join(words) or "—"
+
+
+@register.filter
+def total_of(rows, key):
+    """The sum of one figure over a table's rows (dicts), None counted as nothing."""
+    return sum((Decimal(row[key]) for row in rows if row.get(key) is not None), Decimal(0))
+
+
+@register.filter
+def item_at(sequence, index):
+    """The index-th item of a list (a table's column beside its cells): `models|item_at:0`."""
+    try:
+        return sequence[int(index)]
+    except (IndexError, TypeError, ValueError):
+        return ""
 
 
 @register.filter
