@@ -9,27 +9,39 @@ For an order, in this order of evidence:
    (`VisitorIdentity`), inside the workspace's lookback window before the order;
 3. the order's own landing UTMs when they name a post (utm_content) or a campaign (utm_campaign,
    with a social utm_source or the workspace's medium) not already in the journey;
-4. when nothing else matched: a coupon the order used that a post or a campaign distributed;
+4. when nothing else matched: a coupon the order used that a post or a campaign distributed
+   (`coupon_candidates`: the posts whose tracked link points at a product of the order when
+   some do, else every post that distributed it, in publication order);
 5. still nothing: a social utm_source alone, or else a social referrer alone, which gives a
    platform with no post or campaign (it counts in its platform and total social revenue only).
 
-Touches after the order, bot clicks and other workspaces' clicks never count. Other platforms'
-click ids (fbclid...) are kept on the order but are not ours to match.
+Each touch also says how it was reached (`Reach`: the order's own click, a click the storefront
+kept, the same visitor's or the same customer's click, the coupon's product or its posts), which
+the order page explains. Touches after the order, bot clicks and other workspaces' clicks never
+count. Other platforms' click ids (fbclid...) are kept on the order but are not ours to match.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.db import connection
 from django.db.models import Q
 
-from attribution.models import Click, MatchedField, VisitorIdentity, credited_key
+from attribution.models import (
+    Click,
+    MatchedField,
+    Reach,
+    TrackedLink,
+    VisitorIdentity,
+    credited_key,
+)
 from commerce.attribution_values import SOURCE_ALIASES
 from omnisocial.db import among, datetime_read, hot_cursor
 from omnisocial.models import Campaign, Platform, Post, Workspace
@@ -64,6 +76,57 @@ def referrer_platform(url: str) -> str:
     return ""
 
 
+# The path segment before a product's handle: Shopify's /products/<handle> (also under
+# /collections/<c>/), WooCommerce's /product/<slug>/.
+_PRODUCT_SEGMENTS = frozenset({"products", "product"})
+# Query parameters that name a product or a variant by id: Shopify's ?variant=, WooCommerce's
+# ?p=, ?product_id=, ?add-to-cart= and ?variation_id=.
+_PRODUCT_PARAMETERS = frozenset({"variant", "p", "product_id", "add-to-cart", "variation_id"})
+_NOT_HANDLE = re.compile(r"[^0-9a-z]+")
+
+
+def handle_of(title: str) -> str:
+    """A product title as a store makes its handle: `Leather Sandals` -> `leather-sandals`."""
+    return _NOT_HANDLE.sub("-", title.strip().lower()).strip("-")
+
+
+def link_products(url: str) -> frozenset[str]:
+    """What a tracked link's destination names of a product (lower-cased): the handle after
+    /products/ or /product/ in its path, and the product or variant ids in its query."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return frozenset()
+    segments = [unquote(s).strip().lower() for s in parts.path.split("/") if s.strip()]
+    found = {segments[i + 1] for i, s in enumerate(segments[:-1]) if s in _PRODUCT_SEGMENTS}
+    found |= {
+        value.strip().lower() for name, value in parse_qsl(parts.query)
+        if name.lower() in _PRODUCT_PARAMETERS and value.strip()
+    }  # fmt: skip
+    return frozenset(found)
+
+
+def line_products(product_id: str, variant_id: str, sku: str, title: str) -> set[str]:
+    """What an order line says of its product, as the stores send it (lower-cased): its
+    product and variant ids, its SKU, and the handle of its title and of the title's product
+    part (WooCommerce names a variation `Straw Hat - Natural`, Shopify's name `Linen Shirt - M`)."""
+    names = {product_id, variant_id, sku, handle_of(title), handle_of(title.split(" - ")[0])}
+    return {name.strip().lower() for name in names if name and name.strip()}
+
+
+def click_reach(order, click_id: str, visitor_id: str, cookie_visitor: str) -> str:
+    """How a click touch was reached, strongest evidence first: the click id the order carries
+    (`osc_click`, this browser's cookie), a click id the storefront kept (`osc_clicks`), another
+    click of the carried click's visitor, else a visitor the customer is linked to."""
+    if click_id == order.osc_click:
+        return Reach.COOKIE
+    if click_id in (order.osc_clicks or ()):
+        return Reach.KEPT
+    if cookie_visitor and visitor_id == cookie_visitor:
+        return Reach.VISITOR
+    return Reach.CUSTOMER
+
+
 class JourneyTouch(NamedTuple):
     """One touch of an order's journey. A named tuple, not a dataclass: a rebuild makes one
     per touch (millions), and a tuple is built several times faster than a frozen instance."""
@@ -76,6 +139,7 @@ class JourneyTouch(NamedTuple):
     matched_value: str
     click_pk: int | None = None
     tiebreak: int = 0
+    reached: str = ""
 
     @property
     def key(self):
@@ -94,8 +158,9 @@ class ClickRow(NamedTuple):
 
 
 CLICK_FIELDS = ("pk", "click_id", "visitor_id", "post_id", "clicked_at")
+LINE_FIELDS = ("order_id", "product_id", "variant_id", "sku", "title")
 # The kinds of row `JourneyContext._targeted` reads.
-_DIRECT, _VISITOR, _LINK, _POST, _CAMPAIGN = range(5)
+_DIRECT, _VISITOR, _LINK, _POST, _CAMPAIGN, _DESTINATION, _LINE = range(7)
 
 
 def _window_start(at: datetime, lookback: timedelta) -> datetime:
@@ -127,6 +192,10 @@ class JourneyContext:
     # code -> (posts that distributed it, its campaign, when that campaign started)
     coupons: dict[str, tuple[list[int], int | None, datetime | None]] = field(default_factory=dict)
     published: dict[int, datetime | None] = field(default_factory=dict)
+    # post -> what its tracked links point at (`link_products`), for the coupons' posts
+    post_products: dict[int, frozenset[str]] = field(default_factory=dict)
+    # order -> what its lines name (`line_products`), for orders that used a coupon of posts
+    order_products: dict[int, set[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, workspace: Workspace, orders: Sequence) -> JourneyContext:
@@ -138,7 +207,14 @@ class JourneyContext:
         context._load_coupons({code for o in orders for code in (o.coupon_codes or [])})
         coupon_posts = {pid for pids, *_ in context.coupons.values() for pid in pids}
         by_visitor = defaultdict(list)
-        for kind, pk, name, visitor, post_id, at, *post in context._targeted(orders, coupon_posts):
+        rows = context._targeted(orders, coupon_posts, context._coupon_orders(orders))
+        for kind, pk, name, visitor, post_id, at, *post in rows:
+            if kind == _DESTINATION:
+                context._add_destination(pk, name)
+                continue
+            if kind == _LINE:  # (order, product id, variant id, sku in reference, title)
+                context._add_line(pk, name, visitor, post[0], post[2])
+                continue
             at = datetime_read(at)
             if kind in (_DIRECT, _VISITOR):
                 click = ClickRow(pk, name, visitor, post_id, at)
@@ -158,13 +234,16 @@ class JourneyContext:
         context._learn(orders)
         return context
 
-    def _targeted(self, orders: Sequence, coupon_posts: set[int]) -> list[tuple]:
+    def _targeted(
+        self, orders: Sequence, coupon_posts: set[int], coupon_orders: list[int]
+    ) -> list[tuple]:
         """One statement for what `load` reads, as rows (kind, pk, name, visitor, post_id, at,
         reference, campaign_id, platform, published_at): the human clicks whose click id an
         order carries or kept (rule 1) and their posts; the customers' known visitor links;
         every human click, within the lookback, of those visitors and of the carried clicks'
         visitors (rule 2), with their posts; the posts an order names by utm_content or a coupon
-        distributed; the campaigns an order names by utm_campaign."""
+        distributed; the campaigns an order names by utm_campaign; the coupon posts' link
+        destinations and the lines of the orders that used their coupons (rule 4)."""
         workspace = self.workspace
         start = _window_start(
             min(o.created_at for o in orders), timedelta(days=workspace.lookback_days)
@@ -188,6 +267,11 @@ class JourneyContext:
         slugs, slug_params = among(
             "slug", sorted({o.utm_campaign for o in orders if o.utm_campaign})
         )
+        from commerce.models import OrderLine
+
+        destination_sql, destination_params = among("post_id", sorted(coupon_posts))
+        line_sql, line_params = among("order_id", coupon_orders)
+        tracked, lines = TrackedLink._meta.db_table, OrderLine._meta.db_table
         clicks, links = Click._meta.db_table, VisitorIdentity._meta.db_table
         posts, campaigns = Post._meta.db_table, Campaign._meta.db_table
         post_columns = "p.reference, p.campaign_id, p.platform, p.published_at"
@@ -225,15 +309,62 @@ class JourneyContext:
             UNION ALL
             SELECT {_CAMPAIGN}, id, slug, NULL, NULL, NULL, NULL, NULL, NULL, NULL
             FROM {campaigns} WHERE workspace_id = %s AND {slugs}
+            UNION ALL
+            SELECT {_DESTINATION}, post_id, destination_url, NULL, NULL, NULL, NULL, NULL, NULL,
+                   NULL
+            FROM {tracked} WHERE workspace_id = %s AND {destination_sql}
+            UNION ALL
+            SELECT {_LINE}, order_id, product_id, variant_id, NULL, NULL, sku, NULL, title, NULL
+            FROM {lines} WHERE {line_sql}
         """  # noqa: S608 - every value is a parameter; only names are formatted
         params = [
             workspace.pk, *click_params, workspace.pk, *key_params, *carried_params,
             workspace.pk, adapt(start), adapt(end), workspace.pk,
             workspace.pk, *reference_params, *coupon_params, workspace.pk, *slug_params,
+            workspace.pk, *destination_params, *line_params,
         ]  # fmt: skip
         with hot_cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
+
+    def _coupon_orders(self, orders: Sequence) -> list[int]:
+        """The orders that used a coupon some post distributed: rule 4 reads their lines."""
+        return sorted(
+            o.pk for o in orders
+            if any(self.coupons.get(code, ((),))[0] for code in o.coupon_codes or ())
+        )  # fmt: skip
+
+    def _add_destination(self, post_id: int, url: str) -> None:
+        self.post_products[post_id] = self.post_products.get(post_id, frozenset()) | (
+            link_products(url)
+        )
+
+    def _add_line(self, order_id, product_id, variant_id, sku, title) -> None:
+        products = line_products(product_id or "", variant_id or "", sku or "", title or "")
+        self.order_products.setdefault(order_id, set()).update(products)
+
+    def load_coupon_products(self, orders: Iterable) -> None:
+        """The coupon posts' link destinations and the coupon orders' lines, for a rebuild
+        (the live path reads them with `_targeted`): two statements for the whole period."""
+        from commerce.models import OrderLine
+
+        coupon_posts = sorted({pid for pids, *_ in self.coupons.values() for pid in pids})
+        wanted = set(self._coupon_orders(list(orders)))
+        if not coupon_posts or not wanted:
+            return
+        destinations = TrackedLink.objects.filter(
+            workspace=self.workspace, post_id__in=coupon_posts
+        ).values_list("post_id", "destination_url")
+        for post_id, url in destinations:
+            self._add_destination(post_id, url)
+        lines = (
+            OrderLine.objects.filter(order__workspace=self.workspace)
+            .exclude(order__coupon_codes=[])
+            .values_list(*LINE_FIELDS)
+        )
+        for order_id, *line in lines.iterator(chunk_size=20_000):
+            if order_id in wanted:
+                self._add_line(order_id, *line)
 
     def _add_post(self, pk, reference, campaign_id, platform, published_at) -> None:
         self.posts[pk] = (campaign_id, platform)
@@ -278,14 +409,17 @@ class JourneyContext:
         context._load_identities(VisitorIdentity.objects.filter(workspace=workspace), stream=True)
         context._learn(orders)
         context._load_references()
+        context.load_coupon_products(orders)
         return context
 
     @classmethod
-    def load_references(cls, workspace: Workspace) -> JourneyContext:
-        """Only what rules 3 to 5 read (every post, campaign and coupon of the workspace): a
-        rebuild that finds the click touches in the database completes its journeys with it."""
+    def load_references(cls, workspace: Workspace, orders: Sequence) -> JourneyContext:
+        """Only what rules 3 to 5 read (every post, campaign and coupon of the workspace, and
+        what the coupon rule compares of `orders`): a rebuild that finds the click touches in
+        the database completes its journeys with it."""
         context = cls(workspace=workspace)
         context._load_references()
+        context.load_coupon_products(orders)
         return context
 
     def _load_references(self) -> None:
@@ -369,6 +503,7 @@ class JourneyContext:
                 # As a difference: an order dated in year one has no lookback start.
                 if timedelta(0) <= order_at - click.clicked_at <= lookback:
                     touches[click.pk] = click
+        cookie_visitor = direct.visitor_id if direct is not None and direct.pk in touches else ""
         journey = [
             JourneyTouch(
                 post_id=click.post_id,
@@ -379,6 +514,7 @@ class JourneyContext:
                 matched_value=click.click_id,
                 click_pk=click.pk,
                 tiebreak=click.pk,
+                reached=click_reach(order, click.click_id, click.visitor_id, cookie_visitor),
             )
             for click in touches.values()
         ]
@@ -422,21 +558,20 @@ class JourneyContext:
 
     def _coupon_touches(self, order) -> list[JourneyTouch]:
         """The first code the order used that a post published (or a campaign started) by the
-        order's time distributed. Several such posts are one touch at the order's time, which
-        every model shares equally among them (`credit.shared_credit`); a post published after
-        the order cannot have brought it."""
+        order's time distributed: its candidate posts (`coupon_candidates`) are touches at the
+        order's time in publication order, so every model credits them by its own rule: first
+        touch the earliest published, last touch the latest, the others share them as they
+        share touches (all at one instant, time decay evenly). A post published after the
+        order cannot have brought it."""
         for code in order.coupon_codes or []:
             post_ids, campaign_id, started = self.coupons.get(code, ([], None, None))
-            live = [
-                post_id for post_id in post_ids
-                if (self.published.get(post_id) or order.created_at) <= order.created_at
-            ]  # fmt: skip
+            candidates, reached = self.coupon_candidates(order, post_ids)
             touches = []
-            for post_id in live:
+            for rank, post_id in enumerate(candidates):
                 post_campaign, platform = self.posts.get(post_id, (None, ""))
                 touches.append(
                     JourneyTouch(post_id, post_campaign, platform, order.created_at,
-                                 MatchedField.COUPON_CODE, code, tiebreak=post_id)
+                                 MatchedField.COUPON_CODE, code, tiebreak=rank, reached=reached)
                 )  # fmt: skip
             if (
                 not post_ids
@@ -450,6 +585,23 @@ class JourneyContext:
             if touches:
                 return touches
         return []
+
+    def coupon_candidates(self, order, post_ids: Sequence[int]) -> tuple[list[int], str]:
+        """The coupon rule. Of the posts that distributed a code and were published by the
+        order's time, those whose tracked link points at a product of the order's lines (the
+        link's /products/<handle> or /product/<slug>, or a product or variant id in its query,
+        against the lines' product and variant ids, SKU and title handle), or every one of them
+        when none does: a merchant's sandals order with a code that seven posts shared was
+        brought by the sandals post, not by the sunglasses one. In publication order (ties by
+        id: a post without a date counts as published at the order's time), with how they were
+        chosen (`Reach.PRODUCT` or `Reach.DISTRIBUTED`)."""
+        at = order.created_at
+        live = [p for p in post_ids if (self.published.get(p) or at) <= at]
+        bought = self.order_products.get(order.pk, set())
+        matching = [p for p in live if self.post_products.get(p, frozenset()) & bought]
+        chosen = matching or live
+        chosen.sort(key=lambda p: (self.published.get(p) or at, p))
+        return chosen, Reach.PRODUCT if matching else Reach.DISTRIBUTED
 
     def _platform_touches(self, order) -> list[JourneyTouch]:
         platform = social_source(order.utm_source)

@@ -156,6 +156,18 @@ class MatchedField(models.TextChoices):
     REFERRER_URL = "referrerUrl", "Referrer"
 
 
+class Reach(models.TextChoices):
+    """How a touch was reached, beside its `MatchedField` (empty where the field says it all:
+    a landing UTM, a campaign's coupon, a social source or referrer)."""
+
+    COOKIE = "cookie", "The click id this visitor's browser carried to checkout (osc_click)"
+    KEPT = "kept", "A click id the storefront kept for this buyer (osc_clicks)"
+    VISITOR = "visitor", "An earlier click by the same visitor"
+    CUSTOMER = "customer", "A click by the same customer on another visit or device"
+    PRODUCT = "product", "The coupon's post links to a product in the order"
+    DISTRIBUTED = "distributed", "The coupon's posts, none linking to a product in the order"
+
+
 WEIGHT_FIELD = {"max_digits": 7, "decimal_places": 6}
 
 
@@ -231,6 +243,10 @@ class AttributionTouch(models.Model):
     touched_at = models.DateTimeField()
     matched_field = models.CharField(max_length=16, choices=MatchedField.choices)
     matched_value = models.CharField(max_length=200)
+    reached = models.CharField(
+        max_length=12, choices=Reach.choices, blank=True, default="",
+        help_text="How the touch was reached (the order page explains it).",
+    )  # fmt: skip
     currency = models.CharField(max_length=3)
     order_day = models.DateField(help_text="The order's day in the workspace's time zone.")
     data_fallback = models.BooleanField(

@@ -22,9 +22,11 @@ from analytics.revenue.filters import RevenueFilters
 from attribution import rollups
 from attribution.models import (
     AttributionModel,
+    AttributionTouch,
     Click,
     DailyRevenue,
     MatchedField,
+    Reach,
     RefundAttribution,
     RevenueAttribution,
 )
@@ -908,11 +910,62 @@ def orders_with_credit(orders: QuerySet[CommerceOrder], model: str) -> QuerySet[
     rows = RevenueAttribution.objects.filter(
         attribution_model=model, attribution_weight__gt=0
     ).select_related("post")
+    touches = AttributionTouch.objects.only(
+        "order_id", "position", "matched_field", "matched_value", "reached"
+    ).order_by("position")
     return (
         orders.select_related("store")
-        .prefetch_related(Prefetch("attributions", queryset=rows, to_attr="credited"))
+        .prefetch_related(
+            Prefetch("attributions", queryset=rows, to_attr="credited"),
+            Prefetch("touches", queryset=touches, to_attr="journey_touches"),
+        )
         .order_by("-created_at", "-pk")
     )
+
+
+# The orders list's signal of a journey's touch, strongest evidence first (a click reached
+# through the order's own click id, the storefront's list, the visitor, then the customer).
+_SIGNAL_ORDER = [Reach.COOKIE, Reach.KEPT, Reach.VISITOR, Reach.CUSTOMER, ""]
+_CLICK_SIGNALS = {
+    Reach.COOKIE: "click", Reach.KEPT: "kept click", Reach.VISITOR: "visitor's earlier click",
+    Reach.CUSTOMER: "customer's earlier click", "": "click",
+}  # fmt: skip
+_FIELD_SIGNALS = {
+    MatchedField.UTM_CONTENT: "utm_content", MatchedField.UTM_CAMPAIGN: "utm_campaign",
+    MatchedField.COUPON_CODE: "coupon", MatchedField.UTM_SOURCE: "utm_source",
+    MatchedField.REFERRER_URL: "referrer",
+}  # fmt: skip
+
+
+def order_signal(order: CommerceOrder) -> str:
+    """What brought the order its journey, as the orders list says it (page, CSV): the
+    strongest evidence among its stored touches (`journey_touches`, see `orders_with_credit`),
+    so an order whose only clicks were reached through its customer's earlier visits says so.
+    An order with no touch names what it carried that matched nothing, or "none"."""
+    touches = getattr(order, "journey_touches", None)
+    if touches is None:
+        touches = list(order.touches.order_by("position"))
+    if touches:
+        precedence = list(MatchedField.values)
+        best = min(touches, key=lambda t: (
+            precedence.index(t.matched_field),
+            _SIGNAL_ORDER.index(t.reached) if t.reached in _SIGNAL_ORDER else 0,
+            t.position,
+        ))  # fmt: skip
+        if best.matched_field == MatchedField.CLICK_ID:
+            return _CLICK_SIGNALS.get(best.reached, "click")
+        if best.matched_field == MatchedField.REFERRER_URL:
+            return "referrer"
+        return f"{_FIELD_SIGNALS[best.matched_field]} {best.matched_value}"
+    carried = [
+        ("click", order.osc_click), ("utm_content", order.utm_content),
+        ("utm_campaign", order.utm_campaign), ("coupon", " ".join(order.coupon_codes or [])),
+        ("utm_source", order.utm_source),
+    ]  # fmt: skip
+    for name, value in carried:
+        if value:
+            return f"{name} {value}, unmatched" if name != "click" else "click, unmatched"
+    return "none"
 
 
 RECEIPTS_PAGE = 200
@@ -1028,8 +1081,12 @@ def order_journey(workspace: Workspace, order: CommerceOrder) -> dict:
         if row.is_fallback:
             fallback.add(row.attribution_model)
     ordered = sorted(touches.values(), key=lambda t: (t["touched_at"], t["position"]))
+    reached = dict(AttributionTouch.objects.filter(order=order).values_list("position", "reached"))
+    coupon_posts = sum(1 for t in ordered if t["matched_field"] == MatchedField.COUPON_CODE)
     for touch in ordered:
         touch["cells"] = [touch["credit"].get(model) for model in models]
+        touch["reached"] = reached.get(touch["position"], "")
+        touch["how"] = touch_explanation(touch, order, coupon_posts)
     return {
         "models": [(model, AttributionModel(model).label) for model in models],
         "touches": ordered,
@@ -1042,6 +1099,52 @@ def order_journey(workspace: Workspace, order: CommerceOrder) -> dict:
         if order.exchange_rate is None
         else (totals[models[0]]["revenue"] if ordered and models else None),
     }
+
+
+def touch_explanation(touch: dict, order: CommerceOrder, coupon_posts: int) -> str:
+    """How a touch of the order page was reached, in a merchant's words, from what its stored
+    touch says (`matched_field`, `matched_value`, `reached`); `coupon_posts` is how many of the
+    journey's touches are the coupon's posts. The coupon rule is docs/metrics.md's."""
+    field, value, reach = touch["matched_field"], touch["matched_value"], touch["reached"]
+    platform = Platform(touch["platform"]).label if touch["platform"] in Platform.values else ""
+    if field == MatchedField.CLICK_ID:
+        return {
+            Reach.COOKIE: f"Click {value}: the click id this visitor's browser carried to "
+            "checkout (osc_click).",
+            Reach.KEPT: f"Click {value}: a click id the storefront kept for this buyer "
+            "(osc_clicks).",
+            Reach.VISITOR: f"Click {value}: an earlier click by the same visitor (the browser "
+            "whose click id the order carried).",
+            Reach.CUSTOMER: f"Click {value}: a click by the same customer on another visit or "
+            "device, linked to this buyer by an earlier order.",
+        }.get(reach, f"Click {value}: its click id matched.")
+    if field == MatchedField.UTM_CONTENT:
+        return f"The order's landing utm_content {value} names this post."
+    if field == MatchedField.UTM_CAMPAIGN:
+        return f"The order's landing utm_campaign {value} names this campaign."
+    if field == MatchedField.COUPON_CODE:
+        if touch["post"] is None:
+            return f"Coupon {value}: distributed by this campaign, with no post."
+        several = (
+            "; first touch takes the earliest published, last touch the latest published, "
+            "the other models share them"
+            if coupon_posts > 1
+            else ""
+        )
+        if reach == Reach.PRODUCT:
+            also = f" ({coupon_posts} of its posts do{several})" if coupon_posts > 1 else ""
+            return f"Coupon {value}: this post links to a product in the order{also}."
+        if reach != Reach.DISTRIBUTED:  # a row from before touches said how they were reached
+            return f"Coupon {value}: this post distributed it."
+        posts = f"{coupon_posts} post{'s' if coupon_posts != 1 else ''}"
+        return (
+            f"Coupon {value}: distributed by {posts}, none links to a product in the order"
+            f"{several}."
+        )
+    if field == MatchedField.UTM_SOURCE:
+        return f"The order's utm_source {value} names {platform or 'a platform'}; no post."
+    site = f"{platform}'s site" if platform else "a social site"
+    return f"The order came from {site} (referrer); no post."
 
 
 def post_orders(workspace: Workspace, post: Post, model: str, *, limit: int = 10) -> list:

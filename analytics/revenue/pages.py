@@ -679,6 +679,8 @@ class OrdersView(AnalyticsPage):
     def get_context_data(self, **kwargs):
         orders = self._orders()
         page = Paginator(orders, self.paginate_by).get_page(self.request.GET.get("page"))
+        for order in page.object_list:
+            order.signal = revenue.order_signal(order)
         values = self.order_filter.form.cleaned_data if self.order_filter.is_bound else {}
         return super().get_context_data(
             page_obj=page,
@@ -710,6 +712,7 @@ class OrdersView(AnalyticsPage):
                 "utm_source",
                 "utm_campaign",
                 "utm_content",
+                "signal",
                 "credited_posts",
                 "credited_lifetime_net",
             ],  # fmt: skip
@@ -728,6 +731,7 @@ class OrdersView(AnalyticsPage):
                     o.utm_source,
                     o.utm_campaign,
                     o.utm_content,
+                    revenue.order_signal(o),
                     " ".join(r.post.reference for r in o.credited if r.post),
                     sum((r.revenue for r in o.credited), revenue.ZERO),
                 )  # fmt: skip

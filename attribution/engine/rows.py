@@ -30,7 +30,6 @@ from attribution.models import (
     MODEL_COLUMNS,
     TOUCH_FIGURES,
     AttributionTouch,
-    MatchedField,
     RefundTouch,
 )
 from commerce.models import CommerceOrder, OrderStatus, Refund
@@ -44,7 +43,8 @@ FIGURES = len(TOUCH_FIGURES)
 
 TOUCH_FIELDS = (
     "workspace_id", "order_id", "position", "post_id", "campaign_id", "platform", "click_id",
-    "touched_at", "matched_field", "matched_value", "currency", "order_day", "data_fallback",
+    "touched_at", "matched_field", "matched_value", "reached", "currency", "order_day",
+    "data_fallback",
 )  # fmt: skip
 TOUCH_COLUMNS = TOUCH_FIELDS + tuple(
     f"{figure}_{suffix}" for suffix in MODEL_COLUMNS.values() for figure in TOUCH_FIGURES
@@ -136,7 +136,6 @@ class _Order:
     gross: int
     refunds: list[tuple[int, int, date]]  # (refund id, minor units, day), in date order
     units: int
-    shared: bool
 
 
 def _prepared(workspace: Workspace, order, journey, refunds, units) -> _Order | None:
@@ -169,7 +168,6 @@ def _prepared(workspace: Workspace, order, journey, refunds, units) -> _Order | 
     return _Order(
         order.pk, order.created_at, timezone.localdate(order.created_at, workspace.zone),
         journey, credit.minor_of(gross, currency), refund_amounts, units,
-        all(t.matched_field == MatchedField.COUPON_CODE for t in journey),
     )  # fmt: skip
 
 
@@ -208,7 +206,6 @@ class BatchCredit:
             return
         counts = np.fromiter((len(o.journey) for o in orders), np.int64, len(orders))
         self.segments = segments = arrays.Segments.of(counts)
-        shared = np.fromiter((o.shared for o in orders), bool, len(orders))
         exact = np.zeros(len(orders), dtype=bool)  # orders `credit` computes itself
         multi = arrays.count_units(credit.MULTI_TOUCH, segments)
         for model in self.models:
@@ -224,12 +221,11 @@ class BatchCredit:
                     found, held, fallback = arrays.data_driven_units(effects, keys, segments)
                     units = np.where(fallback[segments.order], multi, found)
                     exact |= ~held & ~fallback
-                self.fallback = fallback & ~shared
+                self.fallback = fallback
             else:
                 units = arrays.count_units(model, segments)
-            # A coupon several posts shared is one touch: every model shares it equally.
-            self.units[model] = np.where(shared[segments.order], multi, units)
-        for index in np.flatnonzero(exact & ~shared).tolist():
+            self.units[model] = units
+        for index in np.flatnonzero(exact).tolist():
             self._by_credit(index, removal_effects)
         self._money()
 
@@ -314,7 +310,7 @@ class BatchCredit:
             for position, t in enumerate(order.journey):
                 yield (ws, order.order_id, position, t.post_id, t.campaign_id, t.platform,
                        t.click_pk, t.touched_at, t.matched_field, t.matched_value[:200],
-                       currency, order.order_day, fallback)  # fmt: skip
+                       t.reached, currency, order.order_day, fallback)  # fmt: skip
 
     def _refund_heads(self):
         """Each refund part's own fields, in REFUND_FIELDS order."""
@@ -380,7 +376,8 @@ class BatchCredit:
                     f"{start}{position}\t{null if post is None else post}\t"
                     f"{null if campaign is None else campaign}\t{t.platform}\t"
                     f"{null if click is None else click}\t{t.touched_at.isoformat(' ')}\t"
-                    f"{t.matched_field}\t{t.matched_value[:200].translate(_ESCAPES)}{end}"
+                    f"{t.matched_field}\t{t.matched_value[:200].translate(_ESCAPES)}\t"
+                    f"{t.reached}{end}"
                 )
 
     def refund_lines(self) -> list[str]:

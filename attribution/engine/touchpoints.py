@@ -22,7 +22,7 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from attribution.engine.bulk import bulk_memory
-from attribution.journeys import JourneyContext, JourneyTouch
+from attribution.journeys import JourneyContext, JourneyTouch, click_reach
 from attribution.models import Click, MatchedField, VisitorIdentity
 from commerce.models import CommerceOrder
 from omnisocial.models import Post, Workspace
@@ -113,7 +113,7 @@ WHERE NOT EXISTS (
 # JourneyTouch's fields, in journey order within each order (time, then click).
 _TOUCHES = """
 SELECT j.order_id, j.post_id, p.campaign_id, COALESCE(p.platform, ''), j.clicked_at,
-       j.click_id, j.click_pk
+       j.click_id, j.click_pk, j.visitor_id
 FROM {scratch} j LEFT JOIN {posts} p ON p.id = j.post_id AND p.workspace_id = %(workspace)s
 ORDER BY j.order_id, j.clicked_at, j.click_pk
 """
@@ -149,17 +149,33 @@ def journey_clicks(workspace: Workspace, *, since: datetime | None) -> Iterator[
 def journeys(workspace: Workspace, orders: Sequence, table: str) -> dict[int, list[JourneyTouch]]:
     """Every order's journey: its click touches read from `table`, completed by the rules that
     need no click."""
-    clicks: dict[int, list[JourneyTouch]] = {}
-    click_id = MatchedField.CLICK_ID
+    found: dict[int, list[tuple]] = {}
     with connection.chunked_cursor() as cursor:
         cursor.execute(_TOUCHES.format(**_TABLES | {"scratch": table}), {"workspace": workspace.pk})
         while rows := cursor.fetchmany(FETCH):
-            for order_id, post_id, campaign_id, platform, at, value, pk in rows:
-                touch = JourneyTouch(post_id, campaign_id, platform, at, click_id, value, pk, pk)
-                found = clicks.get(order_id)
-                if found is None:
-                    clicks[order_id] = [touch]
+            for row in rows:
+                listed = found.get(row[0])
+                if listed is None:
+                    found[row[0]] = [row]
                 else:
-                    found.append(touch)
-    context = JourneyContext.load_references(workspace)
-    return {order.pk: context.completed(order, clicks.pop(order.pk, [])) for order in orders}
+                    listed.append(row)
+    context = JourneyContext.load_references(workspace, orders)
+    return {
+        order.pk: context.completed(order, _click_touches(order, found.pop(order.pk, ())))
+        for order in orders
+    }
+
+
+def _click_touches(order, rows: Sequence[tuple]) -> list[JourneyTouch]:
+    """An order's click rows as journey touches, each with how it was reached (the carried
+    click's visitor tells this browser's clicks from the customer's other ones)."""
+    if not rows:
+        return []
+    cookie = order.osc_click
+    cookie_visitor = next((row[7] for row in rows if cookie and row[5] == cookie), "")
+    click_id = MatchedField.CLICK_ID
+    return [
+        JourneyTouch(post_id, campaign_id, platform, at, click_id, value, pk, pk,
+                     click_reach(order, value, visitor, cookie_visitor))
+        for _, post_id, campaign_id, platform, at, value, pk, visitor in rows
+    ]  # fmt: skip

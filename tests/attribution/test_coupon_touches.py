@@ -1,5 +1,6 @@
-"""Coupon touches: a coupon credits only the posts that distributed it before the order, and a
-coupon of several posts is one touch that every model shares equally among them."""
+"""Coupon touches: a coupon credits only the posts that distributed it before the order, and
+its posts are credited by publication order (tests/attribution/test_coupon_rule.py holds the
+product rule)."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -24,7 +25,10 @@ def credit(order) -> dict[str, list[tuple[int, Decimal, Decimal]]]:
     return found
 
 
-def test_a_coupon_of_several_posts_is_shared_equally_under_every_model(workspace):
+def test_a_coupon_of_several_posts_is_credited_by_publication_order(workspace):
+    """No post links to the order's product: every post published by the order's time stays a
+    candidate, in publication order (ties by id); first touch takes the earliest, last touch the
+    latest, the other models share them as touches at one instant."""
     store = StoreConnectionFactory(workspace=workspace)
     before = ORDER_AT - timedelta(days=3)
     posts = [PostFactory(workspace=workspace, platform=p, published_at=before)
@@ -35,9 +39,19 @@ def test_a_coupon_of_several_posts_is_shared_equally_under_every_model(workspace
     commerce_services.coupon_save(workspace=workspace, code="trio", posts=[*posts, late])
     order = order_record(store, 1, at=ORDER_AT, total="100.00", coupons=["trio"])
     ids = sorted(p.pk for p in posts)
-    shares = [Decimal("0.333334"), Decimal("0.333333"), Decimal("0.333333")]
-    cents = [Decimal("33.34"), Decimal("33.33"), Decimal("33.33")]
-    assert credit(order) == {model: list(zip(ids, shares, cents, strict=True)) for model in MODELS}
+    thirds = list(zip(ids, [Decimal("0.333334"), Decimal("0.333333"), Decimal("0.333333")],
+                      [Decimal("33.34"), Decimal("33.33"), Decimal("33.33")], strict=True))  # fmt: skip
+    one, none = (Decimal("1.000000"), Decimal("100.00")), (Decimal("0.000000"), Decimal("0.00"))
+    assert credit(order) == {
+        "first-touch": [(ids[0], *one), (ids[1], *none), (ids[2], *none)],
+        "last-touch": [(ids[0], *none), (ids[1], *none), (ids[2], *one)],
+        "multi-touch": thirds,
+        "position-based": [(ids[0], Decimal("0.400000"), Decimal("40.00")),
+                           (ids[1], Decimal("0.200000"), Decimal("20.00")),
+                           (ids[2], Decimal("0.400000"), Decimal("40.00"))],
+        "time-decay": thirds,
+        "data-driven": thirds,
+    }  # fmt: skip
 
 
 def test_a_coupon_credits_no_post_published_after_the_order(workspace):
