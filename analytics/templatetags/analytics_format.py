@@ -143,6 +143,18 @@ def model_label(model):
 
 
 @register.filter
+def model_choices(field):
+    """A bound field whose choices are attribution models, offered by their labels ("Last
+    touch") rather than their slugs; any other field as it is."""
+    from attribution.models import AttributionModel
+
+    choices = list(getattr(field.field, "choices", None) or ())
+    if choices and all(value in AttributionModel.values for value, _ in choices):
+        field.field.choices = [(value, AttributionModel(value).label) for value, _ in choices]
+    return field
+
+
+@register.filter
 def choice_text(field):
     """What a bound choice field holds, in its choices' words (for a reader who cannot edit):
     "Last touch" rather than "last-touch", a multiple choice as "First touch, Last touch"."""
@@ -159,6 +171,15 @@ def choice_text(field):
 def total_of(rows, key):
     """The sum of one figure over a table's rows (dicts), None counted as nothing."""
     return sum((Decimal(row[key]) for row in rows if row.get(key) is not None), Decimal(0))
+
+
+@register.filter
+def divided_by(value, divisor):
+    """value / divisor as a Decimal (a total row's average order value); None without a
+    divisor."""
+    if value in (None, "") or not divisor:
+        return None
+    return Decimal(value) / Decimal(divisor)
 
 
 @register.filter
