@@ -27,7 +27,7 @@ SYNCS_SHOWN = 5
 def redirect_uri(request, platform: str) -> str:
     """The OAuth redirect URL to enter in the platform app's settings (PUBLIC_BASE_URL's origin
     when set, else this request's)."""
-    path = reverse("platform-callback", args=[platform])
+    path = reverse(f"platform-callback-{platform}")
     return (settings.PUBLIC_BASE_URL or request.build_absolute_uri("/").rstrip("/")) + path
 
 

@@ -41,9 +41,16 @@ urlpatterns = [
         name="platform-connections",
     ),
     path(
-        "settings/connections/<str:platform>/callback/",
+        "settings/connections/meta/callback/",
         connections_pages.PlatformCallbackView.as_view(),
-        name="platform-callback",
+        {"platform": "meta"},
+        name="platform-callback-meta",
+    ),
+    path(
+        "settings/connections/tiktok/callback/",
+        connections_pages.PlatformCallbackView.as_view(),
+        {"platform": "tiktok"},
+        name="platform-callback-tiktok",
     ),
     path("posts/", revenue_pages.PostsView.as_view(), name="post-list"),
     path("posts/new/", views.PostFormView.as_view(), name="post-create"),

@@ -327,3 +327,17 @@ def test_tiktok_errors(workspace, tiktok, today):
     assert connection.status == PlatformConnection.Status.RECONNECT
     assert "revoked" in connection.status_reason
     assert len(figures(post)) == 2  # what was stored stays
+
+
+def test_the_schedule_queues_one_daily_run_per_connection(workspace, meta, today):
+    connection = meta_connection(workspace)
+    assert platform_syncs_due() == {"resumed": 0, "queued": 1}
+    daily = connection.syncs.get()
+    assert (daily.kind, daily.since, daily.until) == ("daily", today - timedelta(days=2), today)
+    assert platform_syncs_due() == {"resumed": 0, "queued": 0}  # one run at a time
+    PlatformSync.objects.update(status="done")
+    PlatformConnection.objects.update(last_synced_at=timezone.now())
+    assert platform_syncs_due() == {"resumed": 0, "queued": 0}  # synced today already
+    PlatformConnection.objects.update(last_synced_at=timezone.now() - timedelta(days=6))
+    assert platform_syncs_due() == {"resumed": 0, "queued": 1}
+    assert connection.syncs.order_by("-pk").first().since == today - timedelta(days=8)
