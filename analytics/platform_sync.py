@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
@@ -42,14 +44,25 @@ def platform_sync_run(sync_id: int, *, sleep=time.sleep) -> str:
 
 
 def platform_syncs_due() -> dict:
-    """The hourly schedule: resumes paused runs whose pause is over, and queues each active
-    connection's daily run once per day of its workspace. Returns what it queued."""
+    """The hourly schedule: resumes paused runs whose pause is over and runs that lost their
+    worker (running past the task timeout, or queued past the broker's retry: they go on from
+    their next unwritten window), and queues each active connection's daily run once per day
+    of its workspace. Returns what it queued."""
     from django_q.tasks import async_task
 
     now = timezone.now()
     resumed = 0
-    paused = PlatformSync.objects.filter(status=PlatformSync.Status.PAUSED).filter(
-        Q(connection__paused_until__isnull=True) | Q(connection__paused_until__lte=now)
+    lost = Q(
+        status=PlatformSync.Status.RUNNING,
+        started_at__lt=now - timedelta(seconds=settings.Q_CLUSTER["timeout"]),
+    ) | Q(
+        status=PlatformSync.Status.QUEUED,
+        requested_at__lt=now - timedelta(seconds=settings.Q_CLUSTER["retry"]),
+    )
+    paused = PlatformSync.objects.filter(
+        Q(status=PlatformSync.Status.PAUSED)
+        & (Q(connection__paused_until__isnull=True) | Q(connection__paused_until__lte=now))
+        | lost
     )
     for sync_id in paused.values_list("pk", flat=True):
         async_task("analytics.platform_sync.platform_sync_run", sync_id, group="platform-syncs")

@@ -398,8 +398,9 @@ def sync_run(*, sync: PlatformSync, rates: Rates | None, sleep: Sleep = time.sle
     connection = sync.connection
     workspace = connection.workspace
     now = timezone.now()
+    # started_at is this attempt's start: a run older than the task timeout has lost its worker.
     PlatformSync.objects.filter(pk=sync.pk).update(
-        status=PlatformSync.Status.RUNNING, started_at=sync.started_at or now
+        status=PlatformSync.Status.RUNNING, started_at=now
     )
     if connection.status != PlatformConnection.Status.ACTIVE or connection.token_expired:
         reason = connection.status_reason or "The access token expired: reconnect."

@@ -341,3 +341,19 @@ def test_the_schedule_queues_one_daily_run_per_connection(workspace, meta, today
     PlatformConnection.objects.update(last_synced_at=timezone.now() - timedelta(days=6))
     assert platform_syncs_due() == {"resumed": 0, "queued": 1}
     assert connection.syncs.order_by("-pk").first().since == today - timedelta(days=8)
+
+
+def test_a_run_that_lost_its_worker_is_resumed_from_its_next_window(
+    settings, workspace, posts, meta, today, rates
+):
+    settings.PLATFORM_SYNC_WINDOW_DAYS = 2
+    connection = meta_connection(workspace)
+    sync = PlatformSync.objects.create(
+        connection=connection, kind="backfill", since=today - timedelta(days=DAYS - 1),
+        until=today, status="running", next_day=today - timedelta(days=2),
+        started_at=timezone.now() - timedelta(hours=1),
+    )  # fmt: skip
+    assert platform_syncs_due()["resumed"] == 1
+    sync.refresh_from_db()
+    assert sync.status == "done"
+    assert sorted(figures(posts["fb"])) == [today - timedelta(days=n) for n in (2, 1, 0)]
