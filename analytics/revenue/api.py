@@ -167,7 +167,12 @@ class OrderListApi(WorkspaceAPIMixin, generics.ListAPIView):
         rows = RevenueAttribution.objects.filter(attribution_model=model).order_by("position")
         return (
             self.workspace.orders.all()
-            .prefetch_related(Prefetch("attributions", queryset=rows, to_attr="model_attributions"))
+            .prefetch_related(
+                Prefetch("attributions", queryset=rows, to_attr="model_attributions"),
+                Prefetch(
+                    "touches", queryset=revenue.journey_touches_query(), to_attr="journey_touches"
+                ),
+            )
             .order_by("-created_at", "-pk")
         )
 

@@ -910,9 +910,7 @@ def orders_with_credit(orders: QuerySet[CommerceOrder], model: str) -> QuerySet[
     rows = RevenueAttribution.objects.filter(
         attribution_model=model, attribution_weight__gt=0
     ).select_related("post")
-    touches = AttributionTouch.objects.only(
-        "order_id", "position", "matched_field", "matched_value", "reached"
-    ).order_by("position")
+    touches = journey_touches_query()
     return (
         orders.select_related("store")
         .prefetch_related(
@@ -935,6 +933,14 @@ _FIELD_SIGNALS = {
     MatchedField.COUPON_CODE: "coupon", MatchedField.UTM_SOURCE: "utm_source",
     MatchedField.REFERRER_URL: "referrer",
 }  # fmt: skip
+
+
+def journey_touches_query() -> QuerySet:
+    """What `order_signal` reads of an order's stored touches (prefetched as `journey_touches`
+    by the orders page, its CSV and GET /commerce/orders)."""
+    return AttributionTouch.objects.only(
+        "order_id", "position", "matched_field", "matched_value", "reached"
+    ).order_by("position")
 
 
 def order_signal(order: CommerceOrder) -> str:

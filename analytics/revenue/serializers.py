@@ -400,6 +400,12 @@ class OrderOutput(serializers.ModelSerializer):
     couponCodes = serializers.ListField(source="coupon_codes", child=serializers.CharField())
     isReturningCustomer = serializers.BooleanField(source="is_returning_customer")
     attributions = AttributionOutput(source="model_attributions", many=True)
+    signal = serializers.SerializerMethodField(
+        help_text="What brought the order its journey, as the orders page and its CSV say it: "
+        "the strongest stored touch (click, kept click, visitor's earlier click, customer's "
+        "earlier click, utm_content …, coupon …, referrer), else what it carried that matched "
+        'nothing ("…, unmatched") or "none".'
+    )
 
     class Meta:
         model = CommerceOrder
@@ -409,8 +415,13 @@ class OrderOutput(serializers.ModelSerializer):
             "refundedAmount", "financialStatus", "cancelledAt", "reportingCurrency",
             "exchangeRate", "reportingTotal", "isConverted", "utmSource", "utmMedium",
             "utmCampaign", "utmContent", "utmTerm", "referrerUrl", "landingPage", "couponCodes",
-            "isReturningCustomer", "attributions",
+            "isReturningCustomer", "attributions", "signal",
         ]  # fmt: skip
+
+    def get_signal(self, order) -> str:
+        from analytics.revenue.metrics import order_signal
+
+        return order_signal(order)
 
 
 # --- segments and coupons ------------------------------------------------------------------------

@@ -110,3 +110,18 @@ def test_the_order_page_explains_each_touch_and_the_list_agrees(
         ("3002", "customer's earlier click"),
         ("3001", "click"),
     ]
+
+
+def test_the_orders_api_says_the_same_signal_as_the_orders_page_and_csv(api, client, shop):
+    """GET /commerce/orders carries each order's `signal`, read by the one function the orders
+    page and its CSV use, from the same stored touches."""
+    import csv
+    import io
+
+    listed = api.get("/commerce/orders?from=2026-11-01&to=2026-11-30").json()["results"]
+    by_api = {o["orderNumber"]: o["signal"] for o in listed}
+    exported = client.get("/analytics/orders/?from=2026-11-01&to=2026-11-30&export=orders")
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode())))
+    by_csv = {r["order"]: r["signal"] for r in rows}
+    assert by_api == by_csv
+    assert sorted(by_api.values()) == ["coupon tiktok10", "none", "utm_content post-17"]
