@@ -181,19 +181,6 @@ def credits_for(
     }
 
 
-def shared_credit(touches: Sequence[Touch], *, models: Iterable[str]) -> dict[str, Credit]:
-    """One touch shared by several posts (a coupon that several posts distributed, redeemed by a
-    buyer who clicked none of them): the posts are one touch at the order's time, so no model
-    can tell them apart by position, recency or effect, and every model shares it equally among
-    them (weights and cents by largest remainder, ties to the earlier position). Never first or
-    last by row order."""
-    ordered = journey(touches)
-    if not ordered:
-        raise ValueError("an order with no touch has nothing to credit")
-    weights, units = _by_count(MULTI_TOUCH, len(ordered))
-    return {model: Credit(model, ordered, weights, units) for model in models}
-
-
 def _credit(
     model: str,
     ordered: tuple[Touch, ...],
