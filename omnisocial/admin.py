@@ -7,6 +7,11 @@ from omnisocial.models import (
     Campaign,
     Invitation,
     Membership,
+    OrganicTotal,
+    PlatformAccount,
+    PlatformConnection,
+    PlatformSync,
+    PlatformSyncIssue,
     Post,
     PostMetrics,
     Workspace,
@@ -130,3 +135,59 @@ class PostMetricsAdmin(admin.ModelAdmin):
     search_fields = ["post__caption", "post__reference"]
     date_hierarchy = "day"
     list_select_related = ["post"]
+
+
+class PlatformAccountInline(admin.TabularInline):
+    model = PlatformAccount
+    extra = 0
+    fields = ["kind", "external_id", "name", "currency", "selected"]
+    readonly_fields = ["kind", "external_id", "name", "currency"]
+
+
+@admin.register(PlatformConnection)
+class PlatformConnectionAdmin(admin.ModelAdmin):
+    """Read-only but for the status: a connection is made by its workspace's owner through the
+    platform's OAuth flow (Settings › Connections); its token is never shown."""
+
+    list_display = ["workspace", "platform", "status", "token_expires_at", "last_synced_at"]
+    list_filter = ["platform", "status", "workspace"]
+    readonly_fields = [
+        "workspace", "platform", "status_reason", "token_expires_at", "external_user",
+        "connected_by", "connected_at", "last_synced_at", "paused_until",
+    ]  # fmt: skip
+    fields = ["status", *readonly_fields]
+    inlines = [PlatformAccountInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+class PlatformSyncIssueInline(admin.TabularInline):
+    model = PlatformSyncIssue
+    extra = 0
+    readonly_fields = ["account", "day", "message"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PlatformSync)
+class PlatformSyncAdmin(admin.ModelAdmin):
+    list_display = [
+        "connection", "kind", "status", "since", "until", "requested_at", "finished_at",
+        "rows_created", "rows_updated",
+    ]  # fmt: skip
+    list_filter = ["kind", "status", "connection__platform"]
+    readonly_fields = [f.name for f in PlatformSync._meta.concrete_fields]
+    inlines = [PlatformSyncIssueInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(OrganicTotal)
+class OrganicTotalAdmin(admin.ModelAdmin):
+    list_display = ["post", "day", "impressions", "reach", "engagements"]
+    list_filter = ["day"]
+    search_fields = ["post__reference"]
+    readonly_fields = [f.name for f in OrganicTotal._meta.concrete_fields]

@@ -360,6 +360,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # httpx logs every request's full URL at INFO; some platforms take secrets in the query
+    # (Meta's code exchange), which must never reach a log.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
 
 # Webhook bodies above this size answer 413 (a large Shopify order is a few hundred kB).
