@@ -75,6 +75,11 @@ def test_key_figures_fit_a_phone_and_a_desktop(live_server, browser):  # noqa: F
             assert edges["left"] >= 0 and edges["right"] <= size["width"], (name, size, edges)
             heights[name, size["width"]] = scroll["height"]
 
+        # The KPI table keeps to the page's width, as the form under it does.
+        page.goto(f"{live_server.url}/analytics/kpis/")
+        kpis, form = page.locator("#kpis").bounding_box(), page.locator("#kpi-form").bounding_box()
+        assert kpis["x"] + kpis["width"] <= form["x"] + form["width"] + 0.5, (size, kpis, form)
+
         # Compare's table inside its card, its ROAS columns included.
         page.goto(f"{live_server.url}/analytics/revenue/compare/")
         table = page.locator("#comparison").bounding_box()
