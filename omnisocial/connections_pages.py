@@ -4,7 +4,7 @@ connection's recent syncs with every problem they met (omnisocial.connections)."
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,6 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views import View
+from django.views.decorators.csp import csp_override
 from django.views.generic import TemplateView
 
 from omnisocial import connections
@@ -37,9 +38,23 @@ def _configured(platform: str) -> bool:
     return bool(settings.TIKTOK_APP_ID and settings.TIKTOK_APP_SECRET)
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 class ConnectionsView(WorkspaceViewMixin, TemplateView):
     template_name = "omnisocial/connections.html"
     write_role = Role.OWNER
+
+    def dispatch(self, request, *args, **kwargs):
+        """The Connect buttons post here and are redirected to the platform's Login dialog: a
+        browser holds a form's redirect to the page's `form-action`, so this page's policy
+        names the dialogs' origins beside its own (read from the settings on each request)."""
+        dialogs = [_origin(settings.META_OAUTH_DIALOG_URL), _origin(settings.TIKTOK_AUTH_URL)]
+        allowed = [*settings.SECURE_CSP.get("form-action", []), *dialogs]
+        policy = {**settings.SECURE_CSP, "form-action": allowed}
+        return csp_override(policy)(super().dispatch)(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         held = {c.platform: c for c in self.workspace.platform_connections.all()}

@@ -177,3 +177,14 @@ def test_owners_disconnect(client, workspace):
                                              access_token="t")  # fmt: skip
     client.post(PAGE, {"connection": mine.pk, "action": "disconnect"})
     assert not PlatformConnection.objects.exists()
+
+
+def test_the_page_lets_its_connect_forms_reach_the_login_dialogs(client, meta, settings):
+    """A browser holds a form's redirect to the page's CSP form-action: the Connections page
+    names the platforms' dialog origins there, and only there."""
+    settings.TIKTOK_AUTH_URL = "https://auth.tiktok.example/portal/auth"
+    policy = client.get(PAGE)["Content-Security-Policy"]
+    form_action = next(d for d in policy.split(";") if d.strip().startswith("form-action"))
+    assert form_action.split()[1:] == ["'self'", meta.url, "https://auth.tiktok.example"]
+    other = client.get("/settings/")["Content-Security-Policy"]
+    assert "form-action 'self';" in other + ";" and meta.url not in other
