@@ -25,3 +25,8 @@ def quantum(currency: str) -> Decimal:
 def round_money(amount: Decimal | str | int, currency: str = "USD") -> Decimal:
     """Rounds half up to the currency's minor unit, the way invoices and stores round."""
     return Decimal(amount).quantize(quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def money_text(amount, currency: str) -> str:
+    """An amount in a sentence, as the pages write it: `6,255.50 USD` (alerts, insights)."""
+    return f"{Decimal(amount):,} {currency}"

@@ -363,7 +363,9 @@ class PostFormView(WorkspaceViewMixin, FormView):
         except ValidationError as exc:
             _errors_onto(form, exc, {"externalId": "external_id", "linkUrl": "link_url"})
             return _invalid(self, form)
-        tagged = len(post.tagging.links)
+        # Every tracked link of the post, as the page below lists them (links added one by one
+        # stay, though this save tagged only the caption's and the link field's).
+        tagged = post.links.count()
         messages.success(
             self.request,
             f"Saved. {tagged} tracked link{'' if tagged == 1 else 's'}: copy the short link "

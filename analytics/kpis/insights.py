@@ -4,10 +4,7 @@ from decimal import Decimal
 
 from analytics.kpis.projection import KpiProgress
 from analytics.models import Alert, KpiState
-
-
-def _money(amount, currency: str) -> str:
-    return f"{currency} {Decimal(amount):,}"
+from omnisocial.money import money_text
 
 
 def _percent(ratio) -> str:
@@ -22,12 +19,12 @@ def kpi_recommendation(progress: KpiProgress) -> str:
             "gone. Check again later."
         )
     projected = (
-        f"{kpi.name} is projected at {_money(progress.projected, currency)}, "
-        f"{_percent(progress.projected_progress)} of its {_money(kpi.target, currency)} target."
+        f"{kpi.name} is projected at {money_text(progress.projected, currency)}, "
+        f"{_percent(progress.projected_progress)} of its {money_text(kpi.target, currency)} target."
     )
     if progress.state == KpiState.FALLING_BEHIND:
         needed = (
-            f" It needs {_money(progress.required_daily_rate, currency)} a day from now on."
+            f" It needs {money_text(progress.required_daily_rate, currency)} a day from now on."
             if progress.required_daily_rate is not None
             else ""
         )
@@ -50,8 +47,8 @@ def alert_recommendation(alert: Alert) -> str:
         )
         return f"{alert.message} {lead}"
     entity = "post" if alert.kind.startswith("post") else "campaign"
-    revenue = _money(figures["revenue"], figures["currency"])
-    median = _money(figures["median"], figures["currency"])
+    revenue = money_text(figures["revenue"], figures["currency"])
+    median = money_text(figures["median"], figures["currency"])
     span = f"from {figures['windowStart']} to {figures['windowEnd']}"
     if alert.kind.endswith("high"):
         return (

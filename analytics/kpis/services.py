@@ -13,6 +13,7 @@ from analytics.kpis.projection import KpiProgress
 from analytics.models import Alert, KpiState, RevenueKPI
 from analytics.templatetags.analytics_format import orders as orders_text
 from omnisocial.models import Campaign, Post, Workspace
+from omnisocial.money import money_text
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +27,6 @@ KPI_FIELDS = (
     "name", "scope", "platform", "campaign", "post", "target", "period", "start_date", "end_date",
     "attribution_model", "exceed_ratio", "behind_ratio", "owner",
 )  # fmt: skip
-
-
-def _money(amount: Decimal, currency: str) -> str:
-    return f"{currency} {amount:,}"
 
 
 def _percent(ratio: Decimal) -> str:
@@ -189,10 +186,11 @@ def _kpi_alert_raise(*, kpi: RevenueKPI, progress: KpiProgress, now: datetime) -
     currency = progress.currency
     ahead = progress.state == KpiState.ON_TRACK_TO_EXCEED
     summary = (
-        f"{_money(progress.actual, currency)} so far with {_percent(progress.elapsed_share)} of "
-        f"the period gone ({progress.period.start:%b %-d} to {progress.period.end:%b %-d}); "
-        f"projected {_money(progress.projected, currency)} against a target of "
-        f"{_money(kpi.target, currency)} ({_percent(progress.projected_progress)})."
+        f"{money_text(progress.actual, currency)} so far with "
+        f"{_percent(progress.elapsed_share)} of the period gone "
+        f"({progress.period.start:%b %-d} to {progress.period.end:%b %-d}); "
+        f"projected {money_text(progress.projected, currency)} against a target of "
+        f"{money_text(kpi.target, currency)} ({_percent(progress.projected_progress)})."
     )
     if ahead:
         kind, severity = Alert.Kind.KPI_AHEAD, Alert.Severity.INFO
@@ -206,7 +204,7 @@ def _kpi_alert_raise(*, kpi: RevenueKPI, progress: KpiProgress, now: datetime) -
         message = summary
         if progress.required_daily_rate is not None:
             message += (
-                f" Reaching it needs {_money(progress.required_daily_rate, currency)} a day "
+                f" Reaching it needs {money_text(progress.required_daily_rate, currency)} a day "
                 "from now on."
             )
     return _alert_raise(
@@ -288,8 +286,8 @@ def _outlier_alert_raise(
         median = score.median.quantize(Decimal("0.01"))
         orders = f"{orders_text(row.orders)} order{'' if row.orders == 1 else 's'}"
         message = (
-            f"{_money(row.revenue, currency)} in revenue from {start:%b %-d} to {end:%b %-d} "
-            f"({orders}), against a median of {_money(median, currency)} "
+            f"{money_text(row.revenue, currency)} in revenue from {start:%b %-d} to {end:%b %-d} "
+            f"({orders}), against a median of {money_text(median, currency)} "
             f"across {peers} other {entity}s: far {'above' if high else 'below'} what "
             f"{entity}s here usually make, by more than they usually differ from one another."
         )

@@ -206,8 +206,8 @@ def test_insights_feed_json(api_client, workspace, behind_kpi, frozen):
     [kpi] = body["kpis"]
     assert (kpi["id"], kpi["state"]) == (behind_kpi.pk, "falling_behind")
     assert kpi["recommendation"] == (
-        "November is projected at USD 1,500.00, 50% of its USD 3,000.00 target. It needs "
-        "USD 121.43 a day from now on. Move budget to the posts and campaigns that sell, boost "
+        "November is projected at 1,500.00 USD, 50% of its 3,000.00 USD target. It needs "
+        "121.43 USD a day from now on. Move budget to the posts and campaigns that sell, boost "
         "the best performers, or revise the target."
     )
     assert body["recommendations"] == [

@@ -149,8 +149,8 @@ def test_the_transition_to_falling_behind_raises_exactly_one_alert(workspace):
     assert alert.kpi == kpi
     assert alert.title == "Target 3000.00 is falling behind its target"
     assert alert.message == (
-        "USD 450.00 so far with 30% of the period gone (Nov 1 to Nov 30); projected "
-        "USD 1,500.00 against a target of USD 3,000.00 (50%). Reaching it needs USD 121.43 a day "
+        "450.00 USD so far with 30% of the period gone (Nov 1 to Nov 30); projected "
+        "1,500.00 USD against a target of 3,000.00 USD (50%). Reaching it needs 121.43 USD a day "
         "from now on."
     )
     assert alert.figures == {

@@ -63,8 +63,8 @@ def test_an_outlier_post_among_steady_peers_raises_one_alert(workspace):
     assert alert.dedupe_key == f"post_outlier_high:{viral.pk}:2026-11-19"
     assert alert.title == f"Post over-performing: {viral.caption}"
     assert alert.message == (
-        "USD 1,000.00 in revenue from Nov 6 to Nov 19 (1 order), against a median of "
-        "USD 100.00 across 7 other posts: far above what posts here usually make, by more than "
+        "1,000.00 USD in revenue from Nov 6 to Nov 19 (1 order), against a median of "
+        "100.00 USD across 7 other posts: far above what posts here usually make, by more than "
         "they usually differ from one another."
     )
     assert alert.figures == {
