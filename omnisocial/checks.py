@@ -32,3 +32,38 @@ def shared_cache_check(app_configs, **kwargs):
             id="omnisocial.W001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def encryption_keys_check(app_configs, **kwargs):
+    """Secrets at rest (stores' API credentials, platform tokens) need keys of their own."""
+    if any(key.strip() for key in settings.FIELD_ENCRYPTION_KEYS):
+        return []
+    return [
+        Warning(
+            "FIELD_ENCRYPTION_KEYS is not set: the stores' and platforms' credentials are "
+            "encrypted with a key derived from SECRET_KEY, so rotating SECRET_KEY makes them "
+            "unreadable.",
+            hint="Set FIELD_ENCRYPTION_KEYS to a key from `manage.py encryption_key` "
+            "(docs/stores.md, docs/operations.md).",
+            id="omnisocial.W002",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def public_base_url_check(app_configs, **kwargs):
+    """Links the app sends out (invitations, password resets, webhook URLs, short links) and
+    the store's test delivery are built from PUBLIC_BASE_URL, never from a request's Host."""
+    if settings.PUBLIC_BASE_URL.startswith("https://"):
+        return []
+    return [
+        Warning(
+            "PUBLIC_BASE_URL is not an https origin: the stores' test delivery is refused, and "
+            "webhook URLs, short links and emailed links fall back to the address a request "
+            "was made to.",
+            hint="Set PUBLIC_BASE_URL to the app's public origin, e.g. https://app.brand.example "
+            "(docs/operations.md).",
+            id="omnisocial.W003",
+        )
+    ]

@@ -28,6 +28,10 @@ PRODUCTION = {
     "SECURE_HSTS_PRELOAD": "true",
     "TRUST_X_FORWARDED_PROTO": "true",
     "CACHE_URL": "redis://127.0.0.1:6379/1",
+    "FIELD_ENCRYPTION_KEYS": "mJ902lG-CHHxcNSnXnMQJTZdAi_tog7YwgFNgVzpl5E=",
+    "PUBLIC_BASE_URL": "https://app.brand.example",
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "EMAIL_HOST": "smtp.brand.example",
 }
 
 
@@ -51,6 +55,8 @@ def test_the_development_defaults_are_flagged_by_the_deploy_check():
     assert result.returncode != 0
     assert "security.W009" in result.stderr  # the insecure development SECRET_KEY
     assert "omnisocial.W001" in result.stderr  # a cache of each process's own
+    assert "omnisocial.W002" in result.stderr  # secrets at rest under a derived key
+    assert "omnisocial.W003" in result.stderr  # no public origin for what is sent out
 
 
 def test_without_cache_url_the_deploy_check_warns_that_limits_are_per_process():
