@@ -47,7 +47,7 @@ WRITES = ("post", "put", "patch", "delete")
 OWNER_ONLY = {
     "api-keys", "api-key", "api-whoami", "workspace-settings", "commerce:store-list",
     "commerce:api-store-list", "commerce:api-store-rotate", "commerce:store-detail",
-    "team", "api-key-list", "commerce:store-disconnect",
+    "team", "api-key-list", "commerce:store-disconnect", "platform-connections",
 }  # fmt: skip
 # Writes that concern no workspace's data: choosing one's workspace, logging in and out (the
 # home page is the login form for visitors and a redirect for members), the first run and

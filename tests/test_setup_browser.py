@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from attribution.models import Click
 from commerce.models import CommerceOrder
+from omnisocial.labels import post_label
 from omnisocial.models import Post
 from omnisocial.services import workspace_create
 from tests.attribution.test_clicks import HUMAN_UA
@@ -93,7 +94,7 @@ def test_a_marketer_sets_up_from_the_pages_and_sees_the_click_and_the_order(
     # A coupon the post distributes.
     page.goto(f"{live_server.url}/analytics/coupons/")
     page.fill("#id_code", "AUTUMN15")
-    page.select_option("#id_posts", label=str(post))
+    page.select_option("#id_posts", label=post_label(post, zone=post.workspace.zone))
     page.click("#coupon-form button[type=submit]")
     page.wait_for_load_state()
     assert page.locator("#coupons code", has_text="autumn15").count() == 1
