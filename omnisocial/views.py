@@ -349,17 +349,27 @@ class PostFormView(WorkspaceViewMixin, FormView):
             data.pop("reference")
         boost = {name: data.pop(name) for name in ("boost_spend", "boost_start", "boost_end")}
         total = boost["boost_spend"] or Decimal("0.00")
+        # A save that leaves the boost as the form showed it changes neither the spend rows nor
+        # what the post recorded of its boost (a form saves only what it changes).
+        if self.post_object is not None:
+            shown = post_metrics.post_boost(post=self.post_object)
+            boost_changed = (total, boost["boost_start"], boost["boost_end"]) != (
+                shown.total or Decimal("0.00"), shown.start, shown.end,
+            )  # fmt: skip
+        else:
+            boost_changed = total > 0
+        if boost_changed:
+            data.update(boosted_spend=total, boosted_currency=self.workspace.reporting_currency)
         try:
             # The boost is the post's daily spend (PostMetrics, source manual), the one source
             # ROAS reads; the post keeps its total only to show what was entered.
             with transaction.atomic():
-                post = services.post_save(
-                    workspace=self.workspace, post=self.post_object, boosted_spend=total,
-                    boosted_currency=self.workspace.reporting_currency, **data,
-                )  # fmt: skip
-                post_metrics.post_boost_set(
-                    post=post, total=total, start=boost["boost_start"], end=boost["boost_end"]
-                )
+                post = services.post_save(workspace=self.workspace, post=self.post_object, **data)
+                if boost_changed:
+                    post_metrics.post_boost_set(
+                        post=post, total=total, start=boost["boost_start"],
+                        end=boost["boost_end"],
+                    )  # fmt: skip
         except ValidationError as exc:
             _errors_onto(form, exc, {"externalId": "external_id", "linkUrl": "link_url"})
             return _invalid(self, form)

@@ -214,6 +214,7 @@ def test_orders_carry_utms_totals_and_attribution_rows(api, shop):
                 "isFallback": False,
             }
         ],
+        "signal": "utm_content post-17",
     }  # fmt: skip
 
 
