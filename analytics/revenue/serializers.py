@@ -147,9 +147,19 @@ class FunnelOutput(serializers.Serializer):
     )  # fmt: skip
     clicks = serializers.IntegerField(help_text="Unique human clicks on the posts' links.")
     purchases = credited_orders()
-    clickThroughRate = rate(source="click_through_rate", allow_null=True)
-    purchaseRate = rate(source="purchase_rate", allow_null=True)
-    impressionToPurchaseRate = rate(6, source="impression_to_purchase_rate", allow_null=True)
+    clickThroughRate = rate(
+        source="click_through_rate", allow_null=True,
+        help_text="Click-through rate: unique human clicks / impressions.",
+    )  # fmt: skip
+    purchaseRate = rate(
+        source="purchase_rate", allow_null=True,
+        help_text="Orders per click: credited orders / unique human clicks (every credited "
+        "order counts; not the conversion rate, the share of clicks that led to an order).",
+    )  # fmt: skip
+    impressionToPurchaseRate = rate(
+        6, source="impression_to_purchase_rate", allow_null=True,
+        help_text="Orders per impression: credited orders / impressions.",
+    )  # fmt: skip
 
 
 class ModelFiguresOutput(serializers.Serializer):

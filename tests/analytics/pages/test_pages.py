@@ -55,7 +55,7 @@ def test_revenue_page_shows_the_headline_with_changes_platforms_top_content_and_
     )
     assert f"Tote season Nov 1 · {shop['b'].reference} TikTok Product 50.00 1 0 —" in page
     assert "Total social revenue 150.00 2" in page  # the table's total is the headline
-    assert "Impressions 0 — click through Clicks 0 — purchase Purchases 2" in page
+    assert "Impressions 0 — click-through rate Clicks 0 — orders per click Purchases 2" in page
     html = response.content.decode()
     assert html.count('class="plotly-graph-div"') == 2
     assert 'href="?export=posts"' in html
