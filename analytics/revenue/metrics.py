@@ -275,6 +275,13 @@ def _spend_rows(workspace: Workspace, f: RevenueFilters) -> QuerySet:
     return metrics
 
 
+def _spend_by(workspace: Workspace, f: RevenueFilters, field: str) -> dict:
+    """Ad spend on the range's days per `field` of the post (post__platform,
+    post__campaign_id, post__content_type): the segments' spend, from the one source."""
+    rows = _spend_rows(workspace, f).values(field).annotate(s=Sum("spend")).order_by()
+    return dict(rows.values_list(field, "s"))
+
+
 def _spend_by_post(workspace: Workspace, f: RevenueFilters) -> dict[int, Decimal]:
     """Ad spend per post on the range's days."""
     rows = _spend_rows(workspace, f).values("post_id").annotate(s=Sum("spend"))
@@ -614,6 +621,7 @@ def segments(workspace: Workspace, f: RevenueFilters, by: str) -> list[dict]:
         clicks = _clicks_by(workspace, f, "platform")
         converted = converted_clicks(workspace, f, by="platform")
         customers = _customers_by(workspace, f, "platform")
+        spend = _spend_by(workspace, f, "post__platform")
         rows = [
             _segment(
                 platform,
@@ -622,9 +630,14 @@ def segments(workspace: Workspace, f: RevenueFilters, by: str) -> list[dict]:
                 customers.get(platform, 0),
                 clicks.get(platform, 0),
                 converted.get(platform, 0),
+                spend=spend.pop(platform, ZERO),
             )  # fmt: skip
             for platform, cell in cells.items()
         ]
+        for platform, spent in spend.items():  # spend on a platform that earned nothing
+            rows.append(_segment(platform, labels.get(platform, platform),
+                                 {"revenue": ZERO, "orders": ZERO}, 0, clicks.get(platform, 0),
+                                 converted.get(platform, 0), spend=spent))  # fmt: skip
     elif by == "campaign":
         cells = _totals(workspace, f)
         names = dict(workspace.campaigns.values_list("pk", "name"))
@@ -632,15 +645,24 @@ def segments(workspace: Workspace, f: RevenueFilters, by: str) -> list[dict]:
         converted = converted_clicks(workspace, f, by="campaign_id")
         customers = _customers_by(workspace, f, "campaign_id")
         by_campaign = _totals(workspace, f, by=("campaign_key",))
+        spend = _spend_by(workspace, f, "post__campaign_id")
         rows, rest = [], {"revenue": cells["revenue"], "orders": cells["orders"]}
         for campaign_id, cell in by_campaign.items():
             rest = {key: rest[key] - cell[key] for key in rest}
             rows.append(_segment(campaign_id, names.get(campaign_id, "Deleted campaign"), cell,
                                  customers.get(campaign_id, 0), clicks.get(campaign_id, 0),
-                                 converted.get(campaign_id, 0)))  # fmt: skip
-        if rest["revenue"] or rest["orders"]:
+                                 converted.get(campaign_id, 0),
+                                 spend=spend.pop(campaign_id, ZERO)))  # fmt: skip
+        no_campaign_spend = spend.pop(None, ZERO)
+        if rest["revenue"] or rest["orders"] or no_campaign_spend:
             rows.append(_segment(None, "No campaign", rest, customers.get(None, 0),
-                                 clicks.get(None, 0), converted.get(None, 0)))  # fmt: skip
+                                 clicks.get(None, 0), converted.get(None, 0),
+                                 spend=no_campaign_spend))  # fmt: skip
+        for campaign_id, spent in spend.items():  # spend on a campaign that earned nothing
+            rows.append(_segment(campaign_id, names.get(campaign_id, "Deleted campaign"),
+                                 {"revenue": ZERO, "orders": ZERO}, 0,
+                                 clicks.get(campaign_id, 0), converted.get(campaign_id, 0),
+                                 spend=spent))  # fmt: skip
     elif by == "contentType":
         labels = dict(Post.ContentType.choices)
         cells = (
@@ -651,15 +673,22 @@ def segments(workspace: Workspace, f: RevenueFilters, by: str) -> list[dict]:
         clicks = _clicks_by(workspace, f, "content_type")
         converted = converted_clicks(workspace, f, by="post__content_type")
         customers = _customers_by(workspace, f, "post__content_type")
+        spend = _spend_by(workspace, f, "post__content_type")
         rows = []
         for cell in cells:
             kind = cell["post__content_type"]
             if kind is None:
                 continue
             rows.append(_segment(kind, labels.get(kind, kind), cell, customers.get(kind, 0),
-                                 clicks.get(kind, 0), converted.get(kind, 0)))  # fmt: skip
+                                 clicks.get(kind, 0), converted.get(kind, 0),
+                                 spend=spend.pop(kind, ZERO)))  # fmt: skip
+        for kind, spent in spend.items():  # spend on a content type that earned nothing
+            nothing = {"revenue": ZERO, "orders": ZERO}
+            rows.append(_segment(kind, labels.get(kind, kind), nothing, 0, clicks.get(kind, 0),
+                                 converted.get(kind, 0), spend=spent))  # fmt: skip
         for row in revenue_without_post(workspace, f):
-            rows.append(_segment(f"noPost:{row['platform']}", row["label"], row, None, 0, 0))
+            rows.append(_segment(f"noPost:{row['platform']}", row["label"], row, None, 0, 0,
+                                 spend=ZERO))  # fmt: skip
     elif by == "audience":
         return _audience(workspace, f)
     else:
@@ -668,9 +697,11 @@ def segments(workspace: Workspace, f: RevenueFilters, by: str) -> list[dict]:
     return rows
 
 
-def _segment(key, label, cell, customers, clicks, converted, family=None) -> dict:
+def _segment(key, label, cell, customers, clicks, converted, family=None, spend=None) -> dict:
+    """One segment's row; `spend` None where spend cannot be told (audience segments: spend
+    belongs to posts, not to customers)."""
     found = figures(revenue=cell["revenue"], orders=cell["orders"], clicks=clicks,
-                    converted=converted)  # fmt: skip
+                    converted=converted, spend=spend or ZERO)  # fmt: skip
     return {
         "segment": key if key not in (None, "") else "",
         "label": label,
@@ -681,6 +712,8 @@ def _segment(key, label, cell, customers, clicks, converted, family=None) -> dic
         "avg_order_value": found["avg_order_value"],
         "unique_clicks": clicks,
         "conversion_rate": found["conversion_rate"] if clicks else None,
+        "ad_spend": found["ad_spend"] if spend is not None else None,
+        "roas": found["roas"] if spend is not None else None,
     }
 
 

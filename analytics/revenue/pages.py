@@ -536,6 +536,8 @@ class SegmentsView(AnalyticsPage):
                 "customers",
                 "avg_order_value",
                 "conversion_rate",
+                "ad_spend",
+                "roas",
             ],  # fmt: skip
             [
                 (
@@ -547,6 +549,8 @@ class SegmentsView(AnalyticsPage):
                     row["customers"],
                     row["avg_order_value"],
                     row["conversion_rate"],
+                    row["ad_spend"],
+                    row["roas"],
                 )  # fmt: skip
                 for row in rows
             ],

@@ -448,6 +448,12 @@ class SegmentRowOutput(serializers.Serializer):
     customers = serializers.IntegerField()
     avgOrderValue = money(source="avg_order_value", allow_null=True, help_text=AOV)
     conversionRate = rate(source="conversion_rate", allow_null=True)
+    adSpend = money(
+        source="ad_spend", allow_null=True,
+        help_text="Ad spend of the segment's posts on the range's days (their daily metrics); "
+        "null for audience segments, whose customers have no spend of their own.",
+    )  # fmt: skip
+    roas = rate(allow_null=True, help_text="Revenue / ad spend; null without spend.")
 
     def to_representation(self, instance):
         data = super().to_representation(instance)

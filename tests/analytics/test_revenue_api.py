@@ -302,7 +302,7 @@ def test_audience_segments_give_new_vs_returning_months_and_tags(api, shop):
     assert new == {
         "segment": "new", "label": "New customers", "family": "newVsReturning",
         "revenue": "150.00", "orders": "2.000000", "customers": 2, "avgOrderValue": "75.00",
-        "conversionRate": None,
+        "conversionRate": None, "adSpend": None, "roas": None,
     }  # fmt: skip
 
 

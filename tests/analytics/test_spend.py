@@ -136,3 +136,34 @@ def test_the_posts_stored_roas_divides_by_the_same_spend(api, shop, workspace):
     rebuilt = PostRevenue.objects.get(post=a, attribution_model="last-touch")
     assert rebuilt.roas == Decimal("2.5000")
     assert PostRevenue.objects.get(post=shop["b"], attribution_model="last-touch").roas is None
+
+
+def test_spend_and_roas_per_platform_campaign_and_content_type_agree_everywhere(api, client, shop):
+    """Segments carry the spend of their posts (the daily metrics) and ROAS = revenue / spend,
+    the same in the API, on the page and in the CSV; each segment family's spend sums to the
+    headline's."""
+    a, b = shop["a"], shop["b"]  # a: Instagram, summer-sale, 100.00; b: TikTok, 50.00
+    rows = [{"reference": a.reference, "date": "2026-11-05", "spend": "40.00"},
+            {"reference": b.reference, "date": "2026-11-06", "spend": "10.00"}]  # fmt: skip
+    assert api.post("/api/post-metrics", {"rows": rows}, format="json").status_code == 200
+    platform = api.get(f"/commerce/segments?by=platform&{NOVEMBER}").json()["results"]
+    by_label = {row["label"]: (row["adSpend"], row["roas"]) for row in platform}
+    assert by_label["Instagram"] == ("40.00", "2.5000")
+    assert by_label["TikTok"] == ("10.00", "5.0000")
+    campaign = api.get(f"/commerce/segments?by=campaign&{NOVEMBER}").json()["results"]
+    by_label = {row["label"]: (row["adSpend"], row["roas"]) for row in campaign}
+    assert by_label[shop["campaign"].name] == ("40.00", "2.5000")
+    assert by_label["No campaign"][0] == "10.00"
+    dashboard = api.get(f"/commerce/revenue/dashboard?{NOVEMBER}").json()
+    assert dashboard["adSpend"]["value"] == "50.00"
+    for family in (platform, campaign):
+        assert sum(Decimal(row["adSpend"]) for row in family) == Decimal("50.00")
+    page = client.get(f"/analytics/segments/?by=platform&{NOVEMBER}").content.decode()
+    assert "2.50×" in page and "5.00×" in page and "50.00" in page
+    exported = client.get(f"/analytics/segments/?by=platform&{NOVEMBER}&export=segments")
+    csv_rows = {r["label"]: r for r in csv.DictReader(io.StringIO(exported.content.decode()))}
+    assert (csv_rows["Instagram"]["ad_spend"], csv_rows["Instagram"]["roas"]) == (
+        "40.00", "2.5000",
+    )  # fmt: skip
+    audience = api.get(f"/commerce/segments?by=audience&{NOVEMBER}").json()["results"]
+    assert {row["adSpend"] for row in audience} == {None}

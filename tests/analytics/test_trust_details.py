@@ -37,12 +37,14 @@ def test_a_no_post_segment_has_no_customers_figure_and_the_table_a_total(
     assert ">None<" not in page
     assert (
         'post=none">20.00</a></td><td class="num">1</td><td class="num">—</td>'
-        '<td class="num">20.00</td><td class="num">—</td></tr>'
+        '<td class="num">20.00</td><td class="num">—</td><td class="num">0.00</td>'
+        '<td class="num">—</td></tr>'
     ) in page
     assert (
         '<tfoot><tr class="total"><th>Total</th><th class="num">170.00</th><th class="num">3</th>'
         '<th class="num" title="A customer can be in several segments: their sum would count '
-        'them twice">—</th><th class="num">56.67</th><th></th></tr></tfoot>'
+        'them twice">—</th><th class="num">56.67</th><th></th><th class="num">0.00</th>'
+        '<th class="num">—</th></tr></tfoot>'
     ) in page
 
 
