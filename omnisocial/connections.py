@@ -41,6 +41,7 @@ from omnisocial.models import (
     PlatformConnection,
     PlatformSync,
     PlatformSyncIssue,
+    Post,
     Workspace,
 )
 from omnisocial.platforms import PlatformError, day_windows, meta, tiktok
@@ -315,6 +316,7 @@ class _MetaReader:
             objects = self.graph.page_post_ids(account.external_id, token=token or "")
         refused: set[str] = set()
         totals = []
+        pictures: dict[int, str] = {}
         for item in objects:
             object_id = str(item.get("id") or "")
             post = self.index.get((platform, object_id))
@@ -322,6 +324,9 @@ class _MetaReader:
                 post = self.index.get((platform, object_id.split("_", 1)[-1]))
             if post is None:
                 continue
+            picture = meta.thumbnail(item)
+            if picture.startswith("https://"):
+                pictures[post] = picture[:2000]
             figures, missing = self.graph.lifetime_insights(object_id, names, token=token)
             refused.update(missing)
             totals.append(OrganicTotal(post_id=post, day=today, **{
@@ -338,6 +343,11 @@ class _MetaReader:
             totals, update_conflicts=True, unique_fields=["post", "day"],
             update_fields=["impressions", "reach", "engagements"],
         )  # fmt: skip
+        # The post's picture as the platform shows it (pages name posts with it).
+        for post_id, picture in pictures.items():
+            Post.objects.filter(pk=post_id).exclude(thumbnail_url=picture).update(
+                thumbnail_url=picture
+            )
 
 
 class _TikTokReader:

@@ -261,6 +261,10 @@ class Post(models.Model):
         help_text="The platform's id of the post (Instagram media id, Facebook page post id "
         "<page>_<post>, TikTok video id): the platforms' metrics join to posts by it.",
     )  # fmt: skip
+    thumbnail_url = models.URLField(
+        max_length=2000, blank=True, default="",
+        help_text="The post's picture as the platform gives it (Meta's sync fills it).",
+    )  # fmt: skip
     reference = models.CharField(
         max_length=100,
         blank=True,

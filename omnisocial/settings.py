@@ -59,7 +59,8 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
-    "img-src": [CSP.SELF, "data:"],
+    # The posts' pictures as the platforms serve them (Post.thumbnail_url, from Meta's sync).
+    "img-src": [CSP.SELF, "data:", "https://*.cdninstagram.com", "https://*.fbcdn.net"],
     "font-src": [CSP.SELF, "data:"],
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],

@@ -303,10 +303,13 @@ class Graph:
     # --- organic ---
 
     def media_ids(self, ig_user_id: str) -> Iterator[dict]:
-        return self.paged(f"{ig_user_id}/media", {"fields": "id,timestamp"})
+        return self.paged(
+            f"{ig_user_id}/media", {"fields": "id,timestamp,media_type,media_url,thumbnail_url"}
+        )
 
     def page_post_ids(self, page_id: str, *, token: str) -> Iterator[dict]:
-        return self.paged(f"{page_id}/posts", {"fields": "id,created_time"}, token=token)
+        return self.paged(f"{page_id}/posts", {"fields": "id,created_time,full_picture"},
+                          token=token)  # fmt: skip
 
     def lifetime_insights(
         self, object_id: str, metrics: dict[str, str], *, token: str | None = None
@@ -348,3 +351,13 @@ def _insight_values(body: dict) -> dict[str, int]:
         if isinstance(value, int | float):
             values[metric.get("name")] = int(value)
     return values
+
+
+def thumbnail(item: dict) -> str:
+    """The picture Meta gives for a media or Page post: a video's `thumbnail_url`, an image's
+    `media_url`, a Page post's `full_picture`; "" when none."""
+    if item.get("thumbnail_url"):
+        return str(item["thumbnail_url"])
+    if item.get("media_url") and item.get("media_type") in ("IMAGE", "CAROUSEL_ALBUM"):
+        return str(item["media_url"])
+    return str(item.get("full_picture") or "")

@@ -84,6 +84,8 @@ class FakeMeta:
             "inline_link_clicks": "20",
         }  # fmt: skip
         self.media: dict[str, list[str]] = {}  # ig user or page id -> media/post ids
+        # media/post id -> its fields as Meta gives them (thumbnail_url, media_url, full_picture)
+        self.media_fields: dict[str, dict] = {}
         self.totals: dict[str, dict[str, int]] = {}  # object id -> {metric: lifetime value}
         self.offered = {"views", "reach", "total_interactions", "post_media_view",
                         "post_total_media_view_unique", "post_reactions_by_type_total"}  # fmt: skip
@@ -160,7 +162,10 @@ class FakeMeta:
         if len(parts) == 2 and parts[0].startswith("act_") and parts[1] == "insights":
             return self._insights(seen, parts[0].removeprefix("act_"))
         if len(parts) == 2 and parts[1] in ("media", "posts"):
-            return self._list(seen, [{"id": m} for m in self.media.get(parts[0], [])])
+            asked = set(self._q(seen, "fields").split(","))
+            items = [{"id": m, **{k: v for k, v in self.media_fields.get(m, {}).items()
+                                  if k in asked}} for m in self.media.get(parts[0], [])]  # fmt: skip
+            return self._list(seen, items)
         if len(parts) == 2 and parts[1] == "insights":
             return self._lifetime(seen, parts[0])
         return error(100, f"Unsupported get request. Object with ID '{parts[0]}' does not exist")

@@ -357,3 +357,22 @@ def test_a_run_that_lost_its_worker_is_resumed_from_its_next_window(
     sync.refresh_from_db()
     assert sync.status == "done"
     assert sorted(figures(posts["fb"])) == [today - timedelta(days=n) for n in (2, 1, 0)]
+
+
+def test_the_sync_keeps_the_posts_picture_and_the_pages_show_it(
+    client, workspace, posts, meta, today, rates
+):
+    """A media's thumbnail (a video's thumbnail_url, an image's media_url) becomes the post's
+    picture, which the one post label shows; Meta's image hosts are allowed by the pages' CSP."""
+    picture = "https://scontent-cdg4-1.cdninstagram.com/v/t51/m1_n.jpg?stp=dst-jpg&_nc_ht=x"
+    meta.media_fields = {"m1": {"media_type": "IMAGE", "media_url": picture},
+                         "m2": {"media_type": "VIDEO", "thumbnail_url": "http://insecure/x.jpg"}}  # fmt: skip
+    assert run(meta_connection(workspace), today).status == "done"
+    posts["m1"].refresh_from_db()
+    assert posts["m1"].thumbnail_url == picture
+    media = [s for s in meta.server.seen if s.path.endswith("/media")]
+    assert "thumbnail_url" in media[0].query["fields"][0]
+    response = client.get("/posts/")
+    page = response.content.decode()
+    assert f'<img class="post-thumb" src="{picture.replace("&", "&amp;")}"' in page
+    assert "https://*.cdninstagram.com" in response["Content-Security-Policy"]
