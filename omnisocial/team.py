@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from omnisocial import services
+from omnisocial.errors import DATABASE_UNAVAILABLE
 from omnisocial.models import Invitation, Membership, Workspace
 
 logger = logging.getLogger(__name__)
@@ -32,8 +33,13 @@ FIRST_RUN_LOCK = 0x05C1F125
 
 
 def first_run_pending() -> bool:
-    """Whether the install has no account at all: the first visit then creates the owner."""
-    return not get_user_model().objects.exists()
+    """Whether the install has no account at all: the first visit then creates the owner.
+    While the database cannot be reached it answers no: the login form shows (it needs no
+    database to render), and signing in then says the database is unavailable."""
+    try:
+        return not get_user_model().objects.exists()
+    except DATABASE_UNAVAILABLE:
+        return False
 
 
 def account_of(email: str) -> AbstractBaseUser | None:

@@ -1,6 +1,8 @@
 """The webhook inbox: a delivery is verified and stored as it arrives (one statement), then
 processed by the sweep into orders and refunds; failed ones can be replayed."""
 
+from __future__ import annotations
+
 import json
 import logging
 import threading
@@ -40,43 +42,65 @@ class Reception:
     message: str = ""
 
 
-def delivery_receive(
+@dataclass(frozen=True)
+class Inspection:
+    """A delivery's verdict before anything is stored (`delivery_inspect`): the store it was
+    checked against (reloaded when the cached one refused it) and how to store and answer it."""
+
+    store: StoreConnection
+    verdict: _Verdict
+    ping: bool = False
+
+    @property
+    def verified(self) -> bool:
+        return self.verdict.verified
+
+
+def delivery_inspect(
     *,
     store: StoreConnection,
     body: bytes,
     headers,
     store_reload: Callable[[], StoreConnection | None] | None = None,
-) -> Reception:
-    """Stores one webhook request in the inbox and says how to answer it.
-
-    The signature is checked in constant time over the exact raw bytes before anything is
-    parsed; the body is kept as received (never re-serialised). Rejected requests are kept too,
-    marked unverified, so a wrong secret shows in the inbox, with their headers and the first
-    `WebhookDelivery.UNVERIFIED_BODY_KEPT` bytes of their body only (`body_truncated`). The row
-    is written with one INSERT (committed before this returns); a verified order or refund
-    delivery is then left `received` for the sweep task, which `deliveries_sweep_soon` asks for.
-
-    `store` may come from a short per-process cache (`selectors.webhook_store`): when it is
-    rejected on its secret or its domain, `store_reload` reads the row again and the checks run
-    once more, so a secret rotated a moment ago in another process is never refused.
-    """
-    kept = {k: v for k, v in headers.items() if k.lower() not in _DROPPED_HEADERS}
+) -> Inspection:
+    """The signature (in constant time, over the exact raw bytes), the body and the sender
+    checked before anything is stored or counted, reading nothing from the database unless the
+    cached store refused it: `store` may come from a short per-process cache
+    (`selectors.webhook_store`), so when it is rejected on its secret or its domain,
+    `store_reload` reads the row again and the checks run once more (a secret rotated a moment
+    ago in another process is never refused). The webhook endpoint counts the delivery against
+    the right limit from this verdict, then keeps it (`delivery_keep`)."""
     if store.platform == StorePlatform.WOOCOMMERCE and woocommerce.is_ping(
         body=body, headers=headers
     ):
-        delivery = WebhookDelivery(
-            store=store, raw_body=body, body_size=len(body), headers=kept, topic="ping",
-            status=WebhookDelivery.Status.IGNORED,
-        )  # fmt: skip
-        delivery.save()
-        return Reception(200, delivery, "ping")
-
+        return Inspection(store, _Verdict(200, WebhookDelivery.Status.IGNORED), ping=True)
     verdict = _delivery_inspect(store=store, body=body, headers=headers)
     if verdict.status_code == 401 and store_reload is not None:
         fresh = store_reload()
         if fresh is not None:
             store = fresh
             verdict = _delivery_inspect(store=store, body=body, headers=headers)
+    return Inspection(store, verdict)
+
+
+def delivery_keep(*, inspection: Inspection, body: bytes, headers) -> Reception:
+    """Stores one inspected webhook request in the inbox and says how to answer it.
+
+    The body is kept as received (never re-serialised). Rejected requests are kept too, marked
+    unverified, so a wrong secret shows in the inbox, with their headers and the first
+    `WebhookDelivery.UNVERIFIED_BODY_KEPT` bytes of their body only (`body_truncated`). The row
+    is written with one INSERT (committed before this returns); a verified order or refund
+    delivery is then left `received` for the sweep task, which `deliveries_sweep_soon` asks for.
+    """
+    store, verdict = inspection.store, inspection.verdict
+    kept = {k: v for k, v in headers.items() if k.lower() not in _DROPPED_HEADERS}
+    if inspection.ping:
+        delivery = WebhookDelivery(
+            store=store, raw_body=body, body_size=len(body), headers=kept, topic="ping",
+            status=WebhookDelivery.Status.IGNORED,
+        )  # fmt: skip
+        delivery.save()
+        return Reception(200, delivery, "ping")
     # Anybody can post an unverified body: only its first bytes are kept, so forged deliveries
     # cannot fill the inbox (a verified one is kept whole, for replays).
     truncated = not verdict.verified and len(body) > WebhookDelivery.UNVERIFIED_BODY_KEPT
@@ -98,6 +122,20 @@ def delivery_receive(
     if verdict.status == WebhookDelivery.Status.RECEIVED:
         transaction.on_commit(deliveries_sweep_soon)
     return Reception(verdict.status_code, delivery, verdict.error)
+
+
+def delivery_receive(
+    *,
+    store: StoreConnection,
+    body: bytes,
+    headers,
+    store_reload: Callable[[], StoreConnection | None] | None = None,
+) -> Reception:
+    """Inspects and stores one webhook request (`delivery_inspect`, then `delivery_keep`), for
+    callers that count nothing in between (replays, tests)."""
+    inspection = delivery_inspect(store=store, body=body, headers=headers,
+                                  store_reload=store_reload)  # fmt: skip
+    return delivery_keep(inspection=inspection, body=body, headers=headers)
 
 
 # The inbox row's columns, in the order `_delivery_insert` writes them.

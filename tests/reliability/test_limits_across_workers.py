@@ -1,6 +1,7 @@
 """The rate limits hold across web processes: gunicorn with three workers sharing the Redis cache
-(CACHE_URL) takes concurrent bursts of login attempts, API requests and bad webhooks, and exactly
-the limit gets through, whichever worker serves each request."""
+(CACHE_URL) takes concurrent bursts of login attempts, API requests and webhooks failing
+verification (counted against their sender), and exactly the limit gets through, whichever
+worker serves each request."""
 
 import re
 from collections import Counter
@@ -42,6 +43,9 @@ def server(django_db_setup, tmp_path_factory):
         "LOGIN_FAILURE_RATE": "5/h",
         "API_RATE_LIMIT": "30/h",
         "COMMERCE_WEBHOOK_RATE": "5/h",
+        # Deliveries failing verification count against their sender (store and address), not
+        # the store's budget: unsigned traffic must not push a store's real orders into 429.
+        "COMMERCE_WEBHOOK_UNVERIFIED_RATE": "5/h",
     }
     redis_flush(CACHE_URL)
     log = tmp_path_factory.mktemp("gunicorn") / "limits.log"
