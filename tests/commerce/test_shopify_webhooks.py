@@ -307,7 +307,10 @@ def test_a_rotated_secret_keeps_the_previous_one_valid_for_the_grace_period(shop
     store = services.store_secret_rotate(store=store, new_secret="shpss_new_0123456789abcdef")
     body = fixture_bytes("shopify_order_create.json")
     assert deliver(shop, store, body, secret=old).status_code == 200
-    assert deliver(shop, store, body, secret="shpss_new_0123456789abcdef", event_id="e2").status_code == 200
+    assert (
+        deliver(shop, store, body, secret="shpss_new_0123456789abcdef", event_id="e2").status_code
+        == 200
+    )
     store.previous_secret_expires_at = datetime(2020, 1, 1, tzinfo=UTC)
     store.save()
     assert deliver(shop, store, body, secret=old, event_id="e3").status_code == 401
