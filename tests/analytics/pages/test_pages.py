@@ -201,13 +201,15 @@ def test_post_analytics_shows_engagement_beside_the_post_revenue(client, shop):
 
 def test_segments_and_coupons_read_the_same_selectors(client, shop):
     page = text(client.get("/analytics/segments/?by=platform"))
-    assert "Instagram 100.00 1 1 100.00 — TikTok 50.00 1 1 50.00 —" in page
+    assert "Instagram 100.00 1 1 100.00 — 0.00 — TikTok 50.00 1 1 50.00 — 0.00 —" in page
     page = text(client.get("/analytics/segments/?by=campaign"))
-    assert "Summer Sale 100.00 1 1 100.00 — No campaign 50.00 1 1 50.00 —" in page
+    assert "Summer Sale 100.00 1 1 100.00 — 0.00 — No campaign 50.00 1 1 50.00 — 0.00 —" in page
     page = text(client.get("/analytics/segments/?by=audience"))
     assert "New vs returning customers" in page and "Acquisition month (first order)" in page
     rows = rows_of(client.get("/analytics/segments/?by=contentType&export=segments"))
-    assert rows[1] == ["contentType", "product", "Product", "150.00", "2", "2", "75.00", ""]
+    assert rows[1] == [
+        "contentType", "product", "Product", "150.00", "2", "2", "75.00", "", "0.00", "",
+    ]  # fmt: skip
     page = text(client.get("/analytics/coupons/"))
     assert f"tiktok10 — TikTok {shop['b'].reference} 1 50.00 0 —" in page
     assert rows_of(client.get("/analytics/coupons/?export=coupons"))[1] == [
