@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tests.fakes.server import Answer, FakeServer, Seen
+from tests.fakes.server import Answer, FakePlatform, Seen
 
 APP_ID = "1234567890"
 APP_SECRET = "meta-app-secret-0123456789"
@@ -66,9 +66,9 @@ def _offset(cursor: str) -> int:
     return int(base64.b64decode(cursor).decode().split(":")[1])
 
 
-class FakeMeta:
+class FakeMeta(FakePlatform):
     def __init__(self):
-        self.server = FakeServer(self.respond)
+        super().__init__()
         self.codes: dict[str, tuple[str, str]] = {}  # code -> (redirect_uri, challenge)
         self.token = LONG_TOKEN
         self.me = {"id": "10001", "name": "Ada Owner"}
@@ -89,23 +89,10 @@ class FakeMeta:
         self.totals: dict[str, dict[str, int]] = {}  # object id -> {metric: lifetime value}
         self.offered = {"views", "reach", "total_interactions", "post_media_view",
                         "post_total_media_view_unique", "post_reactions_by_type_total"}  # fmt: skip
-        self.faults: dict[int, Answer] = {}
         self.fault: Callable[[Seen], Answer | None] | None = None
         self.usage: dict[str, str] = {}
         self.loop_at: int | None = None
         self.page_size = 500
-        self.requests = 0
-
-    def __enter__(self):
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.__exit__(*exc)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
     def configure(self, settings) -> None:
         settings.OUTBOUND_ALLOW_PRIVATE = True
@@ -122,8 +109,7 @@ class FakeMeta:
     # --- answers ---
 
     def respond(self, seen: Seen) -> Answer:
-        self.requests += 1
-        answer = self.faults.get(self.requests)
+        answer = self.scripted(seen)
         if answer is None and self.fault is not None:
             answer = self.fault(seen)
         if answer is None:

@@ -86,3 +86,38 @@ class FakeServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class FakePlatform:
+    """What every fake platform shares: its FakeServer (answering through `respond`), the
+    requests counted, and faults scripted by request number (`faults[3] = answer`, or a function
+    of the request returning an answer, or None to answer normally)."""
+
+    def __init__(self):
+        self.server = FakeServer(self.respond)
+        self.faults: dict[int, Answer | Callable[[Seen], Answer | None]] = {}
+        self.requests = 0
+
+    def __enter__(self):
+        self.server.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.__exit__(*exc)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def seen(self) -> list[Seen]:
+        return self.server.seen
+
+    def scripted(self, seen: Seen) -> Answer | None:
+        """Counts the request; the fault scripted for it, if any."""
+        self.requests += 1
+        fault = self.faults.pop(self.requests, None)
+        return fault(seen) if callable(fault) else fault
+
+    def respond(self, seen: Seen) -> Answer:
+        raise NotImplementedError

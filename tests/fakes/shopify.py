@@ -17,11 +17,10 @@ import base64
 import bisect
 import json
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from tests.fakes.server import Answer, FakeServer, Seen
+from tests.fakes.server import Answer, FakePlatform, Seen
 
 TOKEN = "shpat_0123456789abcdef0123456789abcdef"
 VERSION = "2025-10"
@@ -171,7 +170,7 @@ def truncated() -> Answer:
                   {"Content-Type": "application/json"})  # fmt: skip
 
 
-class FakeShopifyAdmin:
+class FakeShopifyAdmin(FakePlatform):
     """`with FakeShopifyAdmin(orders) as fake:` serves the Admin API on `fake.url`; set
     SHOPIFY_ADMIN_URL to `fake.admin_url`. `fake.orders` may be changed between requests
     (`fake.put(node)` adds or replaces an order)."""
@@ -179,6 +178,7 @@ class FakeShopifyAdmin:
     def __init__(self, orders=(), *, token: str = TOKEN, cost_per_order: int = 4,
                  max_cost: int | None = None, bucket: float = 20000.0,
                  restore_rate: float = 1000.0):  # fmt: skip
+        super().__init__()
         self.orders: list[dict] = list(orders)
         self.token = token
         self.cost_per_order = cost_per_order
@@ -186,45 +186,21 @@ class FakeShopifyAdmin:
         # enterprise shop's by default, so a test's pages are not paced unless it asks).
         self.bucket, self.restore_rate = bucket, restore_rate
         self.max_cost = max_cost  # Shopify's single-query ceiling is 1000; None: not enforced
-        self.faults: dict[int, Answer | Callable[[Seen], Answer | None]] = {}
-        self.requests = 0
         self._sorted: dict = {}
-        self.server = FakeServer(self.respond)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
     @property
     def admin_url(self) -> str:
         return self.server.url + "/admin/api/{version}/graphql.json"
-
-    @property
-    def seen(self) -> list[Seen]:
-        return self.server.seen
 
     def put(self, node: dict) -> None:
         self.orders = [o for o in self.orders if o["legacyResourceId"] != node["legacyResourceId"]]
         self.orders.append(node)
         self._sorted.clear()
 
-    def __enter__(self) -> FakeShopifyAdmin:
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.__exit__(*exc)
-
     # -- answering -------------------------------------------------------------------------
 
     def respond(self, seen: Seen) -> Answer:
-        self.requests += 1
-        fault = self.faults.pop(self.requests, None)
-        if fault is not None:
-            answer = fault(seen) if callable(fault) else fault
-            if answer is not None:
-                return answer
-        return self.answer(seen)
+        return self.scripted(seen) or self.answer(seen)
 
     def answer(self, seen: Seen) -> Answer:
         """The documented answer to a request, without scripted faults."""

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tests.fakes.server import Answer, FakeServer, Seen
+from tests.fakes.server import Answer, FakePlatform, Seen
 
 APP_ID = "7000000001"
 APP_SECRET = "tiktok-app-secret-0123456789"
@@ -29,29 +29,16 @@ def ok(data: dict) -> Answer:
     return Answer(200, {"code": 0, "message": "OK", "request_id": "r1", "data": data})
 
 
-class FakeTikTok:
+class FakeTikTok(FakePlatform):
     def __init__(self):
-        self.server = FakeServer(self.respond)
+        super().__init__()
         self.codes: set[str] = set()
         self.advertisers = [{"advertiser_id": "7001", "advertiser_name": "Brand TT",
                              "currency": "USD"}]  # fmt: skip
         self.ads: dict[str, list[tuple[str, str]]] = {"7001": []}  # advertiser -> (ad, item)
         self.figures = lambda ad, day: {"spend": "5.50", "impressions": "2000", "clicks": "40"}
-        self.faults: dict[int, Answer] = {}
         self.page_size = 1000
         self.repeat_page = False
-        self.requests = 0
-
-    def __enter__(self):
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.__exit__(*exc)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
     def configure(self, settings) -> None:
         settings.OUTBOUND_ALLOW_PRIVATE = True
@@ -65,8 +52,7 @@ class FakeTikTok:
         return response.headers["Location"]
 
     def respond(self, seen: Seen) -> Answer:
-        self.requests += 1
-        return self.faults.get(self.requests) or self._answer(seen)
+        return self.scripted(seen) or self._answer(seen)
 
     def _q(self, seen: Seen, name: str, default: str = "") -> str:
         return seen.query.get(name, [default])[0]

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Callable
 from datetime import UTC, datetime
 
-from tests.fakes.server import Answer, FakeServer, Seen
+from tests.fakes.server import Answer, FakePlatform, Seen
 
 KEY = "ck_0123456789abcdef0123456789abcdef01234567"
 SECRET = "cs_0123456789abcdef0123456789abcdef01234567"
@@ -89,41 +88,21 @@ def unauthorized() -> Answer:
     )
 
 
-class FakeWooCommerce:
+class FakeWooCommerce(FakePlatform):
     """`with FakeWooCommerce(orders) as fake:` serves the site on `fake.url` (the store URL)."""
 
     def __init__(self, orders=(), *, key: str = KEY, secret: str = SECRET):
+        super().__init__()
         self.orders: list[dict] = list(orders)
         self.key, self.secret = key, secret
-        self.faults: dict[int, Answer | Callable[[Seen], Answer | None]] = {}
-        self.requests = 0
-        self.server = FakeServer(self.respond)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def seen(self) -> list[Seen]:
-        return self.server.seen
 
     def put(self, payload: dict) -> None:
         self.orders = [o for o in self.orders if o["id"] != payload["id"]] + [payload]
 
-    def __enter__(self) -> FakeWooCommerce:
-        self.server.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.__exit__(*exc)
-
     def respond(self, seen: Seen) -> Answer:
-        self.requests += 1
-        fault = self.faults.pop(self.requests, None)
-        if fault is not None:
-            answer = fault(seen) if callable(fault) else fault
-            if answer is not None:
-                return answer
+        answer = self.scripted(seen)
+        if answer is not None:
+            return answer
         if seen.path != "/wp-json/wc/v3/orders" or seen.method != "GET":
             return Answer(404, {"code": "rest_no_route", "message": "No route was found "
                                 "matching the URL and request method.", "data": {"status": 404}})  # fmt: skip
