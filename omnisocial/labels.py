@@ -5,6 +5,8 @@ linen shirt: made to last…"; the reference and the day tell them apart."""
 
 from __future__ import annotations
 
+import re
+
 from django.utils import timezone
 
 from omnisocial.models import Post
@@ -12,9 +14,15 @@ from omnisocial.models import Post
 CAPTION_CHARS = 40
 
 
-def excerpt(text: str, chars: int = CAPTION_CHARS) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
+URL = re.compile(r"https?://\S+")
+
+
+def excerpt(caption: str, chars: int = CAPTION_CHARS) -> str:
+    """A caption without its links (pages show them elsewhere), cut at a word."""
+    text = " ".join(URL.sub("", caption or "").split())
+    if len(text) <= int(chars):
+        return text
+    return text[: int(chars)].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
 
 
 def post_day(post: Post, zone=None) -> str:

@@ -1,6 +1,5 @@
 """How the analytics pages write money, counts and rates."""
 
-import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.humanize.templatetags.humanize import intcomma
@@ -8,6 +7,7 @@ from django.template import Library
 from django.utils.safestring import mark_safe
 
 from analytics import charts
+from omnisocial import labels
 
 register = Library()
 
@@ -119,16 +119,10 @@ def query(context, **changes):
     return "?" + encoded if encoded else "?"
 
 
-URL = re.compile(r"https?://\S+")
-
-
 @register.filter
 def excerpt(caption, length=70):
-    """A caption without its links (the table shows them elsewhere), cut at a word."""
-    text = " ".join(URL.sub("", caption or "").split())
-    if len(text) <= int(length):
-        return text
-    return text[: int(length)].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
+    """A caption without its links, cut at a word (omnisocial.labels.excerpt, the one rule)."""
+    return labels.excerpt(caption, int(length))
 
 
 @register.filter
@@ -209,14 +203,12 @@ def post_label(context, post, chars=40):
     """The one way pages name a post: platform badge, thumbnail where the platform gave one,
     reference and publication day (which tell apart posts whose captions read alike), then the
     start of the caption; the whole caption on hover."""
-    from omnisocial.labels import excerpt, post_day
-
     workspace = context.get("workspace")
     return {
         "post": post,
         "thumbnail": getattr(post, "thumbnail_url", "") or "",
-        "day": post_day(post, workspace.zone if workspace is not None else None),
-        "caption": excerpt(post.caption, int(chars)) if post.caption else "",
+        "day": labels.post_day(post, workspace.zone if workspace is not None else None),
+        "caption": labels.excerpt(post.caption, int(chars)) if post.caption else "",
     }
 
 
