@@ -275,7 +275,6 @@ class StoreDetailView(WorkspaceViewMixin, TemplateView):
             last_import=store.imports.first(),
             health=selectors.store_health(store=store),
             history_days=settings.STORE_HISTORY_DAYS,
-            has_orders=store.orders.exists(),
             snippet=tracking_snippet(self.request, store),
             deliveries=selectors.store_deliveries(store=store, limit=20),
             orders=selectors.store_orders(store=store, limit=20),
