@@ -1,6 +1,10 @@
 """Fixed-window counters in the cache: login attempts per username and address, webhook
 deliveries per store, API requests per key (omnisocial/throttling.py).
 
+A window opens with the first hit and lasts the rate's period: its counter expires with it.
+Windows are not cut on the clock, so a burst is never split between two of them (which would let
+twice the limit through around a boundary, and make a limit's answer depend on the time of day).
+
 A hit is one atomic increment, so concurrent requests in several processes never both take the
 last place. The limits hold across processes and hosts only with a shared cache: set CACHE_URL
 (Redis, see settings.py); without it each process counts on its own (`check --deploy` warns).
@@ -25,17 +29,18 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), seconds
 
 
-def _key(scope: str, ident: str, window: int) -> tuple[str, int]:
-    now = int(time.time())
-    start = now - now % window
-    return f"ratelimit:{scope}:{ident}:{start}", start + window - now
+def _key(scope: str, ident: str, window: int) -> str:
+    return f"ratelimit:{scope}:{ident}:{window}"
+
+
+def _ends_key(key: str) -> str:
+    return f"{key}:ends"
 
 
 def count(scope: str, ident: str, rate: str) -> int:
     """Hits recorded in the current window."""
     _, window = parse_rate(rate)
-    key, _ = _key(scope, ident, window)
-    return cache.get(key, 0)
+    return cache.get(_key(scope, ident, window), 0)
 
 
 def hit(scope: str, ident: str, rate: str) -> int | None:
@@ -57,58 +62,69 @@ def check(*, hits: Sequence[Limit] = (), peeks: Sequence[Limit] = ()) -> list[in
     for limits, peek in ((hits, False), (peeks, True)):
         for scope, ident, rate in limits:
             limit, window = parse_rate(rate)
-            key, remaining = _key(scope, ident, window)
-            planned.append((key, window, limit, max(remaining, 1), peek))
+            planned.append((_key(scope, ident, window), window, limit, peek))
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
         counts = _redis_counts(backend, planned)
     else:
         counts = _cache_counts(planned)
     return [
-        wait if (found >= limit if peek else found > limit) else None
-        for (_, _, limit, wait, peek), found in zip(planned, counts, strict=True)
+        max(left, 1) if (found >= limit if peek else found > limit) else None
+        for (_, _, limit, peek), (found, left) in zip(planned, counts, strict=True)
     ]
 
 
-def _redis_counts(backend: RedisCache, planned: list[tuple]) -> list[int]:
-    """One pipeline: for a hit SET 0 NX with the window's expiry then INCR (atomic, so two
-    processes never both take the last place), for a peek GET. The counters are plain integers,
-    as the cache writes them, so `cache.get` reads them too."""
+def _redis_counts(backend: RedisCache, planned: list[tuple]) -> list[tuple[int, int]]:
+    """One pipeline: for a hit SET 0 NX with the window's expiry (the first hit opens the
+    window) then INCR (atomic, so two processes never both take the last place), for a peek GET;
+    then TTL, the seconds the window has left. The counters are plain integers, as the cache
+    writes them, so `cache.get` reads them too. Answers (count, seconds left) per limit."""
     if not planned:
         return []
     keys = [backend.make_and_validate_key(key) for key, *_ in planned]
     pipe = backend._cache.get_client(keys[0], write=True).pipeline(transaction=False)
-    for full_key, (_, window, _, _, peek) in zip(keys, planned, strict=True):
+    for full_key, (_, window, _, peek) in zip(keys, planned, strict=True):
         if peek:
             pipe.get(full_key)
         else:
-            pipe.set(full_key, 0, ex=window + 1, nx=True)
+            pipe.set(full_key, 0, ex=window, nx=True)
             pipe.incr(full_key)
+        pipe.ttl(full_key)
     answers = iter(pipe.execute())
     counts = []
-    for *_, peek in planned:
+    for _, window, _, peek in planned:
         if not peek:
             next(answers)  # the SET NX
-        counts.append(int(next(answers) or 0))
+        found = int(next(answers) or 0)
+        left = next(answers)
+        counts.append((found, left if left and left > 0 else window))
     return counts
 
 
-def _cache_counts(planned: list[tuple]) -> list[int]:
+def _cache_counts(planned: list[tuple]) -> list[tuple[int, int]]:
+    """The same on a cache without TTL reads (each process's memory): the window's end is kept
+    beside its counter."""
     counts = []
-    for key, window, _, _, peek in planned:
+    now = time.time()
+    for key, window, _, peek in planned:
+        ends = cache.get(_ends_key(key))
         if peek:
-            counts.append(cache.get(key, 0))
-            continue
-        cache.add(key, 0, timeout=window + 1)
-        try:
-            counts.append(cache.incr(key))
-        except ValueError:  # evicted between add and incr
-            cache.set(key, 1, timeout=window + 1)
-            counts.append(1)
+            found = cache.get(key, 0) if ends else 0
+        else:
+            if ends is None or ends <= now:
+                ends = now + window
+                cache.set(_ends_key(key), ends, timeout=window)
+                cache.set(key, 0, timeout=window)
+            try:
+                found = cache.incr(key)
+            except ValueError:  # evicted since
+                cache.set(key, 1, timeout=window)
+                found = 1
+        counts.append((found, int(-(-((ends or now + window) - now) // 1))))
     return counts
 
 
 def reset(scope: str, ident: str, rate: str) -> None:
     _, window = parse_rate(rate)
-    key, _ = _key(scope, ident, window)
-    cache.delete(key)
+    key = _key(scope, ident, window)
+    cache.delete_many([key, _ends_key(key)])

@@ -151,14 +151,6 @@ def http_request(server, method, path, *, body=None, headers=None):
         conn.close()
 
 
-def window_not_ending(seconds: int, margin: int = 60) -> None:
-    """Waits, if need be, until the fixed rate-limit window of `seconds` has more than `margin`
-    seconds left, so a burst is not split between two windows."""
-    left = seconds - time.time() % seconds
-    if left <= margin:
-        time.sleep(left + 1)
-
-
 def shopify_body(order_id: int, **changes) -> bytes:
     payload = json.loads(fixture_bytes("shopify_order_create.json"))
     payload["id"] = order_id

@@ -25,14 +25,12 @@ from tests.reliability.conftest import (
     redis_flush,
     redis_only,
     test_database_url,
-    window_not_ending,
 )
 
 pytestmark = [postgresql_only, redis_only, pytest.mark.django_db(transaction=True)]
 
 # A Redis database of this module's own, emptied before each test and after the last.
 CACHE_URL = "redis://127.0.0.1:6379/13"
-HOUR = 3600
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +57,6 @@ def server(django_db_setup, tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _empty_counters(server):
     redis_flush(CACHE_URL)
-    window_not_ending(HOUR)
 
 
 def burst(send, n: int) -> list:
