@@ -7,6 +7,6 @@ class AttributionConfig(AppConfig):
 
     def ready(self) -> None:
         from attribution import (
-            receivers,  # noqa: F401 - connects the commerce signals
+            receivers,  # noqa: F401 - connects the commerce and core signals
             selectors,  # noqa: F401 - the link cache follows link saves
         )

@@ -1,4 +1,5 @@
-"""Thin receivers: each only enqueues attribution work for committed orders."""
+"""Thin receivers: each only enqueues attribution work for committed orders and settings, except
+the one for a saved post, which tags its links at once (the same request shows them)."""
 
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -6,7 +7,7 @@ from contextvars import ContextVar
 from django.dispatch import receiver
 from django_q.tasks import async_task
 
-from attribution.services import rebuild_enqueue
+from attribution.services import post_links_tag, rebuild_enqueue
 from commerce import signals
 from omnisocial import signals as core_signals
 
@@ -58,3 +59,10 @@ def workspace_recalculation_enqueue(sender, workspace, **kwargs):
 def rollups_rebuild_enqueue(sender, workspace_ids, **kwargs):
     for workspace_id in sorted(workspace_ids):
         rebuild_enqueue("rollups_rebuild", workspace_id)
+
+
+@receiver(core_signals.post_saved, dispatch_uid="attribution.post_saved")
+def post_links_tag_on_save(sender, post, **kwargs):
+    """Tags the saved post's links inside its save's transaction: the page and the API that saved
+    it list them in the same answer. What was tagged or refused stays on `post.tagging`."""
+    post.tagging = post_links_tag(post=post)

@@ -11,7 +11,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from attribution.services import post_links_tag
 from omnisocial import signals
 from omnisocial.instants import instant_normalise
 from omnisocial.models import (
@@ -179,8 +178,9 @@ def post_save(
 
     A post without a reference gets `post-<id>` (or `post-<id>-2`... when a marketer already
     gave that to another post), which then never changes: links already shared carry it as
-    utm_content, so orders keep matching the post after edits. Every URL of the caption and the
-    link field is then tagged (`post.tagging` says which were refused and why).
+    utm_content, so orders keep matching the post after edits. The save is then announced with
+    `signals.post_saved`, in this transaction: attribution tags every URL of the caption and the
+    link field before this returns (`post.tagging` says which were refused and why).
     """
     given = {
         name: value
@@ -240,7 +240,7 @@ def post_save(
         raise ValidationError(
             "Another post took this reference or external id meanwhile: save again to see which."
         ) from exc
-    post.tagging = post_links_tag(post=post)
+    signals.post_saved.send(sender=Post, post=post)
     return post
 
 
