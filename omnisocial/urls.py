@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from analytics.revenue import cost_import
 from analytics.revenue import pages as revenue_pages
+from attribution import post_pages
 from attribution.views import click_redirect
 from commerce import rates_api
 from omnisocial import accounts, connections_pages, views
@@ -53,10 +54,11 @@ urlpatterns = [
         name="platform-callback-tiktok",
     ),
     path("posts/", revenue_pages.PostsView.as_view(), name="post-list"),
-    path("posts/new/", views.PostFormView.as_view(), name="post-create"),
-    path("posts/<int:pk>/", views.PostDetailView.as_view(), name="post-detail"),
-    path("posts/<int:pk>/edit/", views.PostFormView.as_view(), name="post-edit"),
-    path("posts/<int:pk>/links/", views.PostLinkCreateView.as_view(), name="post-links"),
+    # The post pages show their tracked links, so they live in attribution (post_pages.py).
+    path("posts/new/", post_pages.PostFormView.as_view(), name="post-create"),
+    path("posts/<int:pk>/", post_pages.PostDetailView.as_view(), name="post-detail"),
+    path("posts/<int:pk>/edit/", post_pages.PostFormView.as_view(), name="post-edit"),
+    path("posts/<int:pk>/links/", post_pages.PostLinkCreateView.as_view(), name="post-links"),
     path(
         "posts/metrics/import/", cost_import.MetricsImportView.as_view(), name="post-metrics-import"
     ),

@@ -1,8 +1,5 @@
-"""Pages of the shared core: home, posts and their links, campaigns, settings, the workspace
-switcher."""
-
-from decimal import Decimal
-from functools import cached_property
+"""Pages of the shared core: home, campaigns, settings, the workspace switcher. The post pages
+show their tracked links, so they live with the links in attribution/post_pages.py."""
 
 from django import forms
 from django.conf import settings
@@ -11,19 +8,14 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect
-from django.utils import timezone
-from django.views import View
 from django.views.decorators.http import require_POST
-from django.views.generic import DetailView, FormView
+from django.views.generic import FormView
 
-from attribution.selectors import links_of, untagged_urls
-from attribution.services import link_tag
-from omnisocial import accounts, post_metrics, ratelimit, services, team
-from omnisocial.models import Membership, Platform, Post, Workspace, all_attribution_models
+from omnisocial import accounts, ratelimit, services, team
+from omnisocial.models import Membership, Workspace, all_attribution_models
 from omnisocial.params import id_param, is_id
 from omnisocial.tenancy import SESSION_KEY, Role, WorkspaceViewMixin, workspace_owner
 
@@ -113,27 +105,6 @@ def workspace_switch(request):
     return redirect(next_url if next_url.startswith("/") and not next_url.startswith("//") else "/")
 
 
-class PostDetailView(WorkspaceViewMixin, DetailView):
-    template_name = "omnisocial/post_detail.html"
-    context_object_name = "post"
-
-    def get_object(self, queryset=None):
-        try:
-            return self.workspace.posts.select_related("campaign").get(pk=self.kwargs["pk"])
-        except Post.DoesNotExist as exc:
-            raise Http404("No such post in this workspace.") from exc
-
-    def get_context_data(self, **kwargs):
-        links = list(links_of(self.object))
-        return super().get_context_data(
-            metrics=self.object.metrics.order_by("-day")[:30],
-            links=links,
-            untagged=untagged_urls(self.object, links),
-            short_base=settings.PUBLIC_BASE_URL or self.request.build_absolute_uri("/").rstrip("/"),
-            **kwargs,
-        )
-
-
 class WorkspaceSettingsForm(forms.Form):
     revenue_basis = forms.ChoiceField(
         label="Revenue basis", choices=Workspace.RevenueBasis.choices,
@@ -201,7 +172,7 @@ class WorkspaceSettingsView(WorkspaceViewMixin, FormView):
                     workspace=self.workspace, **form.cleaned_data
                 )
             except ValidationError as exc:
-                _errors_onto(form, exc, {})
+                errors_onto(form, exc, {})
             else:
                 if "time_zone" in changed:
                     messages.success(request, "Saved. Every figure is being rebuilt in the new "
@@ -237,10 +208,10 @@ class WorkspaceSettingsView(WorkspaceViewMixin, FormView):
         return response
 
 
-# --- set-up pages: posts and campaigns, without the API ------------------------------------------
+# --- set-up pages: campaigns, without the API (posts: attribution/post_pages.py) -----------------
 
 
-def _errors_onto(form: forms.Form, exc: ValidationError, aliases: dict[str, str]) -> None:
+def errors_onto(form: forms.Form, exc: ValidationError, aliases: dict[str, str]) -> None:
     """A service's ValidationError onto the form's fields (`aliases` maps the API's field names
     the service speaks, e.g. externalId, to the form's); the rest as a form-wide error."""
     if not hasattr(exc, "error_dict"):
@@ -251,177 +222,11 @@ def _errors_onto(form: forms.Form, exc: ValidationError, aliases: dict[str, str]
         form.add_error(name if name in form.fields else None, errors)
 
 
-def _invalid(view, form):
+def render_invalid(view, form):
+    """The form again with its errors, answered 400."""
     response = view.render_to_response(view.get_context_data(form=form))
     response.status_code = 400
     return response
-
-
-class PostForm(forms.Form):
-    """What a marketer says about a post; saved through `services.post_save` like every path."""
-
-    platform = forms.ChoiceField(choices=Platform.choices)
-    caption = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Links to your store in the caption are tracked too.",
-    )  # fmt: skip
-    link_url = forms.URLField(
-        label="Link", required=False, max_length=2000, assume_scheme="https",
-        help_text="The post's link (bio or swipe-up link); it gets a short tracked link.",
-    )  # fmt: skip
-    content_type = forms.ChoiceField(label="Content type", choices=Post.ContentType.choices)
-    published_at = forms.DateTimeField(
-        label="Published", required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="In the workspace's time zone.",
-    )  # fmt: skip
-    campaign = forms.ModelChoiceField(queryset=None, required=False, empty_label="No campaign")
-    external_id = forms.CharField(
-        label="Platform post id", max_length=100, required=False,
-        help_text="The post's id on the platform (Instagram media id, Facebook <page>_<post>, "
-        "TikTok video id): synced and imported metrics find the post by it.",
-    )  # fmt: skip
-    boost_spend = forms.DecimalField(
-        label="Boost spend", min_value=0, max_digits=12, decimal_places=2, required=False,
-        help_text="Paid to promote the post, in the reporting currency: spread evenly over the "
-        "boost's days as its daily ad spend (ROAS divides revenue by it).",
-    )  # fmt: skip
-    boost_start = forms.DateField(
-        label="Boost from", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    boost_end = forms.DateField(
-        label="Boost to", required=False, widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Inclusive; days in the workspace's time zone.",
-    )  # fmt: skip
-    reference = forms.CharField(
-        label="Reference (utm_content)", max_length=100, required=False,
-        help_text="Left blank, it becomes post-<id>. It never changes once links are shared.",
-    )  # fmt: skip
-
-    def __init__(self, *args, workspace: Workspace, post: Post | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["campaign"].queryset = workspace.campaigns.all()
-        self.fields["boost_spend"].label = f"Boost spend ({workspace.reporting_currency})"
-        if post is not None:  # shared links carry it: an edit must not move the post's orders
-            self.fields["reference"].disabled = True
-            self.fields["reference"].help_text = "Shared links carry it, so it stays as it is."
-
-
-class PostFormView(WorkspaceViewMixin, FormView):
-    """New post (posts/new/) and edit (posts/<pk>/edit/): saving tags every link to the store
-    and says which URLs could not be tracked and why."""
-
-    template_name = "omnisocial/post_form.html"
-    form_class = PostForm
-
-    @cached_property
-    def post_object(self) -> Post | None:
-        if "pk" not in self.kwargs:
-            return None
-        try:
-            return self.workspace.posts.get(pk=self.kwargs["pk"])
-        except Post.DoesNotExist as exc:
-            raise Http404("No such post in this workspace.") from exc
-
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "workspace": self.workspace,
-                "post": self.post_object}  # fmt: skip
-
-    def get_initial(self):
-        post = self.post_object
-        if post is None:
-            return {}
-        boost = post_metrics.post_boost(post=post)
-        initial = {name: getattr(post, name) for name in PostForm.base_fields if
-                   not name.startswith("boost_")}  # fmt: skip
-        initial.update(boost_spend=boost.total or None, boost_start=boost.start,
-                       boost_end=boost.end)  # fmt: skip
-        if post.published_at:
-            initial["published_at"] = timezone.localtime(post.published_at, self.workspace.zone)
-        return initial
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(post=self.post_object, **kwargs)
-
-    def form_valid(self, form):
-        data = dict(form.cleaned_data)
-        if self.post_object is not None:
-            data.pop("reference")
-        boost = {name: data.pop(name) for name in ("boost_spend", "boost_start", "boost_end")}
-        total = boost["boost_spend"] or Decimal("0.00")
-        # A save that leaves the boost as the form showed it changes neither the spend rows nor
-        # what the post recorded of its boost (a form saves only what it changes).
-        if self.post_object is not None:
-            shown = post_metrics.post_boost(post=self.post_object)
-            boost_changed = (total, boost["boost_start"], boost["boost_end"]) != (
-                shown.total or Decimal("0.00"), shown.start, shown.end,
-            )  # fmt: skip
-        else:
-            boost_changed = total > 0
-        if boost_changed:
-            data.update(boosted_spend=total, boosted_currency=self.workspace.reporting_currency)
-        try:
-            # The boost is the post's daily spend (PostMetrics, source manual), the one source
-            # ROAS reads; the post keeps its total only to show what was entered.
-            with transaction.atomic():
-                post = services.post_save(workspace=self.workspace, post=self.post_object, **data)
-                if boost_changed:
-                    post_metrics.post_boost_set(
-                        post=post, total=total, start=boost["boost_start"],
-                        end=boost["boost_end"],
-                    )  # fmt: skip
-        except ValidationError as exc:
-            _errors_onto(form, exc, {"externalId": "external_id", "linkUrl": "link_url"})
-            return _invalid(self, form)
-        # Every tracked link of the post, as the page below lists them (links added one by one
-        # stay, though this save tagged only the caption's and the link field's).
-        tagged = post.links.count()
-        messages.success(
-            self.request,
-            f"Saved. {tagged} tracked link{'' if tagged == 1 else 's'}: copy the short link "
-            "below into the post."
-            if tagged
-            else "Saved. Add a link to your store to track it.",
-        )
-        for url, reason in post.tagging.refused:
-            messages.warning(self.request, f"Not tracked: {url}: {reason}")
-        return redirect("post-detail", pk=post.pk)
-
-    def form_invalid(self, form):
-        return _invalid(self, form)
-
-
-class LinkForm(forms.Form):
-    url = forms.URLField(label="Store URL", max_length=2000, assume_scheme="https")
-    utm_term = forms.CharField(
-        label="utm_term", max_length=200, required=False,
-        help_text="Optional: tells apart several links of one post (e.g. story, bio).",
-    )  # fmt: skip
-
-
-class PostLinkCreateView(WorkspaceViewMixin, View):
-    """POST posts/<pk>/links/: a tracked link for one more URL of the post (the same URL gives
-    the same link and short code)."""
-
-    http_method_names = ["post"]
-
-    def post(self, request, pk: int):
-        try:
-            post = self.workspace.posts.select_related("campaign").get(pk=pk)
-        except Post.DoesNotExist as exc:
-            raise Http404("No such post in this workspace.") from exc
-        form = LinkForm(request.POST)
-        if not form.is_valid():
-            messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-            return redirect("post-detail", pk=post.pk)
-        try:
-            link = link_tag(post=post, url=form.cleaned_data["url"],
-                            utm_term=form.cleaned_data["utm_term"])  # fmt: skip
-        except ValidationError as exc:
-            messages.error(request, f"Not tracked: {' '.join(exc.messages)}")
-        else:
-            messages.success(request, f"Tracked link {link.short_path} ready: copy it below.")
-        return redirect("post-detail", pk=post.pk)
 
 
 class CampaignForm(forms.Form):
@@ -458,11 +263,11 @@ class CampaignListView(WorkspaceViewMixin, FormView):
         try:
             campaign = services.campaign_save(workspace=self.workspace, **form.cleaned_data)
         except ValidationError as exc:
-            _errors_onto(form, exc, {})
-            return _invalid(self, form)
+            errors_onto(form, exc, {})
+            return render_invalid(self, form)
         messages.success(self.request, f"Created {campaign.name}: its links carry "
                          f"utm_campaign={campaign.slug}.")  # fmt: skip
         return redirect("campaign-list")
 
     def form_invalid(self, form):
-        return _invalid(self, form)
+        return render_invalid(self, form)
