@@ -5,17 +5,22 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 
 from attribution import recalculations, selectors, services
 from attribution.models import AllowedDomain, Recalculation, TrackedLink
+from omnisocial.api_errors import Conflict, service_errors
 from omnisocial.instants import validate_day
 from omnisocial.tenancy import WorkspaceAPIMixin
 
-DETAIL = inline_serializer("RecalculationRefused", {"detail": serializers.CharField()})
+# The bodies are the API's error shape (omnisocial/api_schema.py documents it).
+REFUSED = {
+    409: OpenApiResponse(description="A recalculation is queued or running: its id and URL."),
+    429: OpenApiResponse(description="Within RECALCULATION_COOLDOWN of the last one."),
+}
 
 
 def short_url(request, link: TrackedLink) -> str:
@@ -71,14 +76,12 @@ class LinkListCreateView(WorkspaceAPIMixin, generics.ListAPIView):
         data.is_valid(raise_exception=True)
         post = get_object_or_404(self.workspace.posts, pk=data.validated_data["post"])
         existed = post.links.filter(destination_url=data.validated_data["url"].strip()).exists()
-        try:
+        with service_errors(field="url"):
             link = services.link_tag(
                 post=post,
                 url=data.validated_data["url"],
                 utm_term=data.validated_data["utmTerm"],
             )
-        except ValidationError as exc:
-            raise ApiValidationError({"url": exc.messages}) from exc
         link = selectors.links_with_counts(post.links.filter(pk=link.pk)).get()
         return Response(
             LinkOutput(link, context={"request": request}).data,
@@ -106,12 +109,10 @@ class DomainListCreateView(WorkspaceAPIMixin, generics.ListCreateAPIView):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
+        with service_errors(field="domain"):
             domain = services.domain_allow(
                 workspace=self.workspace, domain=serializer.validated_data["domain"]
             )
-        except ValidationError as exc:
-            raise ApiValidationError({"domain": exc.messages}) from exc
         return Response(DomainSerializer(domain).data, status=status.HTTP_201_CREATED)
 
 
@@ -161,9 +162,7 @@ class RecalculationListCreateView(WorkspaceAPIMixin, generics.ListAPIView):
     def get_queryset(self):
         return Recalculation.objects.filter(workspace=self.workspace)
 
-    @extend_schema(
-        request=RecalculationInput, responses={202: RecalculationOutput, 409: DETAIL, 429: DETAIL}
-    )
+    @extend_schema(request=RecalculationInput, responses={202: RecalculationOutput, **REFUSED})
     def post(self, request):
         data = RecalculationInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -174,12 +173,10 @@ class RecalculationListCreateView(WorkspaceAPIMixin, generics.ListAPIView):
             )  # fmt: skip
         except ValidationError as exc:
             if exc.code == "cooldown":
-                return Response(
-                    {"detail": exc.messages[0]},
-                    status=status.HTTP_429_TOO_MANY_REQUESTS,
-                    headers={"Retry-After": str(exc.params["wait"])},
-                )
-            return Response({"detail": exc.messages[0]}, status=status.HTTP_409_CONFLICT)
+                throttled = Throttled(wait=exc.params["wait"])
+                throttled.detail = exc.messages[0]  # the service's sentence says when, alone
+                raise throttled from exc
+            raise Conflict(exc.messages[0]) from exc
         recalculation.refresh_from_db()  # a synchronous worker may have run it already
         location = reverse("attribution:api-recalculation", args=[recalculation.pk])
         return Response(

@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -12,7 +11,14 @@ from rest_framework.views import APIView
 from commerce import selectors, services
 from commerce.models import StoreConnection, StorePlatform
 from commerce.views import secret_shown, tracking_snippet, webhook_url
+from omnisocial.api_errors import service_errors
 from omnisocial.tenancy import Role, WorkspaceAPIMixin
+
+# The store services' field names as the API spells them, for their errors.
+STORE_FIELDS = {
+    "shop_domain": "shopDomain", "webhook_secret": "webhookSecret", "api_key": "apiKey",
+    "api_secret": "apiSecret", "grace": "graceMinutes",
+}  # fmt: skip
 
 
 class StoreInput(serializers.Serializer):
@@ -116,11 +122,6 @@ def store_output(request, store: StoreConnection, *, with_secret: bool = False) 
     return data
 
 
-def _validation_response(exc: ValidationError) -> Response:
-    detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-    return Response(detail, status=status.HTTP_400_BAD_REQUEST)
-
-
 class StoreListCreateApi(WorkspaceAPIMixin, APIView):
     """GET /commerce/stores: the workspace's stores. POST (an owner): connect one."""
 
@@ -139,7 +140,7 @@ class StoreListCreateApi(WorkspaceAPIMixin, APIView):
         data = StoreInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        try:
+        with service_errors(STORE_FIELDS):
             store = services.store_connect(
                 workspace=self.workspace,
                 platform=values["platform"],
@@ -150,8 +151,6 @@ class StoreListCreateApi(WorkspaceAPIMixin, APIView):
                 api_key=values["apiKey"],
                 api_secret=values["apiSecret"],
             )
-        except ValidationError as exc:
-            return _validation_response(exc)
         return secret_shown(
             Response(store_output(request, store, with_secret=True), status=status.HTTP_201_CREATED)
         )
@@ -183,12 +182,10 @@ class StoreSecretRotateApi(_StoreApi):
         store = self.get_store(pk)
         data = RotateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
+        with service_errors(STORE_FIELDS):
             store = services.store_secret_rotate(
                 store=store,
                 new_secret=data.validated_data["webhookSecret"],
                 grace=timedelta(minutes=data.validated_data["graceMinutes"]),
             )
-        except ValidationError as exc:
-            return _validation_response(exc)
         return secret_shown(Response(store_output(request, store, with_secret=True)))

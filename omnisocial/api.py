@@ -6,25 +6,20 @@ naming another workspace's campaign is refused with 400.
 """
 
 import django_filters
-from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from attribution.api import short_url
 from attribution.models import AttributionModel, TrackedLink
 from omnisocial import services
+from omnisocial.api_errors import service_errors
 from omnisocial.instants import InstantField, InstantFilter
 from omnisocial.models import ApiKey, Campaign, Platform, Post, Workspace
 from omnisocial.tenancy import ApiClient, Role, WorkspaceAPIMixin, WorkspaceFilterSet
-
-
-def _refused(exc: ValidationError) -> ApiValidationError:
-    return ApiValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
 
 
 class WorkspaceOutput(serializers.Serializer):
@@ -83,12 +78,8 @@ class WhoAmIView(WorkspaceAPIMixin, APIView):
     def patch(self, request):
         data = WorkspaceInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
+        with service_errors(WORKSPACE_KEYS):
             services.workspace_settings_update(workspace=self.workspace, **data.validated_data)
-        except ValidationError as exc:
-            raise ApiValidationError(
-                {WORKSPACE_KEYS.get(k, k): v for k, v in exc.message_dict.items()}
-            ) from exc
         self.workspace.refresh_from_db()
         return Response(WorkspaceOutput(self.workspace).data)
 
@@ -125,15 +116,12 @@ class _CampaignApi(WorkspaceAPIMixin):
 
     def _save(self, serializer, campaign=None) -> Campaign:
         values = serializer.validated_data
-        try:
-            return services.campaign_save(
-                workspace=self.workspace,
-                campaign=campaign,
-                name=values.get("name", campaign.name if campaign else ""),
-                slug=values.get("slug", ""),
-            )
-        except ValidationError as exc:
-            raise _refused(exc) from exc
+        return services.campaign_save(
+            workspace=self.workspace,
+            campaign=campaign,
+            name=values.get("name", campaign.name if campaign else ""),
+            slug=values.get("slug", ""),
+        )
 
 
 class CampaignListCreateApi(_CampaignApi, generics.ListCreateAPIView):
@@ -252,6 +240,8 @@ POST_ARGUMENTS = {
     "publishedAt": "published_at", "campaign": "campaign", "boostedSpend": "boosted_spend",
     "boostedCurrency": "boosted_currency",
 }  # fmt: skip
+# The input key of each service argument, for its errors.
+POST_FIELDS = {argument: key for key, argument in POST_ARGUMENTS.items()}
 
 
 class PostFilter(WorkspaceFilterSet):
@@ -277,10 +267,8 @@ class _PostApi(WorkspaceAPIMixin):
         ).order_by("-published_at", "-pk")
 
     def _save(self, values: dict, post: Post | None = None) -> Response:
-        try:
+        with service_errors(POST_FIELDS):
             saved = services.post_save(workspace=self.workspace, post=post, **values)
-        except ValidationError as exc:
-            raise _refused(exc) from exc
         result = self.get_queryset().get(pk=saved.pk)
         result.untagged = [{"url": url, "reason": why} for url, why in saved.tagging.refused]
         output = PostSavedOutput(result, context={"request": self.request}).data

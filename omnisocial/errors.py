@@ -11,6 +11,8 @@ from django.template.loader import render_to_string
 from django.urls import Resolver404
 from django.views import defaults
 
+from omnisocial.api_errors import error_body
+
 # What a request meets while the database (or the shared cache) cannot be reached: Django's
 # wrappers of the driver's errors, the driver's own where one escapes unwrapped, and redis-py's.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, psycopg.OperationalError,
@@ -25,7 +27,7 @@ def wants_html(request) -> bool:
 
 
 def not_found(request, exception=None):
-    """404 as a page for browsers and as `{"detail": ...}` for everyone else (API clients ask
+    """404 as a page for browsers and in the API's error shape for everyone else (API clients ask
     for JSON or for anything), so an unknown API URL answers in the API's own error shape.
 
     Only a reason the code wrote is shown: an unmatched URL's reason would list the URL patterns
@@ -34,7 +36,7 @@ def not_found(request, exception=None):
     if isinstance(exception, Http404) and not isinstance(exception, Resolver404):
         reason = str(exception)
     if not wants_html(request):
-        return JsonResponse({"detail": reason or "Not found."}, status=404)
+        return JsonResponse(error_body("not_found", reason or "Not found."), status=404)
     return render(request, "404.html", {"reason": reason}, status=404)
 
 
@@ -50,7 +52,7 @@ def service_unavailable(request, exception: BaseException | None = None) -> Http
             status=503,
         )
     else:
-        response = JsonResponse({"detail": reason}, status=503)
+        response = JsonResponse(error_body("unavailable", reason), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
     return response

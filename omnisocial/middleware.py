@@ -9,6 +9,7 @@ from django.http import HttpResponseBadRequest, JsonResponse
 from django.urls import resolve
 from django.utils import timezone
 
+from omnisocial.api_errors import error_body
 from omnisocial.errors import UNAVAILABLE, service_unavailable
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class RejectNulCharactersMiddleware:
             reason = "NUL characters are not allowed in the URL."
             # API clients read the API's own error shape; browsers a plain sentence.
             if "text/html" not in request.headers.get("Accept", ""):
-                return JsonResponse({"detail": reason}, status=400)
+                return JsonResponse(error_body("invalid", reason), status=400)
             return HttpResponseBadRequest(reason, content_type="text/plain")
         return self.get_response(request)
 

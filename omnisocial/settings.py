@@ -248,6 +248,8 @@ REST_FRAMEWORK = {
     # One bucket per API key (per user for browser sessions); see omnisocial/throttling.py.
     "DEFAULT_THROTTLE_CLASSES": ["omnisocial.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": os.environ.get("API_RATE_LIMIT", "600/min")},
+    # Every refusal in one shape, {"detail", "code", "fields"}: see omnisocial/api_errors.py.
+    "EXCEPTION_HANDLER": "omnisocial.api_errors.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {

@@ -177,12 +177,16 @@ def test_the_roles_that_may_write_get_past_the_check(team):
     read = keys[ApiKey.Scope.READ]
     assert read.get("/api/posts").status_code == 200
     refusal = read.post("/api/campaigns", {"name": "x"}, content_type="application/json")
-    assert refusal.json() == {"detail": "A read-only API key cannot change anything."}
+    assert refusal.json() == {
+        "detail": "A read-only API key cannot change anything.",
+        "code": "permission_denied",
+    }
     write = keys[ApiKey.Scope.WRITE].post(
         "/api/keys", {"name": "x"}, content_type="application/json"
     )
     assert write.json() == {"detail": "This needs the owner role in the workspace (signed in: no "
-                            "API key manages keys, stores or settings)."}  # fmt: skip
+                            "API key manages keys, stores or settings).",
+                            "code": "permission_denied"}  # fmt: skip
     minted = sessions[Role.OWNER].post("/api/keys", {"name": "Reporting", "scope": "read"},
                                        content_type="application/json")  # fmt: skip
     assert (minted.status_code, minted.json()["scope"]) == (201, "read")

@@ -5,8 +5,14 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +21,7 @@ from analytics.kpis import insights, selectors, services
 from analytics.kpis.projection import KpiProgress
 from analytics.models import Alert, RevenueKPI
 from attribution.models import AttributionModel
+from omnisocial.api_errors import Conflict, service_errors
 from omnisocial.instants import validate_day
 from omnisocial.models import Platform
 from omnisocial.tenancy import WorkspaceAPIMixin, WorkspaceFilterSet
@@ -34,6 +41,8 @@ KPI_INPUT_FIELDS = {
     "exceedRatio": "exceed_ratio",
     "behindRatio": "behind_ratio",
 }
+# The API name of each service argument, for its errors.
+KPI_ERROR_FIELDS = {field: name for name, field in KPI_INPUT_FIELDS.items()}
 
 
 class KpiInput(serializers.Serializer):
@@ -141,7 +150,10 @@ class InsightsOutput(serializers.Serializer):
     )
 
 
-DETAIL = inline_serializer("KpiUnreadable", {"detail": serializers.CharField()})
+UNREADABLE = OpenApiResponse(
+    description="The stored KPI's progress cannot be computed (its dates are out of range): "
+    "PATCH them or DELETE it."
+)
 KPI_LIST = inline_serializer("KpiList", {"results": KpiOutput(many=True)})
 ALERT_PAGE = inline_serializer(
     "PaginatedAlertList",
@@ -219,16 +231,6 @@ def alert_output(request, alert: Alert) -> dict:
     }
 
 
-def _validation_response(exc: ValidationError) -> Response:
-    if not hasattr(exc, "error_dict"):
-        return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
-    api_names = {field: name for name, field in KPI_INPUT_FIELDS.items()}
-    return Response(
-        {api_names.get(field, field): messages for field, messages in exc.message_dict.items()},
-        status=status.HTTP_400_BAD_REQUEST,
-    )
-
-
 class _KpiApi(WorkspaceAPIMixin, APIView):
     def kpi_arguments(self, values: dict) -> dict:
         """The service's arguments; campaign and post ids are looked up in this workspace."""
@@ -254,7 +256,7 @@ class _KpiApi(WorkspaceAPIMixin, APIView):
         try:
             progress = selectors.kpi_progress(kpi=kpi, now=timezone.now())
         except selectors.KpiUnreadable as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+            raise Conflict(str(exc)) from exc
         return Response(kpi_output(request, progress), **kwargs)
 
 
@@ -270,21 +272,19 @@ class KpiListCreateApi(_KpiApi):
     def post(self, request):
         data = KpiInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
+        with service_errors(KPI_ERROR_FIELDS):
             kpi = services.kpi_create(
                 workspace=self.workspace,
                 owner=request.user if not request.auth else None,
                 **self.kpi_arguments(data.validated_data),
             )
-        except ValidationError as exc:
-            return _validation_response(exc)
         return self.progress_response(request, kpi, status=status.HTTP_201_CREATED)
 
 
 class KpiDetailApi(_KpiApi):
     """GET, PATCH, DELETE /analytics/api/kpis/<id>."""
 
-    @extend_schema(responses={200: KpiOutput, 409: DETAIL})
+    @extend_schema(responses={200: KpiOutput, 409: UNREADABLE})
     def get(self, request, pk: int):
         return self.progress_response(request, self.get_kpi(pk))
 
@@ -294,10 +294,8 @@ class KpiDetailApi(_KpiApi):
         data = KpiInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         given = {name: value for name, value in data.validated_data.items() if name in request.data}
-        try:
+        with service_errors(KPI_ERROR_FIELDS):
             kpi = services.kpi_update(kpi=kpi, **self.kpi_arguments(given))
-        except ValidationError as exc:
-            return _validation_response(exc)
         return self.progress_response(request, kpi)
 
     @extend_schema(responses={204: None})
@@ -334,7 +332,7 @@ class AlertListApi(WorkspaceAPIMixin, APIView):
             request.GET, queryset=selectors.alert_list(workspace=self.workspace), request=request
         )
         if not alerts.is_valid():
-            return Response(alerts.errors, status=status.HTTP_400_BAD_REQUEST)
+            raise ApiValidationError(alerts.errors)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(alerts.qs, request, view=self)
         return paginator.get_paginated_response([alert_output(request, a) for a in page])

@@ -11,7 +11,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -63,17 +62,14 @@ TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
 
 
 def report_filters(workspace, params) -> RevenueFilters:
-    """The report's scope, or 400 naming each bad parameter and why."""
-    try:
-        return RevenueFilters.from_params(workspace, params)
-    except ValidationError as exc:
-        raise ApiValidationError(exc.message_dict) from exc
+    """The report's scope; its ValidationError names each bad parameter and why (400)."""
+    return RevenueFilters.from_params(workspace, params)
 
 
 def flag(params, name: str) -> bool:
     value = params.get(name, "").strip().lower()
     if value not in TRUE | FALSE:
-        raise ApiValidationError({name: [f"{value!r} is not a boolean; use true or false."]})
+        raise ValidationError({name: f"{value!r} is not a boolean; use true or false."})
     return value in TRUE
 
 
@@ -122,10 +118,7 @@ class ModelComparisonApi(WorkspaceAPIMixin, APIView):
     )
     def get(self, request):
         f = report_filters(self.workspace, request.query_params)
-        try:
-            base, against = compared_models(self.workspace, request.query_params)
-        except ValidationError as exc:
-            raise ApiValidationError(exc.message_dict) from exc
+        base, against = compared_models(self.workspace, request.query_params)
         found = revenue.model_comparison(self.workspace, f, base, against)
         found["filters"] = revenue.report_scope(self.workspace, f)
         return Response(ModelComparisonOutput(found).data)
@@ -189,6 +182,7 @@ class SegmentsApi(WorkspaceAPIMixin, APIView):
     )
     def get(self, request):
         by = request.query_params.get("by", "")
+        # Every bad parameter at once: `by` with those of the report's scope.
         errors = {}
         if by not in revenue.SEGMENTS:
             errors["by"] = [f"Segment by one of {', '.join(revenue.SEGMENTS)}."]
@@ -197,7 +191,7 @@ class SegmentsApi(WorkspaceAPIMixin, APIView):
         except ValidationError as exc:
             errors.update(exc.message_dict)
         if errors:
-            raise ApiValidationError(errors)
+            raise ValidationError(errors)
         data = {
             "by": by,
             "filters": revenue.report_scope(self.workspace, f),
@@ -223,16 +217,12 @@ class CouponsApi(WorkspaceAPIMixin, APIView):
     def post(self, request):
         data = CouponInput(data=request.data, workspace=self.workspace)
         data.is_valid(raise_exception=True)
-        try:
-            coupon = commerce_services.coupon_save(
-                workspace=self.workspace,
-                code=data.validated_data["code"],
-                campaign=data.validated_data["campaign"],
-                posts=data.validated_data["posts"],
-            )
-        except ValidationError as exc:
-            detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-            raise ApiValidationError(detail) from exc
+        coupon = commerce_services.coupon_save(
+            workspace=self.workspace,
+            code=data.validated_data["code"],
+            campaign=data.validated_data["campaign"],
+            posts=data.validated_data["posts"],
+        )
         f = report_filters(self.workspace, {})
         performance = next(
             item

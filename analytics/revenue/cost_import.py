@@ -13,8 +13,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
-from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -145,22 +145,22 @@ class MetricsBatchInput(serializers.Serializer):
     rows = MetricsRowInput(many=True, help_text=f"1 to {metrics_import.API_BATCH_MAX:,} rows.")
 
 
-class RowErrorOutput(serializers.Serializer):
-    row = serializers.IntegerField(help_text="The row's position in `rows`, from 0.")
-    reasons = serializers.ListField(child=serializers.CharField())
-
-
 class MetricsBatchOutput(serializers.Serializer):
     created = serializers.IntegerField(help_text="Post days that had no figures before.")
     updated = serializers.IntegerField(help_text="Post days whose figures changed.")
     unchanged = serializers.IntegerField(help_text="Post days already holding these figures.")
 
 
-class MetricsBatchErrorOutput(serializers.Serializer):
-    rows = RowErrorOutput(
-        many=True, required=False, help_text="Every bad row and why; nothing was saved."
-    )
-    detail = serializers.CharField(required=False, help_text="What is wrong with the batch.")
+# The body is the API's error shape (omnisocial/api_errors.py).
+BATCH_REFUSED = OpenApiResponse(
+    description="Nothing was saved: `fields` names every bad row as `rows.<position from 0>` "
+    "with its reasons, or `detail` says what is wrong with the batch."
+)
+
+
+def row_errors(errors: list[dict]) -> ValidationError:
+    """Each bad row under its position in `rows`, in the API's error shape."""
+    return ValidationError({f"rows.{error['row']}": error["reasons"] for error in errors})
 
 
 class PostMetricsImportApi(WorkspaceAPIMixin, APIView):
@@ -168,7 +168,7 @@ class PostMetricsImportApi(WorkspaceAPIMixin, APIView):
 
     @extend_schema(
         request=MetricsBatchInput,
-        responses={200: MetricsBatchOutput, 400: MetricsBatchErrorOutput},
+        responses={200: MetricsBatchOutput, 400: BATCH_REFUSED},
         examples=[
             OpenApiExample(
                 "Two days of a post",
@@ -196,23 +196,20 @@ class PostMetricsImportApi(WorkspaceAPIMixin, APIView):
         why, and nothing is saved. The same batch again changes nothing."""
         rows = request.data.get("rows") if isinstance(request.data, dict) else None
         if not isinstance(rows, list) or not rows:
-            return Response({"detail": 'Send {"rows": [...]}: a list of 1 or more rows.'},
-                            status=status.HTTP_400_BAD_REQUEST)  # fmt: skip
+            raise ValidationError('Send {"rows": [...]}: a list of 1 or more rows.')
         if len(rows) > metrics_import.API_BATCH_MAX:
-            return Response(
-                {"detail": f"{len(rows):,} rows: send at most "
-                           f"{metrics_import.API_BATCH_MAX:,} a batch."},
-                status=status.HTTP_400_BAD_REQUEST,
-            )  # fmt: skip
+            raise ValidationError(
+                f"{len(rows):,} rows: send at most {metrics_import.API_BATCH_MAX:,} a batch."
+            )
         errors = [{"row": n, "reasons": ["not an object"]}
                   for n, row in enumerate(rows) if not isinstance(row, dict)]  # fmt: skip
         if errors:
-            return Response({"rows": errors}, status=status.HTTP_400_BAD_REQUEST)
+            raise row_errors(errors)
         found = metrics_import.rows_read(
             workspace=self.workspace, records=rows, rates=rates_of(self.workspace), first=0
         )
         if found.errors:
-            return Response({"rows": found.errors}, status=status.HTTP_400_BAD_REQUEST)
+            raise row_errors(found.errors)
         result = metrics_import.rows_save(
             workspace=self.workspace, found=found, source=MetricsSource.API
         )

@@ -101,11 +101,13 @@ def test_invalid_kpis_answer_400_with_the_field(api_client, workspace):
         format="json",
     )
     assert response.status_code == 400
-    assert response.json() == {"campaign": ["No such campaign in this workspace."]}
+    assert response.json()["fields"] == {"campaign": ["No such campaign in this workspace."]}
     response = api_client.post(
         "/analytics/api/kpis", {"name": "X", "period": "custom", "target": "10.00"}, format="json"
     )
-    assert response.json() == {"startDate": ["A date range needs a start and an end date."]}
+    assert response.json()["fields"] == {
+        "startDate": ["A date range needs a start and an end date."]
+    }
 
 
 def test_another_workspaces_kpi_and_alert_answer_404(api_client, client):

@@ -46,7 +46,7 @@ def test_the_api_refuses_kpi_dates_out_of_range_and_saves_nothing(workspace, cha
     response = key_client(workspace).post("/analytics/api/kpis", custom(**changes), format="json")
 
     assert response.status_code == 400
-    assert response.json() == errors
+    assert response.json()["fields"] == errors
     assert not RevenueKPI.objects.exists()
 
 
@@ -68,8 +68,8 @@ def test_a_patch_out_of_range_or_ending_before_the_stored_start_is_refused(works
     backwards = api.patch(f"/analytics/api/kpis/{kpi_id}", {"endDate": "2026-10-01"},
                           format="json")  # fmt: skip
 
-    assert (too_late.status_code, too_late.json()) == (400, {"endDate": [OUT_OF_RANGE]})
-    assert (backwards.status_code, backwards.json()) == (
+    assert (too_late.status_code, too_late.json()["fields"]) == (400, {"endDate": [OUT_OF_RANGE]})
+    assert (backwards.status_code, backwards.json()["fields"]) == (
         400, {"endDate": ["The range ends before it starts."]},
     )  # fmt: skip
     assert RevenueKPI.objects.get().end_date == date(2026, 11, 30)
@@ -140,7 +140,7 @@ def test_pages_and_apis_leave_a_stored_kpi_out_of_range_out(client, workspace, s
     assert [kpi["name"] for kpi in listed.json()["results"]] == ["November"]
     assert insights.status_code == 200
     assert [kpi["name"] for kpi in insights.json()["kpis"]] == ["November"]
-    assert (detail.status_code, detail.json()) == (409, {"detail": BAD_DETAIL})
+    assert (detail.status_code, detail.json()) == (409, {"detail": BAD_DETAIL, "code": "conflict"})
     assert api.get(f"/analytics/api/kpis/{good.pk}").status_code == 200
 
 
@@ -152,7 +152,7 @@ def test_a_stored_kpi_out_of_range_can_be_fixed_or_deleted(workspace, stored_bad
     fixed = api.patch(f"/analytics/api/kpis/{bad.pk}",
                       {"startDate": "2026-11-01", "endDate": "2026-11-30"}, format="json")  # fmt: skip
 
-    assert (half.status_code, half.json()) == (400, {"startDate": [OUT_OF_RANGE]})
+    assert (half.status_code, half.json()["fields"]) == (400, {"startDate": [OUT_OF_RANGE]})
     assert fixed.status_code == 200
     assert (fixed.json()["periodStart"], fixed.json()["periodEnd"]) == ("2026-11-01", "2026-11-30")
     assert api.delete(f"/analytics/api/kpis/{bad.pk}").status_code == 204

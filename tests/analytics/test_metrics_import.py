@@ -182,10 +182,10 @@ def test_one_bad_row_refuses_the_batch_and_changes_nothing(workspace, posts):
     bad = [{**ROWS[0], "impressions": 1}, {"reference": "post-17", "date": "tomorrow"}, [1]]
     response = api.post("/api/post-metrics", {"rows": bad}, format="json")
     assert response.status_code == 400
-    assert response.json() == {"rows": [{"row": 2, "reasons": ["not an object"]}]}
+    assert response.json()["fields"] == {"rows.2": ["not an object"]}
     response = api.post("/api/post-metrics", {"rows": bad[:2]}, format="json")
-    assert response.json() == {"rows": [{"row": 1, "reasons": [
-        "date 'tomorrow' is not a day such as 2026-03-01 or 20260301"]}]}  # fmt: skip
+    assert response.json()["fields"] == {"rows.1": [
+        "date 'tomorrow' is not a day such as 2026-03-01 or 20260301"]}  # fmt: skip
     assert stored() == before
 
 
@@ -193,9 +193,13 @@ def test_a_batch_holds_1_to_10000_rows(workspace, posts):
     api = key_client(workspace)
     too_many = [{"reference": "post-17", "date": "2026-11-09"}] * 10_001
     response = api.post("/api/post-metrics", {"rows": too_many}, format="json")
-    assert response.json() == {"detail": "10,001 rows: send at most 10,000 a batch."}
+    assert response.json() == {
+        "detail": "10,001 rows: send at most 10,000 a batch.",
+        "code": "invalid",
+    }
     response = api.post("/api/post-metrics", {"rows": []}, format="json")
-    assert response.json() == {"detail": 'Send {"rows": [...]}: a list of 1 or more rows.'}
+    assert response.json() == {"detail": 'Send {"rows": [...]}: a list of 1 or more rows.',
+                               "code": "invalid"}  # fmt: skip
 
 
 def test_a_read_key_cannot_import(workspace, posts):

@@ -71,7 +71,7 @@ def test_the_api_gives_each_posts_change_between_two_models(journeys):
 
     refused = api.get("/commerce/revenue/model-comparison?against=newest-touch")
     assert refused.status_code == 400
-    assert "against" in refused.json()
+    assert "against" in refused.json()["fields"]
 
 
 def test_the_compare_page_and_its_csv_show_the_same_changes(journeys):

@@ -139,14 +139,14 @@ def test_range_is_honoured_by_the_api_and_an_unknown_range_is_refused(shop):
                  "/commerce/coupons", f"/commerce/revenue/posts/{shop['tiktok'].pk}"):  # fmt: skip
         response = api.get(f"{path}{'&' if '?' in path else '?'}range=fortnight")
         assert response.status_code == 400, path
-        assert response.json()["range"] == [
+        assert response.json()["fields"]["range"] == [
             "Unknown range 'fortnight'; use one of 7d, 30d, 90d, this-month, last-month, <N>d or all."
         ]
     assert api.get("/commerce/orders?range=fortnight").status_code == 400
     # A "%" in the refused text is quoted back, not read as a format directive (it was a 500).
     refused = api.get("/commerce/orders", {"range": "100%&T"})
     assert refused.status_code == 400
-    assert refused.json()["range"][0].startswith("Unknown range '100%&T'; use one of 7d")
+    assert refused.json()["fields"]["range"][0].startswith("Unknown range '100%&T'; use one of 7d")
     page = shop["client"].get("/analytics/orders/", {"range": "50%s"})
     assert page.status_code == 400
     assert "Unknown range &#x27;50%s&#x27;" in page.content.decode()

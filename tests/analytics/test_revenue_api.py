@@ -129,13 +129,15 @@ def test_compare_gives_the_same_figures_under_every_model(api, shop):
 def test_bad_parameters_answer_400_with_the_reason_per_parameter(api, shop, query, errors):
     response = api.get(f"/commerce/revenue/dashboard?{query}")
     assert response.status_code == 400
-    assert set(response.json()) == errors
-    assert all(isinstance(reasons, list) and reasons[0] for reasons in response.json().values())
+    assert set(response.json()["fields"]) == errors
+    assert all(
+        isinstance(reasons, list) and reasons[0] for reasons in response.json()["fields"].values()
+    )
 
 
 def test_an_unknown_model_names_the_allowed_ones(api, shop):
     response = api.get("/commerce/revenue/dashboard?model=nine-touch")
-    assert response.json() == {
+    assert response.json()["fields"] == {
         "model": [
             "Unknown or disabled model 'nine-touch'; use one of first-touch, last-touch, "
             "multi-touch, position-based, time-decay, data-driven."
@@ -272,7 +274,7 @@ def test_orders_pages_are_stable_and_their_query_count_does_not_grow(
 def test_bad_order_filters_answer_400(api, shop):
     response = api.get("/commerce/orders?status=lost&attributed=perhaps&from=yesterday")
     assert response.status_code == 400
-    assert set(response.json()) == {"status", "attributed", "from"}
+    assert set(response.json()["fields"]) == {"status", "attributed", "from"}
 
 
 @pytest.mark.parametrize(
@@ -309,7 +311,7 @@ def test_audience_segments_give_new_vs_returning_months_and_tags(api, shop):
 def test_segments_need_a_known_by(api, shop):
     response = api.get("/commerce/segments?by=zodiac&model=x")
     assert response.status_code == 400
-    assert set(response.json()) == {"by", "model"}
+    assert set(response.json()["fields"]) == {"by", "model"}
 
 
 def test_coupons_show_redemptions_revenue_posts_and_conversion(api, shop):
@@ -347,7 +349,7 @@ def test_a_coupon_naming_another_workspaces_post_is_refused(api, shop):
     theirs = PostFactory(workspace=WorkspaceFactory())
     response = api.post("/commerce/coupons", {"code": "X", "posts": [theirs.pk]}, format="json")
     assert response.status_code == 400
-    assert set(response.json()) == {"posts"}
+    assert set(response.json()["fields"]) == {"posts"}
 
 
 def test_another_workspace_sees_nothing_of_this_one(shop):
@@ -360,7 +362,7 @@ def test_another_workspace_sees_nothing_of_this_one(shop):
     # Naming this workspace's objects in a filter is an unknown choice, not a peek.
     response = stranger.get(f"/commerce/orders?post={shop['a'].pk}&store={shop['store'].pk}")
     assert response.status_code == 400
-    assert set(response.json()) == {"post", "store"}
+    assert set(response.json()["fields"]) == {"post", "store"}
     assert stranger.get("/commerce/revenue/dashboard?campaign=summer-sale").status_code == 400
 
 
@@ -399,4 +401,4 @@ def test_a_month_to_date_compares_with_the_same_days_of_the_month_before_or_a_ye
     assert previous("from=2027-11-10&to=2027-11-10&comparison=year") == "100.00"
     refused = api.get("/commerce/revenue/dashboard?comparison=decade")
     assert refused.status_code == 400
-    assert "comparison" in refused.json()
+    assert "comparison" in refused.json()["fields"]

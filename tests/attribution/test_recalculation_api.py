@@ -72,7 +72,8 @@ def test_a_second_request_while_one_is_pending_is_a_409_naming_it(store):
     again = api.post(LIST, {}, format="json")
     assert again.status_code == 409
     assert again.json() == {
-        "detail": f"Recalculation {first['id']} is queued; follow it at {LIST}/{first['id']}."
+        "detail": f"Recalculation {first['id']} is queued; follow it at {LIST}/{first['id']}.",
+        "code": "conflict",
     }
     assert Recalculation.objects.count() == 1
 
@@ -108,7 +109,7 @@ def test_a_failing_recalculation_records_why(store, django_capture_on_commit_cal
 def test_a_bad_since_is_a_400_and_queues_nothing(store, since, reason):
     response = key_client(store.workspace).post(LIST, {"since": since}, format="json")
     assert response.status_code == 400
-    assert response.json()["since"][0].startswith(reason)
+    assert response.json()["fields"]["since"][0].startswith(reason)
     assert not Recalculation.objects.exists()
 
 

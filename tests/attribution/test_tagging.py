@@ -121,7 +121,7 @@ def test_destinations_outside_the_allow_list_are_refused_with_a_reason(api_clien
     post = PostFactory(workspace=workspace)
     response = api_client.post("/attribution/links", {"post": post.pk, "url": url}, format="json")
     assert response.status_code == 400
-    assert response.json()["url"][0]
+    assert response.json()["fields"]["url"][0]
     assert not TrackedLink.objects.exists()
 
 

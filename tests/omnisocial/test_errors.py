@@ -9,7 +9,7 @@ def test_an_unknown_url_answers_json_to_an_api_client(client):
         response = client.get("/api/campaigns/not-a-number", HTTP_ACCEPT=accept)
         assert response.status_code == 404
         assert response["Content-Type"] == "application/json"
-        assert response.json() == {"detail": "Not found."}
+        assert response.json() == {"detail": "Not found.", "code": "not_found"}
 
 
 def test_an_unknown_url_answers_a_page_to_a_browser_without_the_url_patterns(client):

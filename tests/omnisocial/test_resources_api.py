@@ -34,7 +34,7 @@ def test_campaigns_are_created_listed_renamed_and_filtered(api, workspace):
 
     duplicate = api.post("/api/campaigns", {"name": "Again", "slug": "summer-sale"}, format="json")
     assert duplicate.status_code == 400
-    assert duplicate.json() == {"slug": ["Another campaign already uses 'summer-sale'."]}
+    assert duplicate.json()["fields"] == {"slug": ["Another campaign already uses 'summer-sale'."]}
 
     renamed = api.patch(f"/api/campaigns/{created['id']}", {"name": "Summer"}, format="json")
     assert (renamed.json()["name"], renamed.json()["slug"]) == ("Summer", "summer-sale")
@@ -82,7 +82,7 @@ def test_a_post_naming_another_workspaces_campaign_is_refused(api):
     theirs = CampaignFactory(workspace=WorkspaceFactory())
     response = api.post("/api/posts", {"platform": "tiktok", "campaign": theirs.pk}, format="json")
     assert response.status_code == 400
-    assert set(response.json()) == {"campaign"}
+    assert set(response.json()["fields"]) == {"campaign"}
 
 
 def test_another_workspaces_resources_answer_404(api, api_client):
@@ -151,7 +151,7 @@ def test_a_workspace_sets_and_corrects_its_own_rates_for_a_day_or_a_range(api, w
         ({**body, "toCurrency": "EUR"}, "toCurrency"),
     ]:
         answer = api.post("/api/exchange-rates", bad, format="json")
-        assert (answer.status_code, list(answer.json())) == (400, [field]), bad
+        assert (answer.status_code, list(answer.json()["fields"])) == (400, [field]), bad
     listed = api.get("/api/exchange-rates?fromCurrency=EUR&after=2026-11-20").json()
     assert [(r["day"], r["rate"]) for r in listed["results"]] == [
         ("2026-11-21", "1.1000000000"), ("2026-11-20", "1.1000000000"),
@@ -223,13 +223,19 @@ def test_the_schema_and_docs_are_not_public(anon_client, workspace):
     response = anon_client.get("/api/schema")
     assert response.status_code == 401
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"detail": "Authentication credentials were not provided."}
+    assert response.json() == {
+        "detail": "Authentication credentials were not provided.",
+        "code": "not_authenticated",
+    }
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
     revoked, raw_key = services.api_key_create(workspace=workspace, name="revoked")
     services.api_key_revoke(key=revoked)
     response = anon_client.get("/api/schema", headers={"authorization": f"Bearer {raw_key}"})
     assert response.status_code == 401
-    assert response.json() == {"detail": "Unknown or revoked API key."}
+    assert response.json() == {
+        "detail": "Unknown or revoked API key.",
+        "code": "authentication_failed",
+    }
     docs = anon_client.get("/api/docs")
     assert docs.status_code == 302
     assert docs.url == "/accounts/login/?next=/api/docs"
@@ -250,7 +256,7 @@ def test_post_times_are_stored_in_utc_and_out_of_range_ones_refused(api, value, 
     if stored:
         assert response.json()["publishedAt"] == stored
     else:
-        assert "publishedAt" in response.json()
+        assert "publishedAt" in response.json()["fields"]
     assert api.get("/api/posts", {"publishedAfter": "2026-11-20T10:15:00-23:35"}).status_code == 200
     assert api.get("/api/posts", {"publishedAfter": "0001-01-01T00:00:00Z"}).status_code == 400
 
@@ -259,11 +265,11 @@ def test_a_second_post_with_the_same_external_id_or_reference_is_a_400(api, work
     body = {"platform": "instagram", "externalId": "ig-1", "reference": "spring"}
     assert api.post("/api/posts", body, format="json").status_code == 201
     again = api.post("/api/posts", {**body, "reference": ""}, format="json")
-    assert (again.status_code, again.json()) == (
+    assert (again.status_code, again.json()["fields"]) == (
         400, {"externalId": ["Another instagram post already has the id 'ig-1'."]},
     )  # fmt: skip
     twin = api.post("/api/posts", {**body, "externalId": "ig-2"}, format="json")
-    assert (twin.status_code, twin.json()) == (
+    assert (twin.status_code, twin.json()["fields"]) == (
         400, {"reference": ["Another post already uses the reference 'spring'."]},
     )  # fmt: skip
     assert workspace.posts.count() == 1

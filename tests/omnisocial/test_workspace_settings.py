@@ -63,7 +63,7 @@ def test_the_api_reads_and_the_owner_changes_the_settings_and_figures_follow(
         ({"attributionModels": ["first-touch"]}, "defaultAttributionModel"),
     ]:
         refused = api_client.patch("/api/workspace", body, format="json")
-        assert (refused.status_code, list(refused.json())) == (400, [field]), body
+        assert (refused.status_code, list(refused.json()["fields"])) == (400, [field]), body
     workspace.refresh_from_db()
     assert (workspace.revenue_basis, workspace.lookback_days) == ("net", 30)
 

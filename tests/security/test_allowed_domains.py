@@ -50,7 +50,7 @@ def test_the_api_refuses_domains_that_are_not_a_site(workspace, domain, reason):
 
     response = api.post("/attribution/domains", {"domain": domain}, format="json")
 
-    assert (response.status_code, response.json()) == (400, {"domain": [reason]})
+    assert (response.status_code, response.json()["fields"]) == (400, {"domain": [reason]})
     assert not AllowedDomain.objects.exists()
 
 
@@ -66,7 +66,7 @@ def test_a_refused_domain_gives_no_link_to_it(workspace):
     )
 
     assert response.status_code == 400
-    assert response.json() == {
+    assert response.json()["fields"] == {
         "url": [
             "169.254.169.254 is not one of this workspace's store or allowed domains "
             "(none yet). Connect the store or add the domain first."

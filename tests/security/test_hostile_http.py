@@ -264,7 +264,10 @@ def test_huge_and_hostile_query_strings_never_answer_5xx(client, workspace, host
 def test_a_nul_character_in_the_query_string_is_refused_with_400(api_client, path):
     response = api_client.get(path)
     assert response.status_code == 400
-    assert response.json() == {"detail": "NUL characters are not allowed in the URL."}
+    assert response.json() == {
+        "detail": "NUL characters are not allowed in the URL.",
+        "code": "invalid",
+    }
     page = api_client.get(path, headers={"Accept": "text/html"})
     assert page.status_code == 400
     assert page.content == b"NUL characters are not allowed in the URL."

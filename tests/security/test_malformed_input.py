@@ -14,7 +14,10 @@ from tests.test_isolation import EXCLUDED, EXCLUDED_PREFIXES, id_parameters, is_
 
 NOT_AN_ID = "Choose a workspace: `workspace` must be a workspace id (a whole number)."
 DEEP = "[" * 50_000
-NESTED_TOO_DEEPLY = {"detail": "JSON parse error - the body is nested too deeply."}
+NESTED_TOO_DEEPLY = {
+    "detail": "JSON parse error - the body is nested too deeply.",
+    "code": "parse_error",
+}
 
 
 # A number longer than any id is refused as not an id too (omnisocial.params reads every id).
@@ -39,7 +42,7 @@ def test_the_switcher_answers_404_for_an_id_of_no_workspace_of_the_user(client, 
         value = str(MembershipFactory().workspace_id)
     response = client.post("/workspaces/switch/", {"workspace": value})
     assert response.status_code == 404
-    assert response.json() == {"detail": "No such workspace."}
+    assert response.json() == {"detail": "No such workspace.", "code": "not_found"}
     assert SESSION_KEY not in client.session
 
 
@@ -93,7 +96,7 @@ def test_json_nested_deeply_but_within_the_parser_limit_never_answers_5xx(worksp
         "/api/campaigns", f'{{"name": {deep}}}', content_type="application/json"
     )
     assert response.status_code == 400
-    assert response.json() == {"name": ["Not a valid string."]}
+    assert response.json()["fields"] == {"name": ["Not a valid string."]}
 
 
 def test_a_deeply_nested_webhook_is_stored_refused(store):  # noqa: F811 - the fixture
