@@ -37,6 +37,9 @@ CLICKS = int(os.environ.get("BENCH_READ_CLICKS", "5000000"))
 REQUESTS = int(os.environ.get("BENCH_READ_REQUESTS", "40"))
 BUDGET = float(os.environ.get("BENCH_READ_BUDGET", "60"))
 WARM_UP = 3
+# BENCH_READ_ONLY=dashboard,post-api times only the reports whose label holds one of the words
+# (and skips the CSVs unless one of them is "csv").
+ONLY = [w for w in os.environ.get("BENCH_READ_ONLY", "").split(",") if w]
 # BENCH_READ_REUSE=1 times the database a previous run built (building takes ~10 minutes).
 REUSE = os.environ.get("BENCH_READ_REUSE") == "1"
 DATABASE = "omnisocial_bench_reads"
@@ -295,6 +298,8 @@ def main() -> None:
     ]
     print(f"  {'report':32s} {'requests':>8s} {'p50 ms':>9s} {'p95 ms':>9s} {'queries':>7s}   "
           f"{'2026-12-01 p50 / p95':>21s}   {'p95 under':>9s}")  # fmt: skip
+    if ONLY:
+        reports = [r for r in reports if any(word in r[0] for word in ONLY)]
     for label, kind, path in reports:
         client, headers = (Client(), api) if kind == "api" else (browser, None)
         timings, queries = timed(client, path, headers)
@@ -307,11 +312,15 @@ def main() -> None:
               f"{then_text:>21s}   {target:6d} {verdict}")  # fmt: skip
     print(f"  {'CSV export (range=all)':32s} {'rows':>8s} {'traced MB':>9s} {'RSS+ MB':>9s} "
           f"{'s':>7s}   under {CSV_TARGET_MB} MB")  # fmt: skip
-    for label, path in [
-        ("posts (Revenue page)", "/analytics/revenue/?export=posts&range=all"),
-        ("posts (creative view)", "/posts/?export=posts&range=all"),
-        ("orders", "/analytics/orders/?export=orders&range=all"),
-    ]:
+    for label, path in (
+        []
+        if ONLY and "csv" not in ONLY
+        else [
+            ("posts (Revenue page)", "/analytics/revenue/?export=posts&range=all"),
+            ("posts (creative view)", "/posts/?export=posts&range=all"),
+            ("orders", "/analytics/orders/?export=orders&range=all"),
+        ]
+    ):
         rows, traced, rss, elapsed = csv_memory(browser, path)
         verdict = "ok" if max(traced, rss) < CSV_TARGET_MB else "OVER"
         print(f"  {label:32s} {rows:8d} {traced:9.1f} {rss:9.1f} {elapsed:7.1f}   {verdict}")
