@@ -1,4 +1,5 @@
-"""The resource API under /api/: campaigns, posts, API keys, exchange rates, and the schema."""
+"""The resource API under /api/: the workspace, campaigns, API keys, and the schema. (The root
+URLconf mounts the other apps' resources under /api/ too: posts, exchange rates, post metrics.)"""
 
 from django.contrib.auth.decorators import login_required
 from django.urls import path, re_path
@@ -11,8 +12,6 @@ urlpatterns = [
     path("workspace", api.WhoAmIView.as_view(), name="api-whoami"),
     path("campaigns", api.CampaignListCreateApi.as_view(), name="api-campaigns"),
     path("campaigns/<int:pk>", api.CampaignDetailApi.as_view(), name="api-campaign"),
-    path("posts", api.PostListCreateApi.as_view(), name="api-posts"),
-    path("posts/<int:pk>", api.PostDetailApi.as_view(), name="api-post"),
     path("keys", api.ApiKeyListCreateApi.as_view(), name="api-keys"),
     path("keys/<int:pk>", api.ApiKeyDetailApi.as_view(), name="api-key"),
     # For authenticated requests only (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]): an API key or

@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from analytics.revenue import cost_import
 from analytics.revenue import pages as revenue_pages
-from attribution import post_pages
+from attribution import post_pages, posts_api
 from attribution.views import click_redirect
 from commerce import rates_api
 from omnisocial import accounts, connections_pages, views
@@ -72,6 +72,9 @@ urlpatterns = [
         rates_api.ExchangeRateListCreateApi.as_view(),
         name="api-exchange-rates",
     ),
+    # The posts API shows each post's tracked links, so it lives in attribution (posts_api.py).
+    path("api/posts", posts_api.PostListCreateApi.as_view(), name="api-posts"),
+    path("api/posts/<int:pk>", posts_api.PostDetailApi.as_view(), name="api-post"),
     path("api/", include("omnisocial.api_urls")),
     # Before the commerce app's own URLs: the documented revenue endpoints live under /commerce/.
     path("commerce/", include("analytics.revenue.urls")),
