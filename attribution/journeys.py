@@ -9,9 +9,10 @@ For an order, in this order of evidence:
    (`VisitorIdentity`), inside the workspace's lookback window before the order;
 3. the order's own landing UTMs when they name a post (utm_content) or a campaign (utm_campaign,
    with a social utm_source or the workspace's medium) not already in the journey;
-4. when nothing else matched: a coupon the order used that a post or a campaign distributed
-   (`coupon_candidates`: the posts whose tracked link points at a product of the order when
-   some do, else every post that distributed it, in publication order);
+4. when nothing else matched: a coupon the order used (its code compared without case) that a
+   post or a campaign distributed (`coupon_candidates`: the posts whose tracked link points at
+   a product of the order when some do, else every post that distributed it, in publication
+   order);
 5. still nothing: a social utm_source alone, or else a social referrer alone, which gives a
    platform with no post or campaign (it counts in its platform and total social revenue only).
 
@@ -33,6 +34,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.db import connection
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from attribution.models import (
     Click,
@@ -43,6 +45,7 @@ from attribution.models import (
     credited_key,
 )
 from commerce.attribution_values import SOURCE_ALIASES
+from commerce.models import coupon_key
 from omnisocial.db import among, datetime_read, hot_cursor
 from omnisocial.models import Campaign, Platform, Post, Workspace
 
@@ -189,7 +192,8 @@ class JourneyContext:
     posts: dict[int, tuple[int | None, str]] = field(default_factory=dict)
     posts_by_reference: dict[str, int] = field(default_factory=dict)
     campaigns_by_slug: dict[str, int] = field(default_factory=dict)
-    # code -> (posts that distributed it, its campaign, when that campaign started)
+    # code without case (`coupon_key`) -> (posts that distributed it, its campaign, when that
+    # campaign started)
     coupons: dict[str, tuple[list[int], int | None, datetime | None]] = field(default_factory=dict)
     published: dict[int, datetime | None] = field(default_factory=dict)
     # post -> what its tracked links point at (`link_products`), for the coupons' posts
@@ -204,7 +208,7 @@ class JourneyContext:
         context = cls(workspace=workspace)
         if not orders:
             return context
-        context._load_coupons({code for o in orders for code in (o.coupon_codes or [])})
+        context._load_coupons({coupon_key(code) for o in orders for code in o.coupon_codes or []})
         coupon_posts = {pid for pids, *_ in context.coupons.values() for pid in pids}
         by_visitor = defaultdict(list)
         rows = context._targeted(orders, coupon_posts, context._coupon_orders(orders))
@@ -331,7 +335,7 @@ class JourneyContext:
         """The orders that used a coupon some post distributed: rule 4 reads their lines."""
         return sorted(
             o.pk for o in orders
-            if any(self.coupons.get(code, ((),))[0] for code in o.coupon_codes or ())
+            if any(self.coupons.get(coupon_key(code), ((),))[0] for code in o.coupon_codes or ())
         )  # fmt: skip
 
     def _add_destination(self, post_id: int, url: str) -> None:
@@ -423,7 +427,7 @@ class JourneyContext:
         return context
 
     def _load_references(self) -> None:
-        self._load_coupons(set(self.workspace.coupons.values_list("code", flat=True)))
+        self._load_coupons(None)
         self._load_posts(Q())
         self.campaigns_by_slug = dict(self.workspace.campaigns.values_list("slug", "pk"))
 
@@ -458,18 +462,17 @@ class JourneyContext:
         for pk, *post in posts:
             self._add_post(pk, *post)
 
-    def _load_coupons(self, codes: set[str]) -> None:
-        if not codes:
+    def _load_coupons(self, keys: set[str] | None) -> None:
+        """The coupons whose code, without case, is one of `keys` (every coupon of the
+        workspace when None), keyed by `coupon_key`: buyers type a code in any case, and a
+        store may send it back in another one than the marketer typed."""
+        if keys is not None and not keys:
             return
-        from commerce.models import Coupon
-
-        coupons = (
-            Coupon.objects.filter(workspace=self.workspace, code__in=codes)
-            .select_related("campaign")
-            .prefetch_related("posts")
-        )
+        coupons = self.workspace.coupons.select_related("campaign").prefetch_related("posts")
+        if keys is not None:
+            coupons = coupons.alias(key=Lower("code")).filter(key__in=sorted(keys))
         for coupon in coupons:
-            self.coupons[coupon.code] = (
+            self.coupons[coupon_key(coupon.code)] = (
                 sorted(post.pk for post in coupon.posts.all()),
                 coupon.campaign_id,
                 coupon.campaign.created_at if coupon.campaign else None,
@@ -564,7 +567,7 @@ class JourneyContext:
         share touches (all at one instant, time decay evenly). A post published after the
         order cannot have brought it."""
         for code in order.coupon_codes or []:
-            post_ids, campaign_id, started = self.coupons.get(code, ([], None, None))
+            post_ids, campaign_id, started = self.coupons.get(coupon_key(code), ([], None, None))
             candidates, reached = self.coupon_candidates(order, post_ids)
             touches = []
             for rank, post_id in enumerate(candidates):

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from omnisocial.crypto import EncryptedTextField
@@ -491,10 +492,16 @@ class Refund(models.Model):
 
 
 class Coupon(models.Model):
-    """A discount code and the posts that distributed it. Codes compare case-insensitively."""
+    """A discount code and the posts that distributed it.
+
+    The code is kept as the marketer typed it (trimmed) and shown that way; it compares without
+    case, since buyers type it in any case at checkout and stores send it back as they please
+    (WooCommerce lower-cases it). So a workspace holds one code per spelling-without-case: a
+    second "summer20" beside "Summer20" would be the same code, and is refused.
+    """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="coupons")
-    code = models.CharField(max_length=100, help_text="Stored lower-cased.")
+    code = models.CharField(max_length=100, help_text="As typed; matched to orders in any case.")
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="coupons"
     )
@@ -502,17 +509,34 @@ class Coupon(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["code"]
+        ordering = [Lower("code"), "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["workspace", "code"], name="coupon_unique_code"),
+            models.UniqueConstraint(
+                "workspace",
+                Lower("code"),
+                name="coupon_unique_code_any_case",
+                violation_error_code="code_taken",
+                violation_error_message=(
+                    "This workspace already has this coupon code, perhaps in another case: codes "
+                    "match orders in any case, so SUMMER20 and summer20 are one code."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
-        return self.code.upper()
+        return self.code
 
     def save(self, *args, **kwargs):
-        self.code = self.code.strip().lower()
+        self.code = self.code.strip()
         super().save(*args, **kwargs)
+
+
+def coupon_key(code: str) -> str:
+    """A coupon code as orders' codes are matched to it: trimmed, without case. Python's
+    lower-casing, which PostgreSQL's LOWER (the unique constraint's) agrees with; SQLite's LOWER
+    folds ASCII letters only, so there two codes differing in the case of an accented letter
+    are not refused as one."""
+    return code.strip().lower()
 
 
 class ExchangeRate(models.Model):

@@ -1,4 +1,4 @@
-"""Reads of the commerce app: store lists, UTM health, the inbox."""
+"""Reads of the commerce app: store lists, UTM health, the inbox, coupons by code."""
 
 import statistics
 import threading
@@ -6,11 +6,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet, Value
+from django.db.models.functions import Lower
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from commerce.models import CommerceOrder, StoreConnection, WebhookDelivery
+from commerce.models import CommerceOrder, Coupon, StoreConnection, WebhookDelivery
 from omnisocial.models import Workspace
 
 HEALTH_WINDOW = timedelta(days=7)
@@ -192,3 +193,13 @@ def store_deliveries(*, store: StoreConnection, limit: int = 50) -> QuerySet[Web
 
 def store_orders(*, store: StoreConnection, limit: int = 50) -> QuerySet[CommerceOrder]:
     return store.orders.order_by("-created_at")[:limit]
+
+
+def coupon_by_code(*, workspace: Workspace, code: str) -> Coupon | None:
+    """The workspace's coupon with `code` in any case, or None. Compared by the database's
+    LOWER, as the unique constraint compares, so what this finds is what would collide."""
+    return (
+        Coupon.objects.alias(key=Lower("code"))
+        .filter(workspace=workspace, key=Lower(Value(code.strip())))
+        .first()
+    )

@@ -830,22 +830,23 @@ def coupon_performance(workspace: Workspace, f: RevenueFilters) -> list[dict]:
     posts in the range (None when no post distributed it or nobody clicked)."""
     start, end = f.instants(workspace)
     coupons = list(workspace.coupons.prefetch_related("posts").select_related("campaign"))
-    used: dict[str, list[CommerceOrder]] = {c.code: [] for c in coupons}
+    # Keyed without case (as `commerce.models.coupon_key`): an order's code matches in any case.
+    used: dict[str, list[CommerceOrder]] = {c.code.lower(): [] for c in coupons}
     orders = (
         CommerceOrder.objects.filter(workspace=workspace, created_at__gte=start, created_at__lt=end)
         .exclude(coupon_codes=[])
         .select_related("workspace")
     )
     for order in orders:
-        for code in order.coupon_codes or []:
-            if code in used:
-                used[code].append(order)
+        for key in {code.strip().lower() for code in order.coupon_codes or []}:
+            if key in used:
+                used[key].append(order)
     clicks = _unique_clicks_by_post(
         workspace, f, [post.pk for coupon in coupons for post in coupon.posts.all()]
     )
     result = []
     for coupon in coupons:
-        redeemed = used[coupon.code]
+        redeemed = used[coupon.code.lower()]
         revenue = sum(
             (order.attributable_revenue() or ZERO for order in redeemed if not order.is_cancelled),
             ZERO,
@@ -862,7 +863,7 @@ def coupon_performance(workspace: Workspace, f: RevenueFilters) -> list[dict]:
                 "conversion_rate": _ratio(len(redeemed), post_clicks),
             }
         )
-    result.sort(key=lambda item: (-item["revenue"], item["coupon"].code))
+    result.sort(key=lambda item: (-item["revenue"], item["coupon"].code.lower()))
     return result
 
 

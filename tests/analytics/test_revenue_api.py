@@ -175,7 +175,7 @@ def test_post_revenue_has_the_postrevenue_fields_by_model_by_day_and_touchpoints
         "coupons": [],
     }  # fmt: skip
     b = api.get(f"/commerce/revenue/posts/{shop['b'].pk}").json()
-    assert b["coupons"] == [{"id": shop["coupon"].pk, "code": "tiktok10"}]
+    assert b["coupons"] == [{"id": shop["coupon"].pk, "code": "TIKTOK10"}]
     assert b["touchpoints"][0]["matchedField"] == "couponCode"
 
 
@@ -321,7 +321,7 @@ def test_coupons_show_redemptions_revenue_posts_and_conversion(api, shop):
         "filters": scope(),
         "results": [
             {
-                "id": shop["coupon"].pk, "code": "tiktok10", "campaign": None, "redemptions": 1,
+                "id": shop["coupon"].pk, "code": "TIKTOK10", "campaign": None, "redemptions": 1,
                 "revenue": "50.00",
                 "posts": [{"id": shop["b"].pk, "reference": shop["b"].reference, "platform": "tiktok"}],
                 "uniqueClicks": 0, "conversionRate": None,
@@ -338,7 +338,7 @@ def test_a_coupon_is_created_with_its_campaign_and_posts(api, shop):
     )
     assert response.status_code == 201
     assert response.json() == {
-        "id": response.json()["id"], "code": "summer20", "campaign": shop["campaign"].pk,
+        "id": response.json()["id"], "code": "SUMMER20", "campaign": shop["campaign"].pk,
         "redemptions": 0, "revenue": "0.00",
         "posts": [{"id": shop["a"].pk, "reference": "post-17", "platform": "instagram"}],
         "uniqueClicks": 0, "conversionRate": None,

@@ -263,7 +263,7 @@ def test_matching_precedence_and_platform_only_revenue(store, posts):
         ({"utm_content": "link_in_bio", "utm_campaign": "fall-drop", "utm_source": "ig"},
          [], [(None, "utmCampaign", "fall-drop", "instagram")]),
         ({"utm_campaign": "fall-drop", "utm_source": "newsletter"}, [], []),
-        ({}, [coupon.code], [(b.pk, "couponCode", "tiktok10", "tiktok")]),
+        ({}, [coupon.code], [(b.pk, "couponCode", "TIKTOK10", "tiktok")]),
         ({"utm_source": "instagram"}, [], [(None, "utmSource", "instagram", "instagram")]),
         ({"referrer_url": "https://lm.facebook.com/l.php?u=x"}, [],
          [(None, "referrerUrl", "https://lm.facebook.com/l.php?u=x", "facebook")]),

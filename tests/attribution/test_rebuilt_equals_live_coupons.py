@@ -1,8 +1,9 @@
 """A rebuild writes the live path's rows for the coupon rule and for how each touch was
-reached: coupons whose posts link to an order's product (by handle, SKU, product or variant id,
-a WooCommerce variation's name) or to none of them, posts tied on publication time or published
-after some orders, and click touches reached by the order's own click id, the storefront's kept
-list, the same visitor and the same customer. On PostgreSQL the rebuild finds the clicks in
+reached: coupons (typed in another case than the orders use them) whose posts link to an
+order's product (by handle, SKU, product or variant id, a WooCommerce variation's name) or to
+none of them, posts tied on publication time or published after some orders, and click
+touches reached by the order's own click id, the storefront's kept list, the same visitor and
+the same customer. On PostgreSQL the rebuild finds the clicks in
 one statement (`attribution.engine.touchpoints`), on SQLite in Python: both equal the live
 path, touch by touch (`reached` included), under every model."""
 
@@ -54,7 +55,7 @@ def _data_set():
                     published_at=START + timedelta(days=(0, 0, 2, 4, 4, 6, 20)[n]))
         for n, path in enumerate(destinations)
     ]  # fmt: skip
-    commerce_services.coupon_save(workspace=workspace, code="summer20", posts=posts)
+    commerce_services.coupon_save(workspace=workspace, code="Summer20", posts=posts)
     commerce_services.coupon_save(workspace=workspace, code="pair", posts=posts[2:4])
     visitors = [f"v{n}" for n in range(5)]
     clicks = [
@@ -71,7 +72,7 @@ def _data_set():
         attribution, coupons = Attribution(), []
         kind = n % 4
         if kind == 0:  # coupons only (no click id): the coupon rule, unless the customer clicked
-            coupons = [rng.choice(["summer20", "pair", "unknown"])]
+            coupons = [rng.choice(["SUMMER20", "Pair", "unknown"])]  # any case
         elif kind == 1:  # a carried click and the storefront's kept ones
             carried = rng.choice(clicks)
             kept = rng.sample(clicks, 2)
@@ -103,6 +104,14 @@ def test_the_rebuild_writes_the_live_paths_coupon_and_reach_rows():
     for order in by_time:
         engine.order_attribute(order_id=order.pk)
     live = _stored(workspace)
+    coupon_touches = AttributionTouch.objects.filter(
+        workspace=workspace, matched_field="couponCode"
+    )
+    assert set(coupon_touches.values_list("matched_value", flat=True)) == {
+        "SUMMER20",
+        "summer20",
+        "Pair",
+    }
     engine.workspace_recalculate(workspace=workspace)
     rebuilt = _stored(workspace)
     # The live path had no removal effects before the rebuild: every model but data-driven.

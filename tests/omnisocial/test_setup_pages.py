@@ -164,11 +164,11 @@ def test_a_coupon_is_created_from_the_coupons_page(workspace):
                                                    "posts": [post.pk]}, follow=True)  # fmt: skip
     coupon = Coupon.objects.get(workspace=workspace)
     assert (coupon.code, coupon.campaign, list(coupon.posts.all())) == (
-        "autumn10",
+        "AUTUMN10",
         campaign,
         [post],
     )
-    assert "<code>autumn10</code>" in response.content.decode()
+    assert "<code>AUTUMN10</code>" in response.content.decode()
 
     foreign = PostFactory()
     refused = client.post("/analytics/coupons/", {"code": "x", "posts": [foreign.pk]})

@@ -194,7 +194,7 @@ def test_post_analytics_shows_engagement_beside_the_post_revenue(client, shop):
     )
     assert daily == [["day", "revenue", "clicks"], ["2026-11-20", "100.00", "0"]]
     b_page = text(client.get(f"/analytics/posts/{shop['b'].pk}/"))
-    assert "Coupons it distributed tiktok10" in b_page
+    assert "Coupons it distributed TIKTOK10" in b_page
     # The post page links here.
     assert f'href="/analytics/posts/{a.pk}/"' in client.get(f"/posts/{a.pk}/").content.decode()
 
@@ -211,9 +211,9 @@ def test_segments_and_coupons_read_the_same_selectors(client, shop):
         "contentType", "product", "Product", "150.00", "2", "2", "75.00", "", "0.00", "",
     ]  # fmt: skip
     page = text(client.get("/analytics/coupons/"))
-    assert f"tiktok10 — TikTok {shop['b'].reference} 1 50.00 0 —" in page
+    assert f"TIKTOK10 — TikTok {shop['b'].reference} 1 50.00 0 —" in page
     assert rows_of(client.get("/analytics/coupons/?export=coupons"))[1] == [
-        "tiktok10", "", "1", "50.00", shop["b"].reference, "0", "",
+        "TIKTOK10", "", "1", "50.00", shop["b"].reference, "0", "",
     ]  # fmt: skip
 
 
