@@ -6,7 +6,7 @@ import string
 from django.db import models
 from django.db.models import Q
 
-from omnisocial.models import Post, Workspace
+from omnisocial.models import AttributionModel, Post, Workspace
 
 CODE_ALPHABET = string.ascii_letters + string.digits
 CODE_LENGTH = 7
@@ -132,17 +132,6 @@ class Click(models.Model):
 
 
 # --- Attribution: journeys' touches, credited revenue, rollups ---------------------------------
-
-
-class AttributionModel(models.TextChoices):
-    """The documented names (first-touch, last-touch, multi-touch) and three more."""
-
-    FIRST_TOUCH = "first-touch", "First touch"
-    LAST_TOUCH = "last-touch", "Last touch"
-    MULTI_TOUCH = "multi-touch", "Multi-touch (linear)"
-    POSITION_BASED = "position-based", "Position-based (40/20/40)"
-    TIME_DECAY = "time-decay", "Time decay (7-day half-life)"
-    DATA_DRIVEN = "data-driven", "Data-driven (Markov)"
 
 
 class MatchedField(models.TextChoices):

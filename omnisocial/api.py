@@ -12,10 +12,9 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from attribution.models import AttributionModel
 from omnisocial import services
 from omnisocial.api_errors import service_errors
-from omnisocial.models import ApiKey, Campaign, Workspace
+from omnisocial.models import ApiKey, AttributionModel, Campaign, Workspace
 from omnisocial.tenancy import ApiClient, Role, WorkspaceAPIMixin, WorkspaceFilterSet
 
 

@@ -25,10 +25,20 @@ def validate_currency(value: str) -> None:
         raise ValidationError(f"{value!r} is not a three-letter ISO 4217 code such as USD.")
 
 
+class AttributionModel(models.TextChoices):
+    """The documented names (first-touch, last-touch, multi-touch) and three more. Defined in the
+    core, whose workspaces choose the models they keep; attribution computes them."""
+
+    FIRST_TOUCH = "first-touch", "First touch"
+    LAST_TOUCH = "last-touch", "Last touch"
+    MULTI_TOUCH = "multi-touch", "Multi-touch (linear)"
+    POSITION_BASED = "position-based", "Position-based (40/20/40)"
+    TIME_DECAY = "time-decay", "Time decay (7-day half-life)"
+    DATA_DRIVEN = "data-driven", "Data-driven (Markov)"
+
+
 def all_attribution_models() -> list[str]:
-    return [
-        "first-touch", "last-touch", "multi-touch", "position-based", "time-decay", "data-driven",
-    ]  # fmt: skip
+    return list(AttributionModel.values)
 
 
 class Platform(models.TextChoices):
