@@ -7,6 +7,7 @@ plots floats; every figure a page states in words or tables comes from the Decim
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import plotly.io as pio
 from django.utils.html import escape
@@ -156,3 +157,61 @@ def post_daily(series: list[dict], currency: str) -> str:
             },
         )
     )
+
+
+#: The Segments chart draws this many segments; the rest are summed into one "Other" bar, so a
+#: workspace with forty campaigns still gets bars a reader can tell apart.
+SEGMENT_BARS = 12
+#: A segment's name on the axis is cut to this many characters (the whole name is in the hover
+#: and the table): long campaign names would otherwise squeeze the bars off a phone's screen.
+SEGMENT_LABEL_CHARS = 22
+
+
+def segment_bars(rows: list[dict], *, limit: int = SEGMENT_BARS) -> list[dict]:
+    """The bars of the Segments chart: the table's rows in its order, the first `limit` of them,
+    then one "Other" bar with the revenue of the rest (Decimals summed before they turn into
+    floats). Each bar is {"label", "revenue", "colour"}."""
+    bars = [
+        {"label": row["label"], "revenue": row["revenue"],
+         "colour": PLATFORM_COLOURS.get(row["segment"], ACCENT)}
+        for row in rows[:limit]
+    ]  # fmt: skip
+    rest = rows[limit:]
+    if rest:
+        other = sum((row["revenue"] for row in rest), Decimal(0))
+        bars.append(
+            {"label": f"Other ({len(rest)} segments)", "revenue": other, "colour": OTHER_COLOUR}
+        )
+    return bars
+
+
+def _axis_label(label: str) -> str:
+    if len(label) <= SEGMENT_LABEL_CHARS:
+        return label
+    return label[: SEGMENT_LABEL_CHARS - 1].rstrip() + "…"
+
+
+def segments_revenue(bars: list[dict], currency: str) -> str:
+    """Horizontal bars: each segment's credited revenue, the table's first row on top. Bars sit
+    at positions rather than on their names, so two segments with one name stay two bars."""
+    positions = list(range(len(bars)))[::-1]  # plotly draws the first category at the bottom
+    trace = {
+        "type": "bar",
+        "orientation": "h",
+        "x": [float(bar["revenue"]) for bar in bars],
+        "y": positions,
+        "customdata": [bar["label"] for bar in bars],
+        "marker": {"color": [bar["colour"] for bar in bars]},
+        "hovertemplate": "%{customdata}: %{x:,.2f} " + currency + "<extra></extra>",
+    }
+    figure = _layout([trace], height=60 + 30 * len(bars), bargap=0.3)
+    figure["layout"]["xaxis"].update(
+        showgrid=True, gridcolor="#eef0f5", tickprefix="$" if currency == "USD" else ""
+    )
+    figure["layout"]["yaxis"].update(
+        tickmode="array",
+        tickvals=positions,
+        ticktext=[_axis_label(bar["label"]) for bar in bars],
+        range=[-0.6, len(bars) - 0.4],
+    )
+    return to_html(figure)

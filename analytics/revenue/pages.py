@@ -513,11 +513,22 @@ class SegmentsView(AnalyticsPage):
         groups = {}
         for row in rows:
             groups.setdefault(row["family"], []).append(row)
+        currency = self.workspace.reporting_currency
+        # Each table gets its chart: the same rows in the same order (the first ones, then
+        # "Other"), so the bars never say what the table does not.
+        bars = {family: charts.segment_bars(items) for family, items in groups.items()}
         return super().get_context_data(
             by=self.by,
             segment_tabs=SEGMENT_LABELS,
             groups=[
-                (FAMILY_LABELS.get(family, ""), items, max(r["revenue"] for r in items))
+                {
+                    "label": FAMILY_LABELS.get(family, ""),
+                    "rows": items,
+                    "top": max(r["revenue"] for r in items),
+                    "bars": bars[family],
+                    "others": max(len(items) - charts.SEGMENT_BARS, 0),
+                    "chart": charts.segments_revenue(bars[family], currency),
+                }
                 for family, items in groups.items()
             ],
             **kwargs,
