@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, Min, Prefetch, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -783,21 +783,27 @@ def _audience(workspace: Workspace, f: RevenueFilters) -> list[dict]:
     refund counts on its day, for the cohort of the order it refunds), so new-vs-returning and
     acquisition month each sum to the headline; customer tags overlap (an order has 0..n)."""
     zone = workspace.zone
-    first_orders: dict[str, str] = {}
-    for key, created_at in (
-        CommerceOrder.objects.filter(workspace=workspace)
-        .exclude(customer_key="")
-        .order_by("created_at")
-        .values_list("customer_key", "created_at")
-    ):
-        first_orders.setdefault(key, timezone.localdate(created_at, zone).strftime("%Y-%m"))
+    # The first order of each customer who bought in the range (not of every customer ever).
+    buyers = (
+        _attributions(workspace, f).exclude(order__customer_key="").values("order__customer_key")
+    )
+    first_orders: dict[str, str] = {
+        key: timezone.localdate(first, zone).strftime("%Y-%m")
+        for key, first in CommerceOrder.objects.filter(workspace=workspace, customer_key__in=buyers)
+        .values("customer_key")
+        .annotate(first=Min("created_at"))
+        .order_by()
+        .values_list("customer_key", "first")
+    }
     sales = list(
         _attributions(workspace, f)
         .filter(attribution_weight__gte=0)
         .values_list("order_id", "order__customer_key", "order__is_returning_customer",
                      "order__customer_tags", "gross_revenue", "attribution_weight")
     )  # fmt: skip
-    counts = _order_counts(workspace, f.model, {row[0] for row in sales})
+    counts = _order_counts(
+        workspace, f.model, _attributions(workspace, f).filter(attribution_weight__gte=0)
+    )
     refunds = _refund_rows(workspace, f).values_list(
         "order_id",
         "order__customer_key",
@@ -846,12 +852,13 @@ def _audience(workspace: Workspace, f: RevenueFilters) -> list[dict]:
     return result
 
 
-def _order_counts(workspace: Workspace, model: str, order_ids: set[int]) -> dict[int, int]:
-    """Per order: 1 while it credits orders under `model`, 0 once fully refunded (the rule of
-    `attribution.rollups.order_counts`, applied to all of each order's rows)."""
+def _order_counts(workspace: Workspace, model: str, sales: QuerySet) -> dict[int, int]:
+    """Per order of `sales` (attribution rows): 1 while it credits orders under `model`, 0 once
+    fully refunded (the rule of `attribution.rollups.order_counts`, applied to all of each
+    order's rows; `sales` is a subquery, never a list of ids)."""
     by_order: dict[int, list] = {}
     for order_id, back, net in RevenueAttribution.objects.filter(
-        workspace=workspace, attribution_model=model, order_id__in=order_ids
+        workspace=workspace, attribution_model=model, order_id__in=sales.values("order_id")
     ).values_list("order_id", "refunded", "revenue"):
         by_order.setdefault(order_id, []).append((model, back, net))
     return {order_id: rollups.order_counts(rows)[model] for order_id, rows in by_order.items()}
@@ -1087,7 +1094,7 @@ def receipts(
         .annotate(sold=Sum("gross_revenue"), weight=Sum("attribution_weight"))
         .order_by("-order__created_at", "-order_id")
     )
-    counts = _order_counts(workspace, f.model, set(by_order.values_list("order_id", flat=True)))
+    counts = _order_counts(workspace, f.model, sales)
     sold = _money(sales.aggregate(s=Sum("gross_revenue"))["s"])
     back = _money(refunds.aggregate(s=Sum("amount"))["s"])
     orders = rollups.credited(
