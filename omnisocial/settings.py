@@ -155,6 +155,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         int(threshold) if threshold else None
     )
+    # No JIT compilation: the reports' statements read a few hundred thousand rollup rows at
+    # most, and compiling them cost more than it saved (300 ms of JIT on a 2.7 s segments query
+    # at a million orders). DATABASE_JIT=on gives it back.
+    jit = "on" if os.environ.get("DATABASE_JIT", "off") == "on" else "off"
+    DATABASES["default"]["OPTIONS"]["options"] = f"-c jit={jit}"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) are PostgreSQL's; on SQLite the index is built without them.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]

@@ -5,6 +5,10 @@ and Google Sheets, and a caption or coupon code is text a stranger wrote: such c
 apostrophe so they stay text (OWASP's advice for CSV injection). Numbers are written as they are,
 so negative amounts stay numbers; six-place quantities (credited orders, weights) are written
 exactly but without trailing zeros (2, 0.5, 0.333333).
+
+A table that grows with the workspace's history (the orders) streams (`csv_stream`): its rows
+are written as they are read, a chunk of the query at a time, so a download of every order holds
+one chunk in memory, not the whole table.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import csv
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -39,4 +43,28 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence])
     writer.writerow(header)
     for row in rows:
         writer.writerow([cell(value) for value in row])
+    return response
+
+
+class _Line:
+    """A file-like target for csv.writer that hands back what it was given to write."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def csv_stream(
+    filename: str, header: Sequence[str], rows: Iterable[Sequence]
+) -> StreamingHttpResponse:
+    """`csv_response`, written while `rows` is read: pass an iterator over the query
+    (`queryset.iterator(chunk_size=...)`) so that nothing holds every row."""
+    writer = csv.writer(_Line())
+
+    def lines():
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow([cell(value) for value in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

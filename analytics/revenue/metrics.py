@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, Min, Prefetch, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -97,12 +97,12 @@ def headline(workspace: Workspace, f: RevenueFilters, model: str | None = None) 
 def _boost(workspace: Workspace, f: RevenueFilters, model: str | None) -> tuple[Decimal, Decimal]:
     """Ad spend in the range (the posts' daily metrics) and the revenue of the boosted posts:
     those with spend on the range's days."""
-    metrics = _spend_rows(workspace, f)
-    spend = _money(metrics.aggregate(s=Sum("spend"))["s"])
+    by_post = _spend_by_post(workspace, f)
+    spend = _money(sum(by_post.values(), ZERO))
+    if not by_post:  # no boosted post: no revenue to read
+        return spend, ZERO
     revenue = _money(
-        _daily(workspace, f, model)
-        .filter(post__in=metrics.values("post_id"))
-        .aggregate(s=Sum("revenue"))["s"]
+        _daily(workspace, f, model).filter(post__in=list(by_post)).aggregate(s=Sum("revenue"))["s"]
     )
     return spend, revenue
 
@@ -142,21 +142,36 @@ def revenue_by_post(
     conversion rate, spend and ROAS. Boosted posts (spend in the range, in the scope) are listed
     even without revenue (their spend and ROAS 0 are the point); other posts only when they
     earned something in the range."""
+    return _ranked_posts(workspace, f, limit, model)[0]
+
+
+def _ranked_posts(
+    workspace: Workspace, f: RevenueFilters, limit: int | None, model=None, *, clicks=True
+) -> tuple[list[dict], list[dict], dict[int, Decimal]]:
+    """(`revenue_by_post`'s rows, the cells of the posts past `limit`, the spend per post).
+    Only the ranked posts are read and given clicks: the ranking itself is one grouped query.
+    Without `clicks` the rows' click figures are left at zero (for a report that shows none)."""
     found = _post_cells(workspace, f, model)
     spend = _spend_by_post(workspace, f)
     for post_id in spend:
         found.setdefault(post_id, {"post_id": post_id, "revenue": ZERO, "orders": ZERO,
                                    "units": ZERO})  # fmt: skip
     rows = sorted(found.values(), key=lambda row: (-row["revenue"], row["post_id"]))
-    if limit:
-        rows = rows[:limit]
+    rest = rows[limit:] if limit else []
+    rows = rows[:limit] if limit else rows
     posts = workspace.posts.select_related("campaign").in_bulk([row["post_id"] for row in rows])
     ranked = [posts[row["post_id"]] for row in rows]
-    return [
-        {"rank": rank, "kind": "post", "label": str(row["post"]), "platform": row["post"].platform,
-         **row}
-        for rank, row in enumerate(_post_figures(workspace, f, model, ranked, found, spend), 1)
-    ]  # fmt: skip
+    return (
+        [
+            {"rank": rank, "kind": "post", "label": str(row["post"]),
+             "platform": row["post"].platform, **row}
+            for rank, row in enumerate(
+                _post_figures(workspace, f, model, ranked, found, spend, clicks=clicks), 1
+            )
+        ],
+        rest,
+        spend,
+    )  # fmt: skip
 
 
 def _post_cells(workspace: Workspace, f: RevenueFilters, model=None) -> dict[int, dict]:
@@ -170,12 +185,19 @@ def _post_cells(workspace: Workspace, f: RevenueFilters, model=None) -> dict[int
     return {row["post_id"]: row for row in cells}
 
 
-def _post_figures(workspace, f: RevenueFilters, model, posts, cells, spend) -> list[dict]:
+def _post_figures(
+    workspace, f: RevenueFilters, model, posts, cells, spend, *, clicks=True
+) -> list[dict]:
     """`posts` in their order, each with its figures (see `figures`): its cells' sums, its
-    unique and converted clicks (one query each for all of them) and its spend."""
+    unique and converted clicks (one query each for all of them; none without `clicks`) and
+    its spend."""
     ids = [post.pk for post in posts]
-    clicks = _unique_clicks_by_post(workspace, f, ids)
-    converted = converted_clicks(workspace, f, model, by="post_id", post_ids=ids)
+    converted = {}
+    if clicks:
+        clicks = _unique_clicks_by_post(workspace, f, ids)
+        converted = converted_clicks(workspace, f, model, by="post_id", post_ids=ids)
+    else:
+        clicks = {}
     rows = []
     for post in posts:
         cell = cells.get(post.pk, {})
@@ -209,33 +231,50 @@ def figures(*, revenue, orders, units=ZERO, clicks=0, converted=0, spend=ZERO, b
 
 
 def revenue_breakdown_by_post(
-    workspace: Workspace, f: RevenueFilters, *, limit: int | None = None, model=None
+    workspace: Workspace,
+    f: RevenueFilters,
+    *,
+    limit: int | None = None,
+    model=None,
+    scope_clicks: int | None = None,
 ) -> list[dict]:
     """Revenue by post that sums to the headline: the ranked posts (`limit` of them, the rest in
     one "Other posts" row), then one row per platform for revenue credited to a platform with no
-    post ("Instagram, no post": a social source or referrer without a post)."""
-    posts = revenue_by_post(workspace, f, limit=None, model=model)
-    rows = posts[:limit] if limit else posts
-    rest = posts[limit:] if limit else []
+    post ("Instagram, no post": a social source or referrer without a post).
+
+    The "Other posts" row sums the revenue, credited orders, units and spend of the posts past
+    the list that earned or spent in the range, and counts their unique clicks as the scope's
+    (`scope_clicks`, the funnel's clicks, when the caller has them) less the ranked posts': the
+    clicks of every other post. Its converted clicks and conversion rate are per post only
+    (null), so the row costs no query per post."""
+    posts, rest, spend = _ranked_posts(workspace, f, limit, model)
+    rows = list(posts)
     if rest:
-        rows.append(
-            {
-                "rank": None,
-                "kind": "other",
-                "post": None,
-                "platform": "",
-                "label": f"Other posts ({len(rest)})",
-                **figures(
-                    revenue=sum((r["revenue"] for r in rest), ZERO),
-                    orders=sum((r["orders"] for r in rest), ZERO),
-                    units=sum((r["units"] for r in rest), ZERO),
-                    clicks=sum(r["unique_clicks"] for r in rest),
-                    converted=sum(r["converted_clicks"] for r in rest),
-                    spend=sum((r["ad_spend"] for r in rest), ZERO),
-                ),
-            }  # fmt: skip
+        if scope_clicks is None:
+            scope_clicks = _scope_clicks(workspace, f)
+        other = figures(
+            revenue=sum((r["revenue"] for r in rest), ZERO),
+            orders=sum((r["orders"] for r in rest), ZERO),
+            units=sum((r["units"] or ZERO for r in rest), ZERO),
+            clicks=max(scope_clicks - sum(r["unique_clicks"] for r in posts), 0),
+            spend=sum((spend.get(r["post_id"], ZERO) for r in rest), ZERO),
         )
+        rows.append({
+            "rank": None, "kind": "other", "post": None, "platform": "",
+            "label": f"Other posts ({len(rest)})",
+            **other, "converted_clicks": None, "conversion_rate": None,
+        })  # fmt: skip
     return rows + revenue_without_post(workspace, f, model)
+
+
+def _scope_clicks(workspace: Workspace, f: RevenueFilters) -> int:
+    """Unique human clicks in the range on the scope's posts (platform, campaign)."""
+    posts = {}
+    if f.platform:
+        posts["platform"] = f.platform
+    if f.campaign_id:
+        posts["campaign_id"] = f.campaign_id
+    return rollups.unique_clicks(workspace, start=f.start, end=f.end, posts=posts)
 
 
 def revenue_without_post(workspace: Workspace, f: RevenueFilters, model=None) -> list[dict]:
@@ -339,10 +378,16 @@ def orders_attributed_count(workspace: Workspace, f: RevenueFilters, model=None)
 
 
 def funnel(
-    workspace: Workspace, f: RevenueFilters, model=None, *, purchases: int | None = None
+    workspace: Workspace,
+    f: RevenueFilters,
+    model=None,
+    *,
+    purchases: int | None = None,
+    clicks: int | None = None,
 ) -> dict:
     """Impression -> click -> purchase for the range, with the rates between the steps.
-    `purchases`: `orders_attributed_count` for the same scope, when the caller already has it."""
+    `purchases`: `orders_attributed_count` for the same scope, and `clicks`: `_scope_clicks`,
+    when the caller already has them."""
     metrics = PostMetrics.objects.filter(
         post__workspace=workspace, day__gte=f.start, day__lte=f.end
     )
@@ -355,7 +400,7 @@ def funnel(
         posts["campaign_id"] = f.campaign_id
     impressions = metrics.aggregate(s=Sum("impressions"))["s"] or 0
     sources = metrics_sources(metrics.filter(impressions__gt=0))
-    click_count = rollups.unique_clicks(workspace, start=f.start, end=f.end, posts=posts)
+    click_count = _scope_clicks(workspace, f) if clicks is None else clicks
     if purchases is None:
         purchases = orders_attributed_count(workspace, f, model)
     return {
@@ -448,8 +493,8 @@ def model_comparison(workspace: Workspace, f: RevenueFilters, base: str, other: 
     from `base` to `other` (absolute and relative). The rows of each model sum to its total."""
     by_model = {}
     for model in (base, other):
-        rows = {("post", row["post"].pk): row for row in revenue_by_post(
-            workspace, f, limit=None, model=model)}  # fmt: skip
+        rows = {("post", row["post"].pk): row for row in _ranked_posts(
+            workspace, f, None, model, clicks=False)[0]}  # fmt: skip
         rows.update({("noPost", row["platform"]): row
                      for row in revenue_without_post(workspace, f, model)})  # fmt: skip
         by_model[model] = rows
@@ -738,21 +783,27 @@ def _audience(workspace: Workspace, f: RevenueFilters) -> list[dict]:
     refund counts on its day, for the cohort of the order it refunds), so new-vs-returning and
     acquisition month each sum to the headline; customer tags overlap (an order has 0..n)."""
     zone = workspace.zone
-    first_orders: dict[str, str] = {}
-    for key, created_at in (
-        CommerceOrder.objects.filter(workspace=workspace)
-        .exclude(customer_key="")
-        .order_by("created_at")
-        .values_list("customer_key", "created_at")
-    ):
-        first_orders.setdefault(key, timezone.localdate(created_at, zone).strftime("%Y-%m"))
+    # The first order of each customer who bought in the range (not of every customer ever).
+    buyers = (
+        _attributions(workspace, f).exclude(order__customer_key="").values("order__customer_key")
+    )
+    first_orders: dict[str, str] = {
+        key: timezone.localdate(first, zone).strftime("%Y-%m")
+        for key, first in CommerceOrder.objects.filter(workspace=workspace, customer_key__in=buyers)
+        .values("customer_key")
+        .annotate(first=Min("created_at"))
+        .order_by()
+        .values_list("customer_key", "first")
+    }
     sales = list(
         _attributions(workspace, f)
         .filter(attribution_weight__gte=0)
         .values_list("order_id", "order__customer_key", "order__is_returning_customer",
                      "order__customer_tags", "gross_revenue", "attribution_weight")
     )  # fmt: skip
-    counts = _order_counts(workspace, f.model, {row[0] for row in sales})
+    counts = _order_counts(
+        workspace, f.model, _attributions(workspace, f).filter(attribution_weight__gte=0)
+    )
     refunds = _refund_rows(workspace, f).values_list(
         "order_id",
         "order__customer_key",
@@ -801,12 +852,13 @@ def _audience(workspace: Workspace, f: RevenueFilters) -> list[dict]:
     return result
 
 
-def _order_counts(workspace: Workspace, model: str, order_ids: set[int]) -> dict[int, int]:
-    """Per order: 1 while it credits orders under `model`, 0 once fully refunded (the rule of
-    `attribution.rollups.order_counts`, applied to all of each order's rows)."""
+def _order_counts(workspace: Workspace, model: str, sales: QuerySet) -> dict[int, int]:
+    """Per order of `sales` (attribution rows): 1 while it credits orders under `model`, 0 once
+    fully refunded (the rule of `attribution.rollups.order_counts`, applied to all of each
+    order's rows; `sales` is a subquery, never a list of ids)."""
     by_order: dict[int, list] = {}
     for order_id, back, net in RevenueAttribution.objects.filter(
-        workspace=workspace, attribution_model=model, order_id__in=order_ids
+        workspace=workspace, attribution_model=model, order_id__in=sales.values("order_id")
     ).values_list("order_id", "refunded", "revenue"):
         by_order.setdefault(order_id, []).append((model, back, net))
     return {order_id: rollups.order_counts(rows)[model] for order_id, rows in by_order.items()}
@@ -891,7 +943,8 @@ def dashboard(workspace: Workspace, f: RevenueFilters, *, compare: bool = False)
     """Everything GET /commerce/revenue/dashboard answers: the headline with its change against
     the previous period, platform and post splits, top content, the funnel, and with `compare`
     the same figures under every model the workspace keeps."""
-    by_post = revenue_breakdown_by_post(workspace, f, limit=POSTS_RANKED)
+    clicks = _scope_clicks(workspace, f)
+    by_post = revenue_breakdown_by_post(workspace, f, limit=POSTS_RANKED, scope_clicks=clicks)
     current = headline(workspace, f)
     result = {
         "filters": report_scope(workspace, f),
@@ -899,7 +952,7 @@ def dashboard(workspace: Workspace, f: RevenueFilters, *, compare: bool = False)
         "by_platform": revenue_by_platform(workspace, f),
         "by_post": by_post,
         "top_content": [row for row in by_post if row["kind"] == "post"][:TOP_CONTENT],
-        "funnel": funnel(workspace, f, purchases=current["orders"]),
+        "funnel": funnel(workspace, f, purchases=current["orders"], clicks=clicks),
     }
     if compare:
         result["models"] = compare_models(workspace, f)
@@ -1042,7 +1095,7 @@ def receipts(
         .annotate(sold=Sum("gross_revenue"), weight=Sum("attribution_weight"))
         .order_by("-order__created_at", "-order_id")
     )
-    counts = _order_counts(workspace, f.model, set(by_order.values_list("order_id", flat=True)))
+    counts = _order_counts(workspace, f.model, sales)
     sold = _money(sales.aggregate(s=Sum("gross_revenue"))["s"])
     back = _money(refunds.aggregate(s=Sum("amount"))["s"])
     orders = rollups.credited(

@@ -117,11 +117,18 @@ class PostRankOutput(serializers.Serializer):
     orders = credited_orders()
     units = money()
     avgOrderValue = money(source="avg_order_value", allow_null=True, help_text=AOV)
-    uniqueClicks = serializers.IntegerField(source="unique_clicks", help_text=CLICKS)
-    convertedClicks = serializers.IntegerField(source="converted_clicks")
+    uniqueClicks = serializers.IntegerField(
+        source="unique_clicks",
+        help_text=f"{CLICKS} The `other` row counts every other post's (the rows sum to the "
+        "funnel's clicks).",
+    )
+    convertedClicks = serializers.IntegerField(
+        source="converted_clicks", allow_null=True, help_text="Null on the `other` row."
+    )
     conversionRate = rate(
         source="conversion_rate", allow_null=True,
-        help_text="Converted clicks / unique human clicks in the range; null without clicks.",
+        help_text="Converted clicks / unique human clicks in the range; null without clicks "
+        "and on the `other` row.",
     )  # fmt: skip
     adSpend = money(source="ad_spend", help_text=SPEND)
     roas = rate(allow_null=True, help_text="Revenue / ad spend in the range; null without spend.")

@@ -124,7 +124,7 @@ def test_order_times_are_shown_in_the_workspace_time_zone(shop):
     assert "#7 Nov 30, 22:53" in page
     assert "times in America/New_York" in page
     rows = list(csv.DictReader(io.StringIO(shop["client"].get(
-        "/analytics/orders/?from=2026-11-30&to=2026-11-30&export=orders").content.decode())))  # fmt: skip
+        "/analytics/orders/?from=2026-11-30&to=2026-11-30&export=orders").getvalue().decode())))  # fmt: skip
     assert [row["placed_at"] for row in rows] == ["2026-11-30T22:53:00-05:00"]
     assert listed_by_api(shop["api"], "from=2026-11-30&to=2026-11-30") == ["7"]
 

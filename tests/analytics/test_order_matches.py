@@ -105,7 +105,7 @@ def test_the_order_page_explains_each_touch_and_the_list_agrees(
     assert f"{signal}click</td>" in listed
     assert '<span class="muted">none</span>' not in listed
     rows = list(csv.DictReader(io.StringIO(
-        client.get("/analytics/orders/?range=all&export=orders").content.decode())))  # fmt: skip
+        client.get("/analytics/orders/?range=all&export=orders").getvalue().decode())))  # fmt: skip
     assert [(row["order"], row["signal"]) for row in rows] == [
         ("3002", "customer's earlier click"),
         ("3001", "click"),
@@ -121,7 +121,7 @@ def test_the_orders_api_says_the_same_signal_as_the_orders_page_and_csv(api, cli
     listed = api.get("/commerce/orders?from=2026-11-01&to=2026-11-30").json()["results"]
     by_api = {o["orderNumber"]: o["signal"] for o in listed}
     exported = client.get("/analytics/orders/?from=2026-11-01&to=2026-11-30&export=orders")
-    rows = list(csv.DictReader(io.StringIO(exported.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(exported.getvalue().decode())))
     by_csv = {r["order"]: r["signal"] for r in rows}
     assert by_api == by_csv
     assert sorted(by_api.values()) == ["coupon tiktok10", "none", "utm_content post-17"]

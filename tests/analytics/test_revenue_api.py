@@ -402,3 +402,38 @@ def test_a_month_to_date_compares_with_the_same_days_of_the_month_before_or_a_ye
     refused = api.get("/commerce/revenue/dashboard?comparison=decade")
     assert refused.status_code == 400
     assert "comparison" in refused.json()["fields"]
+
+
+def test_the_other_posts_row_sums_the_rest_and_the_rows_clicks_sum_to_the_funnels(
+    api, shop, monkeypatch
+):
+    """Past the ranked posts, one "Other posts" row: the rest's revenue and credited orders
+    summed, and the unique clicks of every other post (the rows' clicks add up to the funnel's
+    clicks); its converted clicks and conversion rate are per post only (null). Clicks are made
+    through GET /r/<code>, the way visitors make them."""
+    import time_machine
+    from django.test import Client
+
+    from analytics.revenue import metrics
+
+    quiet = PostFactory(workspace=shop["a"].workspace, platform="facebook", caption="Quiet",
+                        link_url=shop["a"].link_url)  # fmt: skip
+    for post, visits in ((shop["a"], 1), (quiet, 3)):
+        for n in range(visits):
+            with time_machine.travel(datetime(2026, 11, 5 + n, 9, tzinfo=UTC), tick=False):
+                visitor = Client(HTTP_USER_AGENT="Mozilla/5.0 (iPhone) Mobile Instagram")
+                assert visitor.get(f"/r/{post.links.get().code}").status_code == 302
+    monkeypatch.setattr(metrics, "POSTS_RANKED", 1)
+
+    data = api.get(f"/commerce/revenue/dashboard?{NOVEMBER}").json()
+
+    ranked, other = data["revenueByPost"][0], data["revenueByPost"][1]
+    assert (ranked["kind"], ranked["postId"], ranked["uniqueClicks"]) == ("post", shop["a"].pk, 1)
+    assert other == {
+        **other, "kind": "other", "label": "Other posts (1)", "revenue": "50.00",
+        "orders": "1.000000", "uniqueClicks": 3, "convertedClicks": None, "conversionRate": None,
+    }  # fmt: skip
+    clicks = sum(row["uniqueClicks"] for row in data["revenueByPost"])
+    assert clicks == data["conversionFunnel"]["clicks"] == 4
+    total = sum(Decimal(row["revenue"]) for row in data["revenueByPost"])
+    assert total == Decimal(data["totalSocialRevenue"]["value"])

@@ -32,7 +32,7 @@ def text(response) -> str:
 
 def rows_of(response) -> list[list[str]]:
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    return list(csv.reader(io.StringIO(response.content.decode())))
+    return list(csv.reader(io.StringIO(response.getvalue().decode())))
 
 
 def test_revenue_page_shows_the_headline_with_changes_platforms_top_content_and_funnel(
