@@ -4,6 +4,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.template import Library
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from analytics import charts
@@ -58,6 +59,25 @@ def orders(value):
     if value == value.to_integral_value():
         return _signed(intcomma(str(int(value))))
     return _signed(intcomma(str(_round(value, 2))))
+
+
+# Why a credited-orders figure has a fraction (docs/metrics.md, "Credited orders"), on hover.
+FRACTIONAL_ORDERS = (
+    "Whole orders plus parts of orders: multi-touch, position-based, time decay and data-driven "
+    "split each order between the touches of its journey (weights that sum to 1), so a post or "
+    "segment can hold part of one. First and last touch give every order whole to one touch."
+)
+
+
+@register.filter
+def credited_orders(value):
+    """Credited orders as `orders` writes them, and, when the figure is not whole, in a span
+    whose title says why (whole figures need no explanation). For a cell's content only: inside
+    an attribute, use `orders`."""
+    shown = orders(value)
+    if value in (None, "") or Decimal(value) == Decimal(value).to_integral_value():
+        return shown
+    return format_html('<span class="fraction" title="{}">{}</span>', FRACTIONAL_ORDERS, shown)
 
 
 @register.filter
