@@ -30,6 +30,17 @@ def id_param(params, name: str) -> int | None:
     return int(value)
 
 
+def count_param(params, name: str, *, default: int, most: int) -> int:
+    """A count `params[name]` asks for (1 to `most`, ASCII digits), `default` when absent or
+    blank; raises ValidationError({name: reason}) otherwise."""
+    value = params.get(name) or ""
+    if not value:
+        return default
+    if not (value.isascii() and value.isdecimal() and len(value) <= 6 and 0 < int(value) <= most):
+        raise ValidationError({name: f"`{name}` must be a whole number from 1 to {most}."})
+    return int(value)
+
+
 class IdChoiceField(django_filters.fields.ModelChoiceField):
     """A model choice read by `is_id`: Django's own field runs `int()` on the text, which reads
     `１` (a full-width digit) as 1 and names an object the client never wrote."""

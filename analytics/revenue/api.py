@@ -36,6 +36,7 @@ from attribution.models import AttributionModel, RevenueAttribution
 from commerce import services as commerce_services
 from commerce.models import CommerceOrder
 from omnisocial.models import Platform
+from omnisocial.params import count_param
 from omnisocial.tenancy import WorkspaceAPIMixin
 
 REPORT_PARAMETERS = [
@@ -93,6 +94,11 @@ class RevenueDashboardApi(WorkspaceAPIMixin, APIView):
         return Response(DashboardOutput(revenue.dashboard(self.workspace, f, compare=compare)).data)
 
 
+# The comparison's rows answered by default, and at most: a workspace has a row per post.
+COMPARISON_ROWS = 100
+COMPARISON_MOST = 10_000
+
+
 class ModelComparisonApi(WorkspaceAPIMixin, APIView):
     """GET /commerce/revenue/model-comparison: two models side by side (GA4's model comparison):
     per post, and per platform for revenue credited to no post, each model's revenue, credited
@@ -113,13 +119,24 @@ class ModelComparisonApi(WorkspaceAPIMixin, APIView):
                 enum=AttributionModel.values,
                 description="The model compared with; default: the next it keeps.",
             ),
+            OpenApiParameter(
+                "limit",
+                OpenApiTypes.INT,
+                description=f"The rows answered, largest first (1 to {COMPARISON_MOST}; default "
+                f"{COMPARISON_ROWS}). `count` says how many there are; the totals count them all.",
+            ),
         ],  # fmt: skip
         responses=ModelComparisonOutput,
     )
     def get(self, request):
         f = report_filters(self.workspace, request.query_params)
         base, against = compared_models(self.workspace, request.query_params)
+        limit = count_param(
+            request.query_params, "limit", default=COMPARISON_ROWS, most=COMPARISON_MOST
+        )
         found = revenue.model_comparison(self.workspace, f, base, against)
+        found["count"] = len(found["rows"])
+        found["rows"] = found["rows"][:limit]
         found["filters"] = revenue.report_scope(self.workspace, f)
         return Response(ModelComparisonOutput(found).data)
 

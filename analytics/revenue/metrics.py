@@ -146,11 +146,18 @@ def revenue_by_post(
 
 
 def _ranked_posts(
-    workspace: Workspace, f: RevenueFilters, limit: int | None, model=None, *, clicks=True
+    workspace: Workspace,
+    f: RevenueFilters,
+    limit: int | None,
+    model=None,
+    *,
+    clicks=True,
+    known: dict[int, Post] | None = None,
 ) -> tuple[list[dict], list[dict], dict[int, Decimal]]:
     """(`revenue_by_post`'s rows, the cells of the posts past `limit`, the spend per post).
     Only the ranked posts are read and given clicks: the ranking itself is one grouped query.
-    Without `clicks` the rows' click figures are left at zero (for a report that shows none)."""
+    Without `clicks` the rows' click figures are left at zero (for a report that shows none).
+    `known`: posts already read (by id), added to as more are read."""
     found = _post_cells(workspace, f, model)
     spend = _spend_by_post(workspace, f)
     for post_id in spend:
@@ -159,7 +166,11 @@ def _ranked_posts(
     rows = sorted(found.values(), key=lambda row: (-row["revenue"], row["post_id"]))
     rest = rows[limit:] if limit else []
     rows = rows[:limit] if limit else rows
-    posts = workspace.posts.select_related("campaign").in_bulk([row["post_id"] for row in rows])
+    known = {} if known is None else known
+    known.update(
+        posts_by_id(workspace, [row["post_id"] for row in rows if row["post_id"] not in known])
+    )
+    posts = known
     ranked = [posts[row["post_id"]] for row in rows]
     return (
         [
@@ -172,6 +183,20 @@ def _ranked_posts(
         rest,
         spend,
     )  # fmt: skip
+
+
+# Past this many posts, `posts_by_id` reads the workspace's posts rather than a list of ids (a
+# statement carrying thousands of ids costs more to send than the rows it narrows away).
+POSTS_BY_LIST = 500
+
+
+def posts_by_id(workspace: Workspace, ids: list[int]) -> dict[int, Post]:
+    """The workspace's posts of `ids` (with their campaigns), by id."""
+    posts = workspace.posts.select_related("campaign")
+    if len(ids) <= POSTS_BY_LIST:
+        return posts.in_bulk(ids)
+    wanted = set(ids)
+    return {post.pk: post for post in posts.order_by() if post.pk in wanted}
 
 
 def _post_cells(workspace: Workspace, f: RevenueFilters, model=None) -> dict[int, dict]:
@@ -491,10 +516,10 @@ def model_comparison(workspace: Workspace, f: RevenueFilters, base: str, other: 
     """Two models side by side, as GA4's model comparison: per post (and per platform for
     revenue credited to no post) each model's revenue, credited orders and ROAS, and the change
     from `base` to `other` (absolute and relative). The rows of each model sum to its total."""
-    by_model = {}
+    by_model, known = {}, {}
     for model in (base, other):
         rows = {("post", row["post"].pk): row for row in _ranked_posts(
-            workspace, f, None, model, clicks=False)[0]}  # fmt: skip
+            workspace, f, None, model, clicks=False, known=known)[0]}  # fmt: skip
         rows.update({("noPost", row["platform"]): row
                      for row in revenue_without_post(workspace, f, model)})  # fmt: skip
         by_model[model] = rows

@@ -238,6 +238,7 @@ class ModelComparisonOutput(serializers.Serializer):
     against = ComparedModelOutput(source="other")
     revenueChange = money(source="revenue_change")
     ordersChange = credited_orders(source="orders_change")
+    count = serializers.IntegerField(help_text="The rows there are; `results` holds `limit`.")
     results = ComparisonRowOutput(source="rows", many=True)
 
 

@@ -99,3 +99,18 @@ def test_the_compare_page_and_its_csv_show_the_same_changes(journeys):
 
 def page_csv(response) -> list[dict]:
     return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def test_the_api_answers_the_largest_rows_first_up_to_its_limit(journeys):
+    """`limit` keeps the first rows (largest revenue first); `count` says how many there are and
+    the totals still count them all. A bad limit is a 400 naming it."""
+    api = key_client(journeys["workspace"])
+    url = f"/commerce/revenue/model-comparison?{NOVEMBER}&base=last-touch&against=first-touch"
+    whole = api.get(url).json()
+    first = api.get(f"{url}&limit=1").json()
+    assert whole["count"] == first["count"] == len(whole["results"]) >= 2
+    assert first["results"] == whole["results"][:1]
+    assert first["base"] == whole["base"] and first["revenueChange"] == whole["revenueChange"]
+    for bad in ("0", "-1", "x", "１", "10001"):
+        refused = api.get(f"{url}&limit={bad}")
+        assert refused.status_code == 400 and "limit" in refused.json()["fields"], bad
