@@ -5,16 +5,20 @@ BENCH_SECONDS (15 per run), BENCH_CONNECTIONS (32), BENCH_WORKERS (the gunicorn 
 counts to try, "2,3,4,6"), BENCH_BODIES (2000 distinct signed deliveries that wrk cycles through),
 BENCH_PROCESS (20000 distinct orders for the processing run), BENCH_ORDERS (100000 for the
 import), BENCH_SWEEPERS (2 processes sweeping the inbox, like the default Q_WORKERS),
-BENCH_ACCEPTANCE_ONLY (1: steps 1-3 only).
+BENCH_ROUNDS (3 alternating slices per side), BENCH_ACCEPTANCE_ONLY (1: steps 1-3 only).
 
 Against PostgreSQL on loopback, in a database of its own (harness.fresh_database). Steps:
 1. a workspace and a Shopify store; BENCH_BODIES orders/create bodies built from the published
    example, each signed as Shopify signs it, written to a file that wrk's Lua script reads;
-2. for each worker count: gunicorn (sync workers) on 127.0.0.1, wrk in its own process posting
-   those deliveries, then the same bodies and headers to the bare view (one INSERT of the body,
-   bench/urls.py) on the same server, and to the bare Django anchor (../shared/anchors/bare_app.py,
-   ANCHOR_APP: no middleware, HMAC + one INSERT) with the same workers; prints rate, p50/p99,
-   answers and rows stored;
+2. for each worker count: gunicorn (sync workers) on 127.0.0.1 serving the project, and beside it
+   the bare Django anchor (../shared/anchors/bare_app.py, ANCHOR_APP: no middleware, HMAC + one
+   INSERT) with the same workers; wrk in its own process posts those deliveries to the webhook
+   and the same bodies, signed with the anchor's secret, to the anchor, in BENCH_ROUNDS (3)
+   alternating slices of BENCH_SECONDS / BENCH_ROUNDS each (webhook then anchor, then anchor then
+   webhook, ...), so a load that comes and goes on the machine weighs on both alike; then the
+   same bodies to the bare view (one INSERT of the body, bench/urls.py) on the project's server.
+   Prints each side's rate over its slices, p50 (the slices' mean) and p99 (the worst slice's),
+   answers and rows stored, and the ratio to the anchor;
 3. the best worker count, its baseline and the ratio; lost = answered 2xx minus rows stored;
 4. the inbox left by the load drained by BENCH_SWEEPERS processes running the sweep task's body;
 5. BENCH_PROCESS distinct orders stored as received deliveries and swept the same way: orders/s;
@@ -42,6 +46,7 @@ BODIES = int(os.environ.get("BENCH_BODIES", "2000"))
 PROCESS = int(os.environ.get("BENCH_PROCESS", "20000"))
 ORDERS = int(os.environ.get("BENCH_ORDERS", "100000"))
 SWEEPERS = int(os.environ.get("BENCH_SWEEPERS", "2"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 ACCEPTANCE_ONLY = os.environ.get("BENCH_ACCEPTANCE_ONLY", "") not in ("", "0")
 PORT = 8071
 SECRET = "shpss_bench_secret"
@@ -104,6 +109,32 @@ def _write_script(name: str, path: str, datafile: Path) -> Path:
     return script
 
 
+def _alternating(targets: list[tuple[str, Path]]) -> list[dict | None]:
+    """wrk against each (base URL, script) of `targets` in ROUNDS alternating slices (the order
+    reversed every other round), each side's slices merged into one result: requests and errors
+    summed, the rate over its slices' time, p50 their mean, p99 the worst slice's."""
+    seconds = max(1, round(SECONDS / ROUNDS))
+    slices: list[list[dict]] = [[] for _ in targets]
+    for n in range(ROUNDS):
+        order = list(enumerate(targets))
+        for index, (base, script) in order if n % 2 == 0 else reversed(order):
+            slices[index].append(
+                harness.wrk(base, seconds=seconds, connections=CONNECTIONS, script=script)
+            )
+    merged = []
+    for results in slices:
+        requests = sum(r["requests"] for r in results)
+        merged.append({
+            "requests": requests,
+            "rate": requests / sum(r["requests"] / r["rate"] for r in results),
+            "p50_ms": sum(r["p50_ms"] for r in results) / len(results),
+            "p99_ms": max(r["p99_ms"] for r in results),
+            "socket_errors": sum(r["socket_errors"] for r in results),
+            "bad_status": sum(r["bad_status"] for r in results),
+        })  # fmt: skip
+    return merged + [None] * (2 - len(merged))
+
+
 def _sweep_worker(_: int) -> int:
     from django.db import connections
 
@@ -164,22 +195,21 @@ def main() -> None:
     runs = []
     for workers in WORKER_COUNTS:
         # Capacity, not the per-store limit: with the shared cache 6000/min holds across workers.
-        with harness.gunicorn(url, PORT, workers=workers, extra_env=UNLIMITED) as base:
-            harness.wrk(base, seconds=2, connections=8, script=hook_script)  # warm-up
-            harness.wrk(base, seconds=2, connections=8, script=base_script)
+        with (
+            harness.gunicorn(url, PORT, workers=workers, extra_env=UNLIMITED) as base,
+            harness.anchor(PORT + 1, workers) as anchor_base,
+        ):
+            targets = [(base, hook_script)] + (
+                [(anchor_base, anchor_script)] if anchor_base else []
+            )
+            for target, script in [*targets, (base, base_script)]:  # warm-up
+                harness.wrk(target, seconds=2, connections=8, script=script)
             before = stored()
             connection.close()
-            hook = harness.wrk(base, seconds=SECONDS, connections=CONNECTIONS, script=hook_script)
+            hook, floor = _alternating(targets)
             rows = stored() - before
             connection.close()
             bare = harness.wrk(base, seconds=SECONDS, connections=CONNECTIONS, script=base_script)
-        floor = None
-        with harness.anchor(PORT + 1, workers) as anchor_base:
-            if anchor_base:
-                harness.wrk(anchor_base, seconds=2, connections=8, script=anchor_script)
-                floor = harness.wrk(
-                    anchor_base, seconds=SECONDS, connections=CONNECTIONS, script=anchor_script
-                )
         answered = hook["requests"] - hook["bad_status"]
         runs.append((workers, hook, bare, rows, answered, floor))
         print(
@@ -187,7 +217,12 @@ def main() -> None:
             f"p99 {hook['p99_ms']:.1f} ms, {answered} answered 2xx, {hook['bad_status']} other, "
             f"{hook['socket_errors']} socket errors, {rows} stored; "
             f"bare INSERT {bare['rate']:.0f}/s p99 {bare['p99_ms']:.1f} ms"
-            + (f"; anchor {floor['rate']:.0f}/s p99 {floor['p99_ms']:.1f} ms" if floor else ""),
+            + (
+                f"; anchor {floor['rate']:.0f}/s p99 {floor['p99_ms']:.1f} ms; "
+                f"ratio {hook['rate'] / floor['rate']:.2f}x"
+                if floor
+                else ""
+            ),
             flush=True,
         )
     workers, hook, _, rows, answered, floor = max(runs, key=lambda run: run[1]["rate"])

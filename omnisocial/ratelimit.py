@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
@@ -26,6 +27,7 @@ from django.core.cache.backends.redis import RedisCache
 Limit = tuple[str, str, str]
 
 
+@lru_cache(maxsize=256)
 def parse_rate(rate: str) -> tuple[int, int]:
     """`"5/15min"`, `"1200/min"`, `"10/s"` -> (count, seconds)."""
     count, _, period = rate.partition("/")
@@ -171,7 +173,8 @@ def hit_batched(scope: str, ident: str, rate: str) -> int | None:
     across processes up to (batch - 1) hits per process may get through beyond the limit. Small
     limits, and a cache that is each process's own memory, are counted as `hit` counts them."""
     batch = batch_size(rate)
-    if batch == 1 or not isinstance(caches[DEFAULT_CACHE_ALIAS], RedisCache):
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if batch == 1 or not isinstance(backend, RedisCache):
         return hit(scope, ident, rate)
     limit, window = parse_rate(rate)
     key = _key(scope, ident, window)
@@ -187,9 +190,7 @@ def hit_batched(scope: str, ident: str, rate: str) -> int | None:
                 tally.held += 1
                 return None
         amount, tally.held = tally.held + 1, 0
-    [(found, left)] = _redis_counts(
-        caches[DEFAULT_CACHE_ALIAS], [(key, window, limit, False, amount)]
-    )
+    [(found, left)] = _redis_counts(backend, [(key, window, limit, False, amount)])
     with _tallies_lock:
         tally.known, tally.ends = found, now + left
     # The hits held back were answered already: this one is past the limit only when the count

@@ -106,3 +106,30 @@ def test_the_budget_holds_across_workers_within_its_tolerance(server):
     assert all(int(h["Retry-After"]) > 0 for status, h, _ in answers if status == 429)
     # Nothing lost, nothing counted twice: every 200 is one stored row, a 429 stores nothing.
     assert WebhookDelivery.objects.filter(store=store).count() == codes[200]
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_answers_every_kind_of_delivery_as_the_view_does(server):
+    """Under gunicorn a webhook POST is served by `WebhookDispatch` (omnisocial/wsgi.py), past
+    Django's handler: the same answers as through it, a 405 for another method included."""
+    store = StoreConnectionFactory(workspace=WorkspaceFactory())
+    path = f"/commerce/stores/{store.pk}/webhooks/shopify"
+    signed = headers(store, 1)
+    forged = {**signed, "X-Shopify-Hmac-Sha256": hmac_b64("another secret", BODY)}
+
+    assert http_request(server, "POST", path, body=BODY, headers=signed)[::2] == (200, b"OK")
+    assert http_request(server, "POST", f"{path}/", body=BODY, headers=signed)[0] == 200
+    status, _, text = http_request(server, "POST", path, body=BODY, headers=forged)
+    assert (status, text) == (401, b"The signature does not match the store's webhook secret.")
+    status, _, text = http_request(server, "POST", f"/commerce/stores/{store.pk + 1000}"
+                                   "/webhooks/shopify", body=BODY, headers=signed)  # fmt: skip
+    assert (status, text) == (404, b"No such store.")
+    assert http_request(server, "GET", path)[0] == 405
+    kept = WebhookDelivery.objects.filter(store=store).order_by("id")
+    assert [(d.verified, d.status, d.topic) for d in kept] == [
+        (True, "ignored", "shop/update"), (True, "ignored", "shop/update"),
+        (False, "rejected", ""),  # no topic is read from an unverified delivery
+    ]  # fmt: skip
+    assert bytes(kept[0].raw_body) == BODY
+    assert kept[0].headers["X-Shopify-Event-Id"] == "budget-1"
