@@ -7,6 +7,7 @@ analytics url, pages and KPIs, reverses as `analytics:<name>`.
 
 from django.urls import path
 
+from analytics import post_picker
 from analytics.revenue import pages
 
 app_name = "analytics"
@@ -16,6 +17,8 @@ urlpatterns = [
     path("revenue/compare/", pages.CompareModelsView.as_view(), name="revenue-compare"),
     path("revenue/paths/", pages.ConversionPathsView.as_view(), name="paths"),
     path("posts/<int:pk>/", pages.PostAnalyticsView.as_view(), name="post"),
+    # The post pickers' search (JSON for static/omnisocial/post-picker.js).
+    path("posts/search/", post_picker.PostSearchView.as_view(), name="post-search"),
     path("segments/", pages.SegmentsView.as_view(), name="segments"),
     path("coupons/", pages.CouponsView.as_view(), name="coupons"),
     path("orders/", pages.OrdersView.as_view(), name="orders"),

@@ -15,6 +15,7 @@ from django.views.generic import TemplateView
 
 from analytics.kpis import selectors, services
 from analytics.models import Alert, RevenueKPI
+from analytics.post_picker import picker_posts, search_field
 from attribution.models import AttributionModel
 from omnisocial.labels import post_label
 from omnisocial.models import Platform
@@ -51,9 +52,10 @@ class KpiListView(WorkspaceViewMixin, TemplateView):
             editing = self._kpi(self.request.GET.get("edit", ""))
             form = kpi_form_values(editing) if editing is not None else {}
         zone = self.workspace.zone
-        # The post picker names each post as every other page does (platform, reference, day).
-        posts = [(str(post.pk), post_label(post, zone=zone))
-                 for post in self.workspace.posts.order_by("-published_at", "-pk")]  # fmt: skip
+        # The post picker lists the recent posts and the KPI's own (its search finds older ones),
+        # each named as every other page names it (platform, reference, day).
+        listed = picker_posts(self.workspace, chosen=[form.get("post", "")])
+        posts = [(str(post.pk), post_label(post, zone=zone)) for post in listed]
         return super().get_context_data(
             rows=selectors.kpis_progress(workspace=self.workspace, now=timezone.now()),
             open_alerts=selectors.alerts_recent_open(workspace=self.workspace, limit=5),
@@ -63,6 +65,7 @@ class KpiListView(WorkspaceViewMixin, TemplateView):
             models=AttributionModel.choices,
             campaigns=self.workspace.campaigns.all(),
             posts=posts,
+            post_search=search_field("post"),
             form=form,
             **kwargs,
         )
@@ -124,6 +127,10 @@ class KpiListView(WorkspaceViewMixin, TemplateView):
         if arguments["scope"] == RevenueKPI.Scope.POST:
             arguments["post"] = (self.workspace.posts.filter(pk=post_id).first()
                                  if is_id(post_id) else None)  # fmt: skip
+            # Any post of the workspace may be chosen (the picker lists only the recent ones);
+            # an id of no post here, another workspace's included, is refused by its id.
+            if post_id and arguments["post"] is None:
+                raise ValidationError({"post": f"Post {post_id} is not a post of this workspace."})
         return arguments
 
 

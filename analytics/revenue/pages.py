@@ -7,8 +7,6 @@ shared by its URL); `?export=<table>` downloads the table as CSV.
 
 from __future__ import annotations
 
-from functools import partial
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -20,6 +18,7 @@ from django.views.generic import TemplateView
 
 from analytics import charts
 from analytics.kpis.selectors import kpi_overview
+from analytics.post_picker import RECENT_POSTS, PostsField
 from analytics.revenue import metrics as revenue
 from analytics.revenue.exports import csv_response, csv_stream
 from analytics.revenue.filters import (
@@ -38,7 +37,6 @@ from attribution.selectors import learnt_effects, links_of
 from commerce.models import CommerceOrder, OrderStatus
 from commerce.selectors import store_warnings
 from commerce.services import coupon_save
-from omnisocial.labels import post_label
 from omnisocial.models import Platform, Post
 from omnisocial.params import is_id
 from omnisocial.tenancy import WorkspaceViewMixin
@@ -571,18 +569,17 @@ class SegmentsView(AnalyticsPage):
 class CouponForm(forms.Form):
     code = forms.CharField(max_length=100, help_text="As buyers type it at checkout (any case).")
     campaign = forms.ModelChoiceField(queryset=None, required=False, empty_label="No campaign")
-    posts = forms.ModelMultipleChoiceField(
-        label="Distributed by", queryset=None, required=False,
-        help_text="The posts that share the code: they share an order that used it and "
-        "clicked none of them.",
-    )  # fmt: skip
 
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["campaign"].queryset = workspace.campaigns.all()
-        self.fields["posts"].queryset = workspace.posts.order_by("-published_at", "-pk")
-        # Captions repeat; the one post label (platform, reference, day) tells posts apart.
-        self.fields["posts"].label_from_instance = partial(post_label, zone=workspace.zone)
+        # The recent posts plus the chosen ones, named by the one post label, and a search for
+        # older ones; any post of the workspace is accepted, another workspace's refused.
+        self.fields["posts"] = PostsField(
+            workspace=workspace, label="Distributed by", required=False,
+            help_text="The posts that share the code: they share an order that used it and "
+            f"clicked none of them. The {RECENT_POSTS} newest are listed; search for older ones.",
+        )  # fmt: skip
 
 
 class CouponsView(AnalyticsPage):
