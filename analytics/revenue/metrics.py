@@ -827,7 +827,7 @@ def _audience(workspace: Workspace, f: RevenueFilters) -> list[dict]:
                      "order__customer_tags", "gross_revenue", "attribution_weight")
     )  # fmt: skip
     counts = _order_counts(
-        workspace, f.model, _attributions(workspace, f).filter(attribution_weight__gte=0)
+        workspace, f, _attributions(workspace, f).filter(attribution_weight__gte=0)
     )
     refunds = _refund_rows(workspace, f).values_list(
         "order_id",
@@ -877,16 +877,27 @@ def _audience(workspace: Workspace, f: RevenueFilters) -> list[dict]:
     return result
 
 
-def _order_counts(workspace: Workspace, model: str, sales: QuerySet) -> dict[int, int]:
-    """Per order of `sales` (attribution rows): 1 while it credits orders under `model`, 0 once
-    fully refunded (the rule of `attribution.rollups.order_counts`, applied to all of each
-    order's rows; `sales` is a subquery, never a list of ids)."""
-    by_order: dict[int, list] = {}
-    for order_id, back, net in RevenueAttribution.objects.filter(
-        workspace=workspace, attribution_model=model, order_id__in=sales.values("order_id")
-    ).values_list("order_id", "refunded", "revenue"):
-        by_order.setdefault(order_id, []).append((model, back, net))
-    return {order_id: rollups.order_counts(rows)[model] for order_id, rows in by_order.items()}
+def _order_counts(workspace: Workspace, f: RevenueFilters, sales: QuerySet) -> dict[int, int]:
+    """The orders of `sales` (attribution rows of orders placed in `f`'s range, a subquery)
+    that credit no order under the model, each with 0: fully refunded ones (the rule of
+    `attribution.rollups.order_counts` over all of each order's rows: something refunded and
+    nothing net left). Read `.get(order_id, 1)`. The sums are taken by the database, over the
+    range's days (an order's rows all carry its day); only the refunded orders come back."""
+    return dict.fromkeys(
+        RevenueAttribution.objects.filter(
+            workspace=workspace,
+            attribution_model=f.model,
+            order_day__gte=f.start,
+            order_day__lte=f.end,
+            order_id__in=sales.values("order_id"),
+        )
+        .values("order_id")
+        .annotate(back=Sum("refunded"), net=Sum("revenue"))
+        .filter(back__gt=0, net__lte=0)
+        .order_by()
+        .values_list("order_id", flat=True),
+        0,
+    )
 
 
 def _refund_rows(workspace: Workspace, f: RevenueFilters) -> QuerySet:
@@ -1120,12 +1131,14 @@ def receipts(
         .annotate(sold=Sum("gross_revenue"), weight=Sum("attribution_weight"))
         .order_by("-order__created_at", "-order_id")
     )
-    counts = _order_counts(workspace, f.model, sales)
-    sold = _money(sales.aggregate(s=Sum("gross_revenue"))["s"])
+    counts = _order_counts(workspace, f, sales)
+    found = sales.aggregate(s=Sum("gross_revenue"), w=Sum("attribution_weight"))
+    sold = _money(found["s"])
     back = _money(refunds.aggregate(s=Sum("amount"))["s"])
-    orders = rollups.credited(
-        sum((row["weight"] * counts.get(row["order_id"], 1) for row in by_order), Decimal(0))
-    )
+    # Credited orders: every sale's weight, less the weight of the orders that count none.
+    uncounted = sales.filter(order_id__in=list(counts)).aggregate(w=Sum("attribution_weight"))
+    orders = rollups.credited((found["w"] or Decimal(0)) - (uncounted["w"] or Decimal(0)))
+    sales_count = sales.values("order_id").distinct().count()
     start = (max(page, 1) - 1) * RECEIPTS_PAGE
     shown = list(by_order[start : start + RECEIPTS_PAGE])
     placed = CommerceOrder.objects.in_bulk([row["order_id"] for row in shown])
@@ -1146,14 +1159,14 @@ def receipts(
             for row in shown
         ],  # fmt: skip
         "refunds": [{**row, "order": refunded[row["order_id"]]} for row in refund_rows],
-        "sales_count": by_order.count(),
+        "sales_count": sales_count,
         "refunds_count": refunds.values("refund_id").distinct().count(),
         "sold": sold,
         "refunded": back,
         "total": sold - back,
         "orders": orders,
         "page": max(page, 1),
-        "pages": max(1, -(-by_order.count() // RECEIPTS_PAGE)),
+        "pages": max(1, -(-sales_count // RECEIPTS_PAGE)),
     }
 
 
