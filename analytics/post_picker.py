@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django import forms
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import F, Q, QuerySet
 from django.http import JsonResponse
 from django.urls import reverse
@@ -118,23 +119,31 @@ class PostsField(forms.ModelMultipleChoiceField):
         )
 
 
+class HtmlSafeEncoder(DjangoJSONEncoder):
+    """JSON whose `<`, `>` and `&` are written as \\u escapes (the same text once parsed), so a
+    caption's markup never appears raw in a response a browser might render as a page."""
+
+    def encode(self, o) -> str:
+        return super().encode(o).translate(HTML_ESCAPES)
+
+
+HTML_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+
+
 class PostSearchView(WorkspaceViewMixin, View):
     """GET /analytics/posts/search/?q=<words>: up to SEARCH_MATCHES posts of the request's
-    workspace matching every word, newest first, as `{"results": [{"id", "label"}]}` with the one
-    post label. Read-only (a viewer may search); another workspace's posts are never answered."""
+    workspace matching every word (without q, the newest ones), newest first, as
+    `{"results": [{"id", "label"}]}` with the one post label. Read-only (a viewer may search);
+    another workspace's posts are never answered."""
 
     def get(self, request, *args, **kwargs):
         query = " ".join(request.GET.get("q", "").split())
-        if not query or len(query) > QUERY_MAX_CHARS:
-            reason = (
-                f"q is at most {QUERY_MAX_CHARS} characters."
-                if query
-                else "Give q: words of a caption, a reference or a platform post id."
-            )
+        if len(query) > QUERY_MAX_CHARS:
+            reason = f"q is at most {QUERY_MAX_CHARS} characters."
             return JsonResponse(error_body("invalid", reason, {"q": [reason]}), status=400)
         zone = self.workspace.zone
         results = [
             {"id": post.pk, "label": post_label(post, zone=zone)}
             for post in posts_matching(self.workspace, query)
         ]
-        return JsonResponse({"results": results})
+        return JsonResponse({"results": results}, encoder=HtmlSafeEncoder)

@@ -128,11 +128,32 @@ def test_the_search_never_answers_another_workspaces_posts(client, workspace, po
     assert [row["id"] for row in search(theirs_client, "linen")] == [theirs.pk]
 
 
+def test_the_search_without_words_answers_the_newest_posts(client, posts):
+    newest = [p.pk for p in posts["recent"][:SEARCH_MATCHES]]
+
+    assert [row["id"] for row in search(client, "")] == newest
+    assert [row["id"] for row in search(client, "   ")] == newest
+
+
+def test_the_search_writes_a_captions_markup_escaped(client, workspace):
+    post = PostFactory(workspace=workspace, caption="<b>Linen</b> & cotton")
+    response = client.get("/analytics/posts/search/", {"q": "linen"})
+
+    assert response.content.decode() == (
+        f'{{"results": [{{"id": {post.pk}, "label": "Instagram \\u00b7 {post.reference} '
+        '\\u00b7 Nov 1, 2026 \\u00b7 \\u003Cb\\u003ELinen\\u003C/b\\u003E \\u0026 cotton"}]}'
+    )
+    assert response.json()["results"][0]["label"] == post_label(post)
+
+
 def test_the_search_refuses_what_it_cannot_answer(client, anon_client, workspace):
-    for query in ({}, {"q": "  "}, {"q": "x" * 101}):
-        refused = client.get("/analytics/posts/search/", query)
-        assert refused.status_code == 400
-        assert refused.json()["code"] == "invalid" and "q" in refused.json()["fields"]
+    refused = client.get("/analytics/posts/search/", {"q": "x" * 101})
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "detail": "q is at most 100 characters.",
+        "code": "invalid",
+        "fields": {"q": ["q is at most 100 characters."]},
+    }
     assert client.post("/analytics/posts/search/", {"q": "linen"}).status_code == 405
     anonymous = anon_client.get("/analytics/posts/search/", {"q": "linen"})
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
