@@ -1139,7 +1139,9 @@ def receipts(
     uncounted = sales.filter(order_id__in=list(counts)).aggregate(w=Sum("attribution_weight"))
     orders = rollups.credited((found["w"] or Decimal(0)) - (uncounted["w"] or Decimal(0)))
     sales_count = sales.values("order_id").distinct().count()
-    start = (max(page, 1) - 1) * RECEIPTS_PAGE
+    pages = max(1, -(-sales_count // RECEIPTS_PAGE))
+    page = min(max(page, 1), pages)  # a page past the end shows the last
+    start = (page - 1) * RECEIPTS_PAGE
     shown = list(by_order[start : start + RECEIPTS_PAGE])
     placed = CommerceOrder.objects.in_bulk([row["order_id"] for row in shown])
     refund_rows = list(
@@ -1165,8 +1167,8 @@ def receipts(
         "refunded": back,
         "total": sold - back,
         "orders": orders,
-        "page": max(page, 1),
-        "pages": max(1, -(-sales_count // RECEIPTS_PAGE)),
+        "page": page,
+        "pages": pages,
     }
 
 
