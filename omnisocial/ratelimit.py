@@ -140,8 +140,10 @@ def _cache_counts(planned: list[tuple]) -> list[tuple[int, int]]:
 # own hits stays below the limit, and it holds fewer than the counter's batch, a hit is taken
 # here without asking Redis; the hit that fills the batch, or that would reach the limit, adds
 # the whole batch to the shared counter (one INCRBY in the same one round trip as `hit`) and
-# answers from the count that comes back. Once the known count is past the limit, the rest of that
-# window is answered 429 here (a window's count only grows), with the wait Redis gave.
+# answers from the count that comes back. Once the known count has reached the limit, the rest of
+# that window is answered 429 here (a window's count only grows), with the wait Redis gave; so a
+# `reset` made elsewhere is seen here when the window ends. One tally per counter that took a hit
+# (the webhook's: one per store that sent a verified delivery, so nobody can grow it at will).
 #
 # The tolerance: hits held back by other processes are unseen, so in one window at most
 # (batch - 1) per web process beyond the limit get through (a single process is exact). A batch
