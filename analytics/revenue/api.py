@@ -1,7 +1,7 @@
 """The documented revenue endpoints: dashboard, per-post revenue, orders, segments, coupons.
 
-Thin views: parameters are read by `RevenueFilters.from_params`, figures come from the selectors
-in analytics/revenue/metrics.py (the same ones the pages read), and the serializers in
+Thin views: parameters are read by `RevenueFilters.from_params`, figures come from the reports
+in analytics/revenue/reports/ (the same ones the pages read), and the serializers in
 analytics/revenue/serializers.py give them their documented camelCase names.
 """
 
@@ -14,13 +14,13 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics.revenue import metrics as revenue
 from analytics.revenue.filters import (
     OrderFilter,
     RevenueFilters,
     compared_models,
 )
 from analytics.revenue.paths import conversion_paths
+from analytics.revenue.reports import comparison, dashboard, figures, orders, posts, segments
 from analytics.revenue.serializers import (
     ConversionPathsOutput,
     CouponInput,
@@ -91,7 +91,9 @@ class RevenueDashboardApi(WorkspaceAPIMixin, APIView):
     def get(self, request):
         f = report_filters(self.workspace, request.query_params)
         compare = flag(request.query_params, "compare")
-        return Response(DashboardOutput(revenue.dashboard(self.workspace, f, compare=compare)).data)
+        return Response(
+            DashboardOutput(dashboard.dashboard(self.workspace, f, compare=compare)).data
+        )
 
 
 # The comparison's rows answered by default, and at most: a workspace has a row per post.
@@ -134,10 +136,10 @@ class ModelComparisonApi(WorkspaceAPIMixin, APIView):
         limit = count_param(
             request.query_params, "limit", default=COMPARISON_ROWS, most=COMPARISON_MOST
         )
-        found = revenue.model_comparison(self.workspace, f, base, against)
+        found = comparison.model_comparison(self.workspace, f, base, against)
         found["count"] = len(found["rows"])
         found["rows"] = found["rows"][:limit]
-        found["filters"] = revenue.report_scope(self.workspace, f)
+        found["filters"] = figures.report_scope(self.workspace, f)
         return Response(ModelComparisonOutput(found).data)
 
 
@@ -150,7 +152,7 @@ class ConversionPathsApi(WorkspaceAPIMixin, APIView):
     def get(self, request):
         f = report_filters(self.workspace, request.query_params)
         found = conversion_paths(self.workspace, f)
-        found["filters"] = revenue.report_scope(self.workspace, f)
+        found["filters"] = figures.report_scope(self.workspace, f)
         return Response(ConversionPathsOutput(found).data)
 
 
@@ -161,7 +163,7 @@ class PostRevenueApi(WorkspaceAPIMixin, APIView):
     def get(self, request, post_id: int):
         post = get_object_or_404(self.workspace.posts, pk=post_id)
         f = report_filters(self.workspace, request.query_params)
-        return Response(PostRevenueOutput(revenue.post_figures(self.workspace, post, f)).data)
+        return Response(PostRevenueOutput(posts.post_figures(self.workspace, post, f)).data)
 
 
 class OrderListApi(WorkspaceAPIMixin, generics.ListAPIView):
@@ -180,7 +182,7 @@ class OrderListApi(WorkspaceAPIMixin, generics.ListAPIView):
             .prefetch_related(
                 Prefetch("attributions", queryset=rows, to_attr="model_attributions"),
                 Prefetch(
-                    "touches", queryset=revenue.journey_touches_query(), to_attr="journey_touches"
+                    "touches", queryset=orders.journey_touches_query(), to_attr="journey_touches"
                 ),
             )
             .order_by("-created_at", "-pk")
@@ -192,7 +194,7 @@ class SegmentsApi(WorkspaceAPIMixin, APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("by", OpenApiTypes.STR, enum=revenue.SEGMENTS, required=True),
+            OpenApiParameter("by", OpenApiTypes.STR, enum=segments.SEGMENTS, required=True),
             *REPORT_PARAMETERS,
         ],
         responses=SegmentsOutput,
@@ -201,8 +203,8 @@ class SegmentsApi(WorkspaceAPIMixin, APIView):
         by = request.query_params.get("by", "")
         # Every bad parameter at once: `by` with those of the report's scope.
         errors = {}
-        if by not in revenue.SEGMENTS:
-            errors["by"] = [f"Segment by one of {', '.join(revenue.SEGMENTS)}."]
+        if by not in segments.SEGMENTS:
+            errors["by"] = [f"Segment by one of {', '.join(segments.SEGMENTS)}."]
         try:
             f = RevenueFilters.from_params(self.workspace, request.query_params)
         except ValidationError as exc:
@@ -211,8 +213,8 @@ class SegmentsApi(WorkspaceAPIMixin, APIView):
             raise ValidationError(errors)
         data = {
             "by": by,
-            "filters": revenue.report_scope(self.workspace, f),
-            "results": revenue.segments(self.workspace, f, by),
+            "filters": figures.report_scope(self.workspace, f),
+            "results": segments.segments(self.workspace, f, by),
         }
         return Response(SegmentsOutput(data).data)
 
@@ -225,8 +227,8 @@ class CouponsApi(WorkspaceAPIMixin, APIView):
     def get(self, request):
         f = report_filters(self.workspace, request.query_params)
         data = {
-            "filters": revenue.report_scope(self.workspace, f),
-            "results": revenue.coupon_performance(self.workspace, f),
+            "filters": figures.report_scope(self.workspace, f),
+            "results": segments.coupon_performance(self.workspace, f),
         }
         return Response(CouponsOutput(data).data)
 
@@ -243,7 +245,7 @@ class CouponsApi(WorkspaceAPIMixin, APIView):
         f = report_filters(self.workspace, {})
         performance = next(
             item
-            for item in revenue.coupon_performance(self.workspace, f)
+            for item in segments.coupon_performance(self.workspace, f)
             if item["coupon"].pk == coupon.pk
         )
         return Response(CouponPerformanceOutput(performance).data, status=status.HTTP_201_CREATED)

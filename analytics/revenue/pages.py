@@ -1,8 +1,8 @@
 """Analytics pages: Revenue, compare models, Post Analytics, segments, coupons, orders.
 
-Thin views: every figure comes from `analytics.revenue`, the selectors the revenue API reads
-too, so a page and the API never disagree. Filters live in the query string (a view can be
-shared by its URL); `?export=<table>` downloads the table as CSV.
+Thin views: every figure comes from `analytics.revenue.reports` (one module per report), the
+selectors the revenue API reads too, so a page and the API never disagree. Filters live in the
+query string (a view can be shared by its URL); `?export=<table>` downloads the table as CSV.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from django.views.generic import TemplateView
 from analytics import charts
 from analytics.kpis.selectors import kpi_overview
 from analytics.post_picker import RECENT_POSTS, PostsField
-from analytics.revenue import metrics as revenue
 from analytics.revenue.exports import csv_response, csv_stream
 from analytics.revenue.filters import (
     COMPARISONS,
@@ -30,6 +29,7 @@ from analytics.revenue.filters import (
     preset_range,
 )
 from analytics.revenue.paths import conversion_paths
+from analytics.revenue.reports import comparison, figures, orders, posts, segments
 from analytics.setup import setup_pending
 from attribution.markov import MIN_CONVERTING_JOURNEYS
 from attribution.models import AttributionModel
@@ -38,6 +38,7 @@ from commerce.models import CommerceOrder, OrderStatus
 from commerce.selectors import store_warnings
 from commerce.services import coupon_save
 from omnisocial.models import Platform, Post
+from omnisocial.money import ZERO
 from omnisocial.params import is_id
 from omnisocial.tenancy import WorkspaceViewMixin
 
@@ -134,12 +135,12 @@ class RevenueView(AnalyticsPage):
 
     def get_context_data(self, **kwargs):
         ws, f = self.workspace, self.filters
-        current = revenue.headline(ws, f)
-        headline = revenue.with_change(current, revenue.headline(ws, f.previous()))
-        by_platform = revenue.revenue_by_platform(ws, f)
-        series = revenue.revenue_series(ws, f)
+        current = figures.headline(ws, f)
+        headline = figures.with_change(current, figures.headline(ws, f.previous()))
+        by_platform = figures.revenue_by_platform(ws, f)
+        series = figures.revenue_series(ws, f)
         labels = dict(Platform.choices)
-        top = revenue.revenue_breakdown_by_post(ws, f, limit=10)
+        top = figures.revenue_breakdown_by_post(ws, f, limit=10)
         has_data = bool(current["revenue"] or current["orders"])
         return super().get_context_data(
             headline=headline,
@@ -148,7 +149,7 @@ class RevenueView(AnalyticsPage):
             platform_max=max((row["revenue"] for row in by_platform), default=0),
             top_posts=top,
             top_max=max((row["revenue"] for row in top), default=0),
-            funnel=revenue.funnel(ws, f, purchases=current["orders"]),
+            funnel=figures.funnel(ws, f, purchases=current["orders"]),
             has_data=has_data,
             best_day=max(series, key=lambda row: sum(row["platforms"].values()), default=None),
             series_chart=charts.revenue_over_time(series, labels, ws.reporting_currency)
@@ -165,15 +166,15 @@ class RevenueView(AnalyticsPage):
 
     def export_headline(self):
         ws, f = self.workspace, self.filters
-        figures = revenue.with_change(revenue.headline(ws, f), revenue.headline(ws, f.previous()))
+        found = figures.with_change(figures.headline(ws, f), figures.headline(ws, f.previous()))
         return csv_response(
             self._filename("headline"),
             ["metric", "value", "previous", "change"],
-            [(key, row["value"], row["previous"], row["change"]) for key, row in figures.items()],
+            [(key, row["value"], row["previous"], row["change"]) for key, row in found.items()],
         )
 
     def export_daily(self):
-        series = revenue.revenue_series(self.workspace, self.filters)
+        series = figures.revenue_series(self.workspace, self.filters)
         platforms = list(series[0]["platforms"]) if series else []
         return csv_response(
             self._filename("revenue-by-day"),
@@ -185,7 +186,7 @@ class RevenueView(AnalyticsPage):
         )
 
     def export_platforms(self):
-        rows = revenue.revenue_by_platform(self.workspace, self.filters)
+        rows = figures.revenue_by_platform(self.workspace, self.filters)
         return csv_response(
             self._filename("revenue-by-platform"),
             ["platform", "revenue", "orders"],
@@ -193,7 +194,7 @@ class RevenueView(AnalyticsPage):
         )
 
     def export_posts(self):
-        rows = revenue.revenue_breakdown_by_post(self.workspace, self.filters, limit=None)
+        rows = figures.revenue_breakdown_by_post(self.workspace, self.filters, limit=None)
         return csv_response(
             self._filename("top-revenue-content"),
             [
@@ -243,7 +244,7 @@ class RevenueView(AnalyticsPage):
         )
 
     def export_funnel(self):
-        f = revenue.funnel(self.workspace, self.filters)
+        f = figures.funnel(self.workspace, self.filters)
         return csv_response(
             self._filename("funnel"),
             ["step", "count", "rate_from_previous_step"],
@@ -273,7 +274,7 @@ class CompareModelsView(AnalyticsPage):
 
     def get_context_data(self, **kwargs):
         base, against = self._pair()
-        columns = revenue.compare_models(self.workspace, self.filters)
+        columns = comparison.compare_models(self.workspace, self.filters)
         platforms = [(row["platform"], row["label"]) for row in columns[0]["by_platform"]]
         by_platform = [
             (label, [{r["platform"]: r for r in c["by_platform"]}.get(key) for c in columns])
@@ -281,14 +282,14 @@ class CompareModelsView(AnalyticsPage):
         ]
         return super().get_context_data(
             columns=columns, platform_rows=by_platform,
-            comparison=revenue.model_comparison(self.workspace, self.filters, base, against),
+            comparison=comparison.model_comparison(self.workspace, self.filters, base, against),
             learnt=learnt_effects(self.workspace, limit=self.LEARNT_SHOWN),
             min_journeys=MIN_CONVERTING_JOURNEYS, **self._stores(), **kwargs,
         )  # fmt: skip
 
     def export_comparison(self):
         base, against = self._pair()
-        found = revenue.model_comparison(self.workspace, self.filters, base, against)
+        found = comparison.model_comparison(self.workspace, self.filters, base, against)
         return csv_response(
             self._filename(f"{base}-vs-{against}"),
             ["kind", "post_reference", "label", f"revenue_{base}", f"revenue_{against}",
@@ -303,7 +304,7 @@ class CompareModelsView(AnalyticsPage):
 
     def export_compare(self):
         rows = []
-        for column in revenue.compare_models(self.workspace, self.filters):
+        for column in comparison.compare_models(self.workspace, self.filters):
             head = column["headline"]
             rows.append((column["model"], "total", "", head["revenue"], head["orders"]))
             for row in column["by_platform"]:
@@ -340,14 +341,14 @@ class PostsView(AnalyticsPage):
     def _sort(self) -> tuple[str, bool]:
         raw = self.request.GET.get("sort") or "-revenue"
         name = raw.removeprefix("-")
-        if name not in revenue.POST_SORTS:
-            self.errors["sort"] = f"Unknown sort; use one of {', '.join(revenue.POST_SORTS)}."
+        if name not in posts.POST_SORTS:
+            self.errors["sort"] = f"Unknown sort; use one of {', '.join(posts.POST_SORTS)}."
             return "revenue", True
         return name, raw.startswith("-")
 
     def get_context_data(self, **kwargs):
         sort, descending = self._sort()
-        rows = revenue.posts_performance(self.workspace, self.filters, sort=sort,
+        rows = posts.posts_performance(self.workspace, self.filters, sort=sort,
                                          descending=descending)  # fmt: skip
         page = Paginator(rows, self.PER_PAGE).get_page(self.request.GET.get("page"))
         return super().get_context_data(
@@ -358,7 +359,7 @@ class PostsView(AnalyticsPage):
 
     def export_posts(self):
         sort, descending = self._sort()
-        rows = revenue.posts_performance(self.workspace, self.filters, sort=sort,
+        rows = posts.posts_performance(self.workspace, self.filters, sort=sort,
                                          descending=descending)  # fmt: skip
         return csv_response(
             self._filename("posts"),
@@ -447,7 +448,7 @@ class PostAnalyticsView(AnalyticsPage):
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        data = revenue.post_revenue(self.workspace, self.post, self.filters)
+        data = posts.post_revenue(self.workspace, self.post, self.filters)
         engagement = data["engagement"]
         series = data["series"]
         return super().get_context_data(
@@ -456,15 +457,15 @@ class PostAnalyticsView(AnalyticsPage):
             current=data["current"],
             engagement=engagement,
             series_chart=charts.post_daily(series, self.workspace.reporting_currency),
-            range_revenue=sum((row["revenue"] for row in series), revenue.ZERO),
+            range_revenue=sum((row["revenue"] for row in series), ZERO),
             range_clicks=sum(row["clicks"] for row in series),
             links=list(links_of(self.post)),
-            orders=revenue.post_orders(self.workspace, self.post, self.filters.model),
+            orders=posts.post_orders(self.workspace, self.post, self.filters.model),
             **kwargs,
         )
 
     def export_daily(self):
-        data = revenue.post_revenue(self.workspace, self.post, self.filters)
+        data = posts.post_revenue(self.workspace, self.post, self.filters)
         return csv_response(
             self._filename(f"post-{self.post.pk}-daily"),
             ["day", "revenue", "clicks"],
@@ -472,7 +473,7 @@ class PostAnalyticsView(AnalyticsPage):
         )
 
     def export_touchpoints(self):
-        data = revenue.post_revenue(self.workspace, self.post, self.filters)
+        data = posts.post_revenue(self.workspace, self.post, self.filters)
         return csv_response(
             self._filename(f"post-{self.post.pk}-touchpoints"),
             ["matched_field", "touches", "orders", "revenue"],
@@ -504,10 +505,10 @@ class SegmentsView(AnalyticsPage):
     @property
     def by(self) -> str:
         by = self.request.GET.get("by") or "platform"
-        return by if by in revenue.SEGMENTS else "platform"
+        return by if by in segments.SEGMENTS else "platform"
 
     def get_context_data(self, **kwargs):
-        rows = revenue.segments(self.workspace, self.filters, self.by)
+        rows = segments.segments(self.workspace, self.filters, self.by)
         groups = {}
         for row in rows:
             groups.setdefault(row["family"], []).append(row)
@@ -533,7 +534,7 @@ class SegmentsView(AnalyticsPage):
         )
 
     def export_segments(self):
-        rows = revenue.segments(self.workspace, self.filters, self.by)
+        rows = segments.segments(self.workspace, self.filters, self.by)
         return csv_response(
             self._filename(f"segments-{self.by}"),
             [
@@ -590,7 +591,7 @@ class CouponsView(AnalyticsPage):
     exports = {"coupons": "Coupons"}
 
     def get_context_data(self, **kwargs):
-        rows = revenue.coupon_performance(self.workspace, self.filters)
+        rows = segments.coupon_performance(self.workspace, self.filters)
         kwargs.setdefault("coupon_form", CouponForm(workspace=self.workspace))
         return super().get_context_data(
             coupons=rows, revenue_max=max((r["revenue"] for r in rows), default=0), **kwargs
@@ -616,7 +617,7 @@ class CouponsView(AnalyticsPage):
         return response
 
     def export_coupons(self):
-        rows = revenue.coupon_performance(self.workspace, self.filters)
+        rows = segments.coupon_performance(self.workspace, self.filters)
         return csv_response(
             self._filename("coupons"),
             [
@@ -680,7 +681,7 @@ class OrdersView(AnalyticsPage):
         if self.order_filter.errors:
             start, end = self.filters.instants(self.workspace)
             queryset = queryset.filter(created_at__gte=start, created_at__lt=end)
-        return revenue.orders_with_credit(queryset, self.filters.model)
+        return orders.orders_with_credit(queryset, self.filters.model)
 
     def render_to_response(self, context, **kwargs):
         response = super().render_to_response(context, **kwargs)
@@ -689,10 +690,10 @@ class OrdersView(AnalyticsPage):
         return response
 
     def get_context_data(self, **kwargs):
-        orders = self._orders()
-        page = Paginator(orders, self.paginate_by).get_page(self.request.GET.get("page"))
+        placed = self._orders()
+        page = Paginator(placed, self.paginate_by).get_page(self.request.GET.get("page"))
         for order in page.object_list:
-            order.signal = revenue.order_signal(order)
+            order.signal = orders.order_signal(order)
         values = self.order_filter.form.cleaned_data if self.order_filter.is_bound else {}
         return super().get_context_data(
             page_obj=page,
@@ -711,7 +712,7 @@ class OrdersView(AnalyticsPage):
     EXPORT_CHUNK = 2000
 
     def export_orders(self):
-        orders = self._orders().iterator(chunk_size=self.EXPORT_CHUNK)
+        placed = self._orders().iterator(chunk_size=self.EXPORT_CHUNK)
         return csv_stream(
             self._filename("orders"),
             [
@@ -747,11 +748,11 @@ class OrdersView(AnalyticsPage):
                     o.utm_source,
                     o.utm_campaign,
                     o.utm_content,
-                    revenue.order_signal(o),
+                    orders.order_signal(o),
                     " ".join(r.post.reference for r in o.credited if r.post),
-                    sum((r.revenue for r in o.credited), revenue.ZERO),
+                    sum((r.revenue for r in o.credited), ZERO),
                 )  # fmt: skip
-                for o in orders
+                for o in placed
             ],
         )
 
@@ -780,7 +781,7 @@ class ReceiptsView(AnalyticsPage):
             page = int(self.request.GET.get("page") or 1)
         except ValueError:
             page = 1
-        found = revenue.receipts(
+        found = orders.receipts(
             self.workspace, self.filters, post=post, campaign=campaign,
             content_type=content_type, page=page,
         )  # fmt: skip
@@ -817,6 +818,6 @@ class OrderJourneyView(AnalyticsPage):
         return super().get_context_data(
             order=self.order,
             status=self.order.order_status.label,
-            journey=revenue.order_journey(self.workspace, self.order),
+            journey=orders.order_journey(self.workspace, self.order),
             **kwargs,
         )

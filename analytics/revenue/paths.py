@@ -21,7 +21,7 @@ from decimal import Decimal
 from itertools import groupby
 
 from analytics.revenue.filters import RevenueFilters
-from analytics.revenue.metrics import _ratio
+from analytics.revenue.reports.figures import ratio
 from attribution.models import RevenueAttribution
 from attribution.rollups import order_counts
 from omnisocial.models import Platform, Workspace
@@ -110,7 +110,7 @@ def conversion_paths(workspace: Workspace, f: RevenueFilters, *, limit: int = 20
                 "steps": [post_step(step, count) for step, count in path],
                 "orders": n,
                 "revenue": money,
-                "share": _ratio(n, orders),
+                "share": ratio(n, orders),
             }
             for path, (n, money) in top_posts
         ],  # fmt: skip
@@ -126,12 +126,12 @@ def conversion_paths(workspace: Workspace, f: RevenueFilters, *, limit: int = 20
                 ],
                 "orders": n,
                 "revenue": money,
-                "share": _ratio(n, orders),
+                "share": ratio(n, orders),
             }
             for path, (n, money) in ranked(platform_paths)[:limit]
         ],  # fmt: skip
         "lengths": [
-            {"touches": n, "orders": lengths[n], "share": _ratio(lengths[n], orders)}
+            {"touches": n, "orders": lengths[n], "share": ratio(lengths[n], orders)}
             for n in sorted(lengths)
         ],
         "days": [
@@ -140,7 +140,7 @@ def conversion_paths(workspace: Workspace, f: RevenueFilters, *, limit: int = 20
                 "from_day": low,
                 "to_day": high,
                 "orders": days[label],
-                "share": _ratio(days[label], orders),
+                "share": ratio(days[label], orders),
             }
             for low, high, label in DAY_BUCKETS
         ],  # fmt: skip

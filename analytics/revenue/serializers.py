@@ -1,8 +1,8 @@
 """Output and input shapes of the revenue API, in the documented camelCase.
 
-The selectors in analytics/revenue/metrics.py return snake_case dicts and Decimals; these
-serializers rename the keys and turn money into strings with two decimals and rates into strings
-with four (the impression-to-purchase rate keeps six: it is usually well under 0.0001).
+The reports in analytics/revenue/reports/ return snake_case dicts and Decimals; these serializers
+rename the keys and turn money into strings with two decimals and rates into strings with four
+(the impression-to-purchase rate keeps six: it is usually well under 0.0001).
 """
 
 from rest_framework import serializers
@@ -437,7 +437,7 @@ class OrderOutput(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_signal(self, order) -> str:
-        from analytics.revenue.metrics import order_signal
+        from analytics.revenue.reports.orders import order_signal
 
         return order_signal(order)
 

@@ -414,7 +414,7 @@ def test_the_other_posts_row_sums_the_rest_and_the_rows_clicks_sum_to_the_funnel
     import time_machine
     from django.test import Client
 
-    from analytics.revenue import metrics
+    from analytics.revenue.reports import dashboard
 
     quiet = PostFactory(workspace=shop["a"].workspace, platform="facebook", caption="Quiet",
                         link_url=shop["a"].link_url)  # fmt: skip
@@ -423,7 +423,7 @@ def test_the_other_posts_row_sums_the_rest_and_the_rows_clicks_sum_to_the_funnel
             with time_machine.travel(datetime(2026, 11, 5 + n, 9, tzinfo=UTC), tick=False):
                 visitor = Client(HTTP_USER_AGENT="Mozilla/5.0 (iPhone) Mobile Instagram")
                 assert visitor.get(f"/r/{post.links.get().code}").status_code == 302
-    monkeypatch.setattr(metrics, "POSTS_RANKED", 1)
+    monkeypatch.setattr(dashboard, "POSTS_RANKED", 1)
 
     data = api.get(f"/commerce/revenue/dashboard?{NOVEMBER}").json()
 
