@@ -34,7 +34,7 @@ def test_an_owner_mints_a_read_key_shown_once_that_reads_and_never_writes(client
     assert api.get("/api/workspace").json()["workspace"] == workspace.slug
     refused = api.post("/api/campaigns", {"name": "x"}, content_type="application/json")
     assert (refused.status_code, refused.json()) == (
-        403, {"detail": "A read-only API key cannot change anything."},
+        403, {"detail": "A read-only API key cannot change anything.", "code": "permission_denied"},
     )  # fmt: skip
 
     listed = client.get("/settings/api-keys/")
