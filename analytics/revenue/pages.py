@@ -733,7 +733,7 @@ class OrdersView(AnalyticsPage):
                 "credited_posts",
                 "credited_lifetime_net",
             ],  # fmt: skip
-            [
+            (  # a generator: each row is written as it is read
                 (
                     o.order_number or o.external_id,
                     self._local(o.created_at),
@@ -753,7 +753,7 @@ class OrdersView(AnalyticsPage):
                     sum((r.revenue for r in o.credited), ZERO),
                 )  # fmt: skip
                 for o in placed
-            ],
+            ),
         )
 
 

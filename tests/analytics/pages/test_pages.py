@@ -7,8 +7,11 @@ from html import unescape
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
+from analytics.revenue.pages import OrdersView
 from commerce.services import coupon_save
 from omnisocial import static_bundle
 from tests.analytics.pages.conftest import order_record
@@ -217,7 +220,7 @@ def test_segments_and_coupons_read_the_same_selectors(client, shop):
     ]  # fmt: skip
 
 
-def test_orders_are_filtered_from_the_url_and_paginated(client, shop, store):
+def test_orders_are_filtered_from_the_url_and_paginated(client, shop, store, monkeypatch):
     def numbers(query=""):
         return re.findall(r">#(\d+)</a>", client.get(f"/analytics/orders/{query}").content.decode())
 
@@ -244,6 +247,16 @@ def test_orders_are_filtered_from_the_url_and_paginated(client, shop, store):
         order_record(store, 2000 + n, at=shop["orders"][3].created_at, total="5.00")
     page = text(client.get("/analytics/orders/"))
     assert "54 orders" in page and "Page 1 of 2" in page
+    # The orders CSV streams, a chunk of orders at a time: nothing is read before the download.
+    monkeypatch.setattr(OrdersView, "EXPORT_CHUNK", 10)
+    with CaptureQueriesContext(connection) as read:
+        download = client.get("/analytics/orders/?export=orders&range=all")
+        before = len(read.captured_queries)
+        lines = b"".join(download.streaming_content).decode().splitlines()
+    assert download.streaming and len(lines) == 1 + store.workspace.orders.count() >= 1 + 54
+    # 6 chunks of 10 orders, each with its credit and touches prefetched: the rows were read
+    # while the body was written, not when the answer was made.
+    assert len(read.captured_queries) - before >= 6
     assert len(numbers("?page=2")) == 4
 
 
