@@ -14,6 +14,7 @@ its hits to the shared counter a few at a time, which saves most requests their 
 Redis, at the price of a tolerance that is stated there.
 """
 
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -129,7 +130,7 @@ def _cache_counts(planned: list[tuple]) -> list[tuple[int, int]]:
             except ValueError:  # evicted since
                 cache.set(key, amount, timeout=window)
                 found = amount
-        counts.append((found, int(-(-((ends or now + window) - now) // 1))))
+        counts.append((found, math.ceil((ends or now + window) - now)))
     return counts
 
 
@@ -187,7 +188,7 @@ def hit_batched(scope: str, ident: str, rate: str) -> int | None:
             tally = _tallies[key] = _Tally()
         if now < tally.ends:
             if tally.known >= limit:
-                return max(1, int(-(-(tally.ends - now) // 1)))
+                return max(1, math.ceil(tally.ends - now))
             if tally.held + 1 < batch and tally.known + tally.held + 1 < limit:
                 tally.held += 1
                 return None
